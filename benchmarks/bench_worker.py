@@ -136,7 +136,7 @@ def load(spec: str, seed: int = 0) -> Data:
         from workers.datasets import load_dataset
 
         ds = load_dataset(spec, seed=seed)
-        arrays = (ds.X_train, ds.y_train, ds.X_val, ds.y_val)
+        arrays: tuple[np.ndarray, ...] = (ds.X_train, ds.y_train, ds.X_val, ds.y_val)
         n_classes, source = ds.n_classes, "workers.datasets.load_dataset"
     except Exception as err:  # a module being written elsewhere: do not let it stop us
         print(f"  workers.datasets.load_dataset({spec!r}) failed ({err!r}); building it here")
@@ -167,9 +167,7 @@ def _fallback(spec: str, seed: int) -> tuple[tuple[np.ndarray, ...], int]:
         y = np.arange(rows) % k
         centres = rng.standard_normal((k, d)) * (3.0 / math.sqrt(d))  # (K, d)
         X = rng.standard_normal((rows, d)) + centres[y]  # (rows, d)
-    X_tr, X_val, y_tr, y_val = train_test_split(
-        X, y, test_size=0.2, stratify=y, random_state=seed
-    )
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
     mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
     std[std == 0] = 1.0
     return ((X_tr - mean) / std, y_tr, (X_val - mean) / std, y_val), int(y.max()) + 1
@@ -179,7 +177,7 @@ def _fallback(spec: str, seed: int) -> tuple[tuple[np.ndarray, ...], int]:
 
 
 def run_numpy(case: Case, data: Data, seed: int, epochs: int) -> Run:
-    trainer = Trainer(case.config(), data, seed)
+    trainer = Trainer(case.config(), data, seed)  # type: ignore[arg-type]  # duck-typed
     trainer.step()  # warm-up
     seconds = []
     for _ in range(epochs):

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
 from workers.datasets import Dataset
-from workers.trainer import EpochRecord, Trainer
+from workers.trainer import EpochRecord, Trainer, state_to_bytes
 
 CURVE_COLUMNS = (
     "epoch",
@@ -99,7 +97,7 @@ def train(
             )
             if record.val_cost < best:
                 best_epoch, best = record.epoch, record.val_cost
-    np.savez(out_dir / "model.npz", **trainer.state_dict())
+    (out_dir / "model.npz").write_bytes(state_to_bytes(trainer.state_dict()))
     return TrainResult(out_dir, trainer.epoch, best_epoch, best, trainer.diverged)
 
 

@@ -7,7 +7,6 @@ features standardised with statistics fitted on the training part only.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -17,6 +16,9 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+
+from workers.config import suggest
+from workers.datafiles import Raw, read_file
 
 FILE_SUFFIXES = (".csv", ".parquet", ".npz")
 _SPIRAL_TURNS = 1.5  # turns of each spiral arm from the centre to radius 1
@@ -77,30 +79,29 @@ OPTIONS: dict[str, _Option] = {
 }
 
 # X (n, d), raw labels (n,), feature names: what every source produces before the split.
-_Raw = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
 class _Builtin:
-    make: Callable[[Mapping[str, Any], np.random.Generator], _Raw]
+    make: Callable[[Mapping[str, Any], np.random.Generator], Raw]
     defaults: Mapping[str, Any]
 
 
-def _digits(opts: Mapping[str, Any], rng: np.random.Generator) -> _Raw:
+def _digits(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     return bunch.data, bunch.target, tuple(map(str, bunch.feature_names))
 
 
-def _breast_cancer(opts: Mapping[str, Any], rng: np.random.Generator) -> _Raw:
+def _breast_cancer(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
     from sklearn.datasets import load_breast_cancer
 
     bunch = load_breast_cancer()
     return bunch.data, bunch.target, tuple(map(str, bunch.feature_names))
 
 
-def _moons(opts: Mapping[str, Any], rng: np.random.Generator) -> _Raw:
+def _moons(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
     from sklearn.datasets import make_moons
 
     seed = int(rng.integers(2**32))
@@ -114,7 +115,7 @@ def _balanced_labels(rows: int, classes: int) -> np.ndarray:
     return np.repeat(np.arange(classes), sizes)
 
 
-def _spirals(opts: Mapping[str, Any], rng: np.random.Generator) -> _Raw:
+def _spirals(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
     rows, k = opts["rows"], opts["classes"]
     y = _balanced_labels(rows, k)
     r = np.sqrt(rng.uniform(size=rows))  # sqrt: points spread evenly along each arm
@@ -124,7 +125,7 @@ def _spirals(opts: Mapping[str, Any], rng: np.random.Generator) -> _Raw:
     return X, y, ("x0", "x1")
 
 
-def _synthetic(opts: Mapping[str, Any], rng: np.random.Generator) -> _Raw:
+def _synthetic(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
     rows, d, k = opts["rows"], opts["features"], opts["classes"]
     y = _balanced_labels(rows, k)
     centres = rng.standard_normal((k, d)) * (_CENTRE_SPREAD / math.sqrt(d))  # (K, d)
@@ -176,7 +177,7 @@ def load_dataset(
     data_seq, split_seq = np.random.SeedSequence(int(seed)).spawn(2)
     name, source = _parse_spec(spec, label)
     if isinstance(source, Path):
-        X, y, feature_names = _read_file(source, label if label is not None else _label(spec))
+        X, y, feature_names = read_file(source, label if label is not None else _label(spec))
     else:
         X, y, feature_names = _BUILTINS[name].make(source, np.random.default_rng(data_seq))
     return _prepare(name, X, y, feature_names, val_fraction, split_seq)
@@ -184,11 +185,6 @@ def load_dataset(
 
 def _label(spec: Any) -> str | None:
     return spec.get("label") if isinstance(spec, Mapping) else None
-
-
-def _suggest(word: str, known: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _parse_spec(spec: Any, label: str | None) -> tuple[str, Mapping[str, Any] | Path]:
@@ -268,7 +264,7 @@ def _check_name(name: Any) -> str:
     key = str(name).strip().lower()
     if key not in _BUILTINS:
         raise ValueError(
-            f"dataset: unknown name {name!r}{_suggest(key, list(_BUILTINS))}; built-in "
+            f"dataset: unknown name {name!r}{suggest(key, list(_BUILTINS))}; built-in "
             f"datasets are {', '.join(_BUILTINS)}, and a file path must end in "
             f"{', '.join(FILE_SUFFIXES)}"
         )
@@ -283,7 +279,7 @@ def _check_options(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
         if key not in defaults:
             takes = f"its options are {', '.join(defaults)}" if defaults else "it takes none"
             raise ValueError(
-                f"{name}: unknown option {key!r}{_suggest(str(key), list(defaults))}; {takes}"
+                f"{name}: unknown option {key!r}{suggest(str(key), list(defaults))}; {takes}"
             )
         options[key] = _check_option(name, key, value)
     if "classes" in options and options["rows"] < options["classes"]:
@@ -306,79 +302,6 @@ def _check_option(name: str, key: str, value: Any) -> Any:
     if not ok_type or not isinstance(value, rule.kind) or not rule.check(value):
         raise ValueError(f"{name}: option {key!r} must be {rule.says}, got {value!r}")
     return value
-
-
-def _read_file(path: Path, label: str | None) -> _Raw:
-    if path.suffix.lower() == ".npz":
-        if label is not None:
-            raise ValueError(f"label: an .npz file holds arrays 'X' and 'y', got label={label!r}")
-        return _read_npz(path)
-    if label is None:
-        raise ValueError(f"label: a CSV or Parquet file needs the label column's name ({path})")
-    import pandas as pd
-
-    frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
-    frame.columns = [str(c) for c in frame.columns]
-    if label not in frame.columns:
-        raise ValueError(
-            f"label: no column {label!r} in {path}{_suggest(label, list(frame.columns))}; "
-            f"columns are {list(frame.columns)}"
-        )
-    features = frame.drop(columns=[label])
-    text = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
-    if text:
-        raise ValueError(f"{path}: feature columns must be numeric, but {text} are not")
-    if features.shape[1] == 0:
-        raise ValueError(f"{path}: no feature columns besides the label {label!r}")
-    missing = frame[label].isna().to_numpy()
-    if missing.any():
-        raise ValueError(
-            f"label: column {label!r} in {path} has {int(missing.sum())} missing value(s), "
-            f"first at row {int(np.argmax(missing))}"
-        )
-    X = features.to_numpy(dtype=np.float64)
-    _check_finite(X, tuple(features.columns), str(path))
-    return X, frame[label].to_numpy(), tuple(features.columns)
-
-
-def _read_npz(path: Path) -> _Raw:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in ("X", "y") if k not in npz.files]
-            if missing:
-                raise ValueError(
-                    f"{path}: an .npz dataset needs arrays 'X' and 'y'; missing {missing}, "
-                    f"found {npz.files}"
-                )
-            X, y = npz["X"], npz["y"]
-    except ValueError as err:
-        if "allow_pickle" in str(err):
-            raise ValueError(f"{path}: holds object arrays, which are not loaded") from None
-        raise
-    if X.ndim != 2:
-        raise ValueError(f"{path}: X must be 2-D (rows, features), got shape {X.shape}")
-    if y.ndim != 1:
-        raise ValueError(f"{path}: y must be 1-D (rows,), got shape {y.shape}")
-    if len(X) != len(y):
-        raise ValueError(f"{path}: X and y must have the same rows, got {len(X)} and {len(y)}")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise ValueError(f"{path}: X must be numeric, got dtype {X.dtype}")
-    X = np.asarray(X, dtype=np.float64)
-    names = tuple(f"x{i}" for i in range(X.shape[1]))
-    _check_finite(X, names, f"{path}: X")
-    if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
-        raise ValueError(f"{path}: y has {int((~np.isfinite(y)).sum())} NaN or infinite value(s)")
-    return X, y, names
-
-
-def _check_finite(X: np.ndarray, names: tuple[str, ...], where: str) -> None:
-    bad = ~np.isfinite(X)  # (n, d)
-    if bad.any():
-        cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
-        raise ValueError(
-            f"{where}: NaN or infinite values in {int(bad.any(axis=1).sum())} row(s), "
-            f"in column(s) {cols}"
-        )
 
 
 def _prepare(

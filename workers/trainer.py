@@ -8,6 +8,7 @@ restored after epoch k trains epochs k+1.. exactly as if it had never stopped.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import time
@@ -212,3 +213,17 @@ def _rng_from_array(words: np.ndarray) -> dict[str, Any]:
         "has_uint32": w[4],
         "uinteger": w[5],
     }
+
+
+def state_to_bytes(state: Mapping[str, np.ndarray]) -> bytes:
+    """A `state_dict()` as the bytes of an .npz file (no pickle inside)."""
+    buffer = io.BytesIO()
+    arrays: dict[str, Any] = dict(state)
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def state_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+    """Read back `state_to_bytes`; object arrays are refused rather than unpickled."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+        return {key: saved[key] for key in saved.files}
