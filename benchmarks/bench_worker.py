@@ -325,6 +325,15 @@ def matmul_epoch(case: Case, data: Data, rounds: int) -> MatmulEpoch:
 # -- reporting ---------------------------------------------------------------------------
 
 
+def limit_blas_threads() -> Any | None:
+    """Hold every loaded BLAS/OpenMP pool at one thread, in case numpy came in first."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None  # the environment variables set above are then all there is
+    return threadpool_limits(limits=1)
+
+
 def import_torch() -> Any | None:
     try:
         import torch
@@ -355,11 +364,9 @@ def describe_blas() -> list[str]:
         return [f"numpy BLAS (np.show_config): {blas.get('name')} {blas.get('version')}"]
     lines = []
     for lib in threadpool_info():
+        name = " ".join(filter(None, (lib["internal_api"], lib.get("version"))))
         arch = f", kernel {lib['architecture']}" if lib.get("architecture") else ""
-        lines.append(
-            f"{lib['internal_api']} {lib.get('version') or ''} ({Path(lib['filepath']).name})"
-            f"{arch}, {lib['num_threads']} thread(s)"
-        )
+        lines.append(f"{name} ({Path(lib['filepath']).name}){arch}, {lib['num_threads']} thread(s)")
     return lines
 
 
@@ -412,13 +419,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     torch = import_torch()
+    _limits = limit_blas_threads()  # held for the whole run
     started = time.perf_counter()
     print(f"Python {platform.python_version()}, numpy {np.__version__}, CPU: {cpu_name()}")
     tuning = [f"{v}={os.environ[v]}" for v in OPENBLAS_TUNING_VARS if v in os.environ]
-    print(
-        "OpenBLAS tuning: "
-        + (" ".join(tuning) + " (machine default)" if tuning else "both unset (native kernels)")
-    )
+    if not tuning:
+        print("OpenBLAS tuning: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (its own kernels)")
+    else:
+        print(f"OpenBLAS tuning: {' '.join(tuning)} (as set here; --native-openblas unsets)")
+        if len(tuning) == 1:
+            print("  warning: only one of the two is set; unset both together or neither")
     for line in describe_blas():
         print(f"  {line}")
     if torch is None:
