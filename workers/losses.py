@@ -12,16 +12,23 @@ LossFn = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Multiclass: logits (B, K), y (B,) codes in [0, K). Reuses logits as the grad."""
     b = logits.shape[0]
-    rows = np.arange(b)
-    logits -= logits.max(axis=1, keepdims=True)  # stable exp
+    rows = _arange(b)
+    logits -= np.maximum.reduce(logits, axis=1, keepdims=True)  # stable exp
+    true = logits[rows, y]  # (B,) shifted logit of the true class
     np.exp(logits, out=logits)
-    total = logits.sum(axis=1)
-    p_true = logits[rows, y] / total
-    cost = float(-np.log(p_true).mean())
-    logits /= total[:, None]  # softmax probabilities
-    logits[rows, y] -= 1.0
-    logits *= 1.0 / b
+    total = np.add.reduce(logits, axis=1, keepdims=True)  # (B, 1)
+    cost = (float(np.log(total).sum()) - float(true.sum())) / b  # mean of log(total) - true
+    total *= b
+    logits /= total  # softmax probabilities / B
+    logits[rows, y] -= 1.0 / b
     return cost, logits
+
+
+_ARANGE = np.arange(1024)
+
+
+def _arange(n: int) -> np.ndarray:
+    return _ARANGE[:n] if n <= _ARANGE.size else np.arange(n)
 
 
 def sigmoid_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:

@@ -9,6 +9,8 @@ calls per mini-batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from workers.losses import LOSSES, PREDICT
@@ -50,8 +52,20 @@ class MLP:
         self.n_hidden = hidden_layers
         self.bn_momentum = bn_momentum
         self.bn_epsilon = bn_epsilon
-        self.running_mean = [np.zeros(hidden_units, self.dtype) for _ in range(hidden_layers)]
-        self.running_var = [np.ones(hidden_units, self.dtype) for _ in range(hidden_layers)]
+        units = [(f"{i}", (hidden_units,)) for i in range(hidden_layers)]
+        n_units = hidden_units * hidden_layers
+        self._running_mean_flat = np.zeros(n_units, self.dtype)
+        self._running_var_flat = np.ones(n_units, self.dtype)
+        self._batch_sum_flat = np.zeros(n_units, self.dtype)  # scratch for batch statistics
+        self._batch_sq_flat = np.zeros(n_units, self.dtype)
+        self.running_mean = _views(self._running_mean_flat, units)
+        self.running_var = _views(self._running_var_flat, units)
+        self._batch_sum = _views(self._batch_sum_flat, units)
+        self._batch_sq = _views(self._batch_sq_flat, units)
+        self._layers = [
+            (*self.params[3 * i : 3 * i + 3], *self.grads[3 * i : 3 * i + 3])
+            for i in range(hidden_layers)
+        ]
         for i in range(hidden_layers):  # He initialisation; gamma 1, beta 0
             w = self.params[3 * i]
             w[...] = rng.standard_normal(w.shape) * np.sqrt(2.0 / w.shape[0])
@@ -77,52 +91,65 @@ class MLP:
         """Train-mode pass over one mini-batch: fill `flat_grads`, update running stats.
 
         Returns the mini-batch cost, mean cross-entropy plus l2/(2m) * sum of squared weights.
+        Written for few numpy calls per layer: on small layers their overhead, not the
+        arithmetic, is what a mini-batch costs.
         """
         m = X.shape[0]
-        cache: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        eps_m, sqrt_m = self.bn_epsilon * m, np.sqrt(m)
+        sums, squares = self._batch_sum, self._batch_sq  # (L * n,) flat, per-layer views
+        cache: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         a = X  # (m, n_features)
-        for i in range(self.n_hidden):
-            w, gamma, beta = self.layer(i)
-            z = a @ w  # (m, n)
-            mu = z.mean(axis=0)
-            z -= mu
-            var = np.einsum("ij,ij->j", z, z) / m  # biased, as in the course
-            inv_std = 1.0 / np.sqrt(var + self.bn_epsilon)
-            z *= inv_std  # z is now z_hat
-            out = z * gamma
+        for i, (w, gamma, beta, _, _, _) in enumerate(self._layers):
+            z = np.dot(a, w)  # (m, n); np.dot: less call overhead than @ at small shapes
+            mu, sq = sums[i], squares[i]
+            np.add.reduce(z, axis=0, out=mu)
+            mu *= 1.0 / m
+            z -= mu  # centred
+            np.einsum("ij,ij->j", z, z, out=sq)  # m * biased variance
+            inv_std = sq + eps_m
+            np.sqrt(inv_std, out=inv_std)
+            np.divide(sqrt_m, inv_std, out=inv_std)  # 1 / sqrt(var + eps)
+            scale = gamma * inv_std
+            out = z * scale  # gamma * z_hat
             out += beta
             np.maximum(out, 0, out=out)  # ReLU
-            cache.append((a, z, inv_std))
-            mom = self.bn_momentum
-            self.running_mean[i] *= mom
-            self.running_mean[i] += (1 - mom) * mu
-            self.running_var[i] *= mom
-            self.running_var[i] += (1 - mom) * var
+            cache.append((a, z, inv_std, scale))
             a = out
+        # exponentially weighted running statistics, all layers in one go
+        mom = self.bn_momentum
+        self._running_mean_flat *= mom
+        self._batch_sum_flat *= 1 - mom
+        self._running_mean_flat += self._batch_sum_flat
+        self._running_var_flat *= mom
+        self._batch_sq_flat *= (1 - mom) / m
+        self._running_var_flat += self._batch_sq_flat
+
         w_out, b_out = self.params[-2], self.params[-1]
-        logits = a @ w_out
+        logits = np.dot(a, w_out)  # (m, K)
         logits += b_out
         cost, dlogits = LOSSES[self.output](logits, y)
 
-        np.matmul(a.T, dlogits, out=self.grads[-2])
-        np.sum(dlogits, axis=0, out=self.grads[-1])
-        da = dlogits @ w_out.T
+        np.dot(a.T, dlogits, out=self.grads[-2])
+        np.add.reduce(dlogits, axis=0, out=self.grads[-1])
+        da = np.dot(dlogits, w_out.T)
         for i in reversed(range(self.n_hidden)):
-            a_prev, z_hat, inv_std = cache[i]
-            w, gamma, _ = self.layer(i)
-            gw, ggamma, gbeta = self.grads[3 * i : 3 * i + 3]
+            a_prev, zc, inv_std, scale = cache[i]
+            w, _, _, gw, ggamma, gbeta = self._layers[i]
             relu_out = cache[i + 1][0] if i + 1 < self.n_hidden else a
             da *= relu_out > 0  # back through ReLU: da is now d(gamma z_hat + beta)
-            np.sum(da, axis=0, out=gbeta)
-            np.einsum("ij,ij->j", da, z_hat, out=ggamma)
-            # back through batch norm: dz = gamma/std * (dout - mean(dout) - z_hat*mean(dout z_hat))
-            z_hat *= ggamma / m
-            da -= z_hat
-            da -= gbeta / m
-            da *= gamma * inv_std
-            np.matmul(a_prev.T, da, out=gw)
+            np.add.reduce(da, axis=0, out=gbeta)
+            np.einsum("ij,ij->j", da, zc, out=ggamma)
+            ggamma *= inv_std  # sum(da * z_hat)
+            # back through batch norm: dz = scale * (da - mean(da) - z_hat * mean(da z_hat))
+            coef = ggamma * inv_std
+            coef *= 1.0 / m
+            zc *= coef
+            da -= zc
+            da -= gbeta * (1.0 / m)
+            da *= scale
+            np.dot(a_prev.T, da, out=gw)
             if i > 0:  # the input needs no gradient
-                da = da @ w.T
+                da = np.dot(da, w.T)
         if l2:
             cost += self._add_l2(l2, m)
         return cost
@@ -141,11 +168,11 @@ class MLP:
             w, gamma, beta = self.layer(i)
             scale = gamma / np.sqrt(self.running_var[i] + self.bn_epsilon)
             shift = beta - self.running_mean[i] * scale
-            a = a @ w
+            a = np.dot(a, w)
             a *= scale
             a += shift
             np.maximum(a, 0, out=a)
-        out = a @ self.params[-2]
+        out = np.dot(a, self.params[-2])
         out += self.params[-1]
         return out
 
@@ -161,7 +188,7 @@ class MLP:
         return PREDICT[self.output](self.logits(X))
 
 
-def _views(flat: np.ndarray, shapes: list[tuple[str, tuple[int, ...]]]) -> list[np.ndarray]:
+def _views(flat: np.ndarray, shapes: Sequence[tuple[str, tuple[int, ...]]]) -> list[np.ndarray]:
     views, start = [], 0
     for _, shape in shapes:
         size = int(np.prod(shape))
