@@ -1,0 +1,105 @@
+"""Which configurations a stage of a sweep tries: the sampler's points, decoded, with lineage.
+
+The first stage samples the whole unit cube; each later stage with a zoom samples the box
+around the best trials of the stage before. Every random choice comes from the sweep's
+master seed and the stage's number, so the same seed plans the same sweep.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from orchestrator.samplers import SweepWarning, make_sampler
+from orchestrator.space import Box, Space
+from orchestrator.zoom import top_k, zoom_box
+
+SAMPLER_STREAM, TRIAL_STREAM, SCHEDULER_STREAM = 0, 1, 2
+
+
+def stream(seed: int, *key: int) -> np.random.SeedSequence:
+    """An independent child of the master seed, named by a path of integers."""
+    return np.random.SeedSequence(seed, spawn_key=key)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a sweep: how many trials, how they are sampled, and how it zooms."""
+
+    trials: int
+    sampler: str = "random"
+    grid_points: int = 3
+    zoom_top_k: int | None = None  # None: sample the parent box as it is
+    zoom_shrink: float = 0.5
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A configuration to try, with the stage and box it came from."""
+
+    config: dict[str, Any]
+    stage: int
+    box: Box
+    unit: tuple[float, ...]  # the configuration's own unit coordinates (NaN: inactive)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What planning needs to know of a finished trial."""
+
+    config: Mapping[str, Any]
+    value: float  # its best metric value; NaN or inf if it never had a finite one
+    stage: int
+
+
+def stage_box(
+    space: Space,
+    stages: Sequence[Stage],
+    index: int,
+    finished: Sequence[Finished],
+    boxes: Sequence[Box],
+    sign: float,
+) -> Box:
+    """The box stage `index` samples in, given the boxes of the stages before it."""
+    if index == 0:
+        return Box.full(len(space.dims))
+    stage, parent = stages[index], boxes[index - 1]
+    if stage.zoom_top_k is None:
+        return parent
+    previous = [(f.config, f.value) for f in finished if f.stage == index - 1]
+    return zoom_box(space, parent, top_k(previous, stage.zoom_top_k, sign), stage.zoom_shrink)
+
+
+def propose(
+    space: Space,
+    fixed: Mapping[str, Any],
+    stage: Stage,
+    index: int,
+    box: Box,
+    seed: int,
+) -> list[Proposal]:
+    """The configurations stage `index` tries inside `box`."""
+    rng = np.random.default_rng(stream(seed, SAMPLER_STREAM, index))
+    sampler = make_sampler(stage.sampler, stage.grid_points)
+    proposals, seen = [], set()
+    for point in sampler.points(stage.trials, box, space, rng):
+        config = space.decode(point, fixed, box)
+        key = repr(sorted(config.items()))
+        if stage.sampler == "grid" and key in seen:
+            continue  # a grid over a parameter that its condition switched off
+        seen.add(key)
+        unit = tuple(float(u) for u in space.encode(config))
+        proposals.append(Proposal(config, index, box, unit))
+    if stage.sampler == "grid":
+        warnings.warn(
+            f"sampler: the grid of stage {index + 1} implies {len(proposals)} trials over "
+            f"{', '.join(space.dims)}, whatever the budget says; random or sobol sampling "
+            "tries more values of each hyperparameter for the same number of trials",
+            SweepWarning,
+            stacklevel=2,
+        )
+    return proposals
