@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,75 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--plot", type=Path, metavar="PNG", help="also draw the cost curves")
     train.set_defaults(handler=_train)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a sweep file and say what it will do",
+        description="Check a sweep file strictly; exit 2 naming the first problem found.",
+    )
+    validate.add_argument("file", type=Path, help="the sweep's YAML file")
+    validate.set_defaults(handler=_validate)
+
+    sample = commands.add_parser(
+        "sample",
+        help="print the configurations a sweep would try, training nothing",
+        description="Print the configurations the first stage of a sweep would try. Later "
+        "stages zoom around results, so they are sampled only when the sweep runs.",
+    )
+    sample.add_argument("file", type=Path, help="the sweep's YAML file")
+    sample.add_argument(
+        "-n",
+        type=_positive_int,
+        dest="count",
+        help="how many configurations (default: the first stage's trials)",
+    )
+    sample.set_defaults(handler=_sample)
     return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from orchestrator.describe import describe_sweep
+    from orchestrator.sweepfile import load_sweep
+
+    spec = load_sweep(args.file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _first_stage(spec, None)
+    print(f"{args.file}: ok")
+    for line in describe_sweep(spec):
+        print(f"  {line}")
+    for w in caught:
+        print(f"  warning: {w.message}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from orchestrator.describe import proposals_table
+    from orchestrator.sweepfile import load_sweep
+
+    spec = load_sweep(args.file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        proposals = _first_stage(spec, args.count)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    print(proposals_table(proposals, spec.space.dims))
+    if len(spec.stages) > 1:
+        print(
+            f"(stage 1 of {len(spec.stages)}; later stages zoom around its results when the "
+            "sweep runs)"
+        )
+    return 0
+
+
+def _first_stage(spec: Any, count: int | None) -> list[Any]:
+    from dataclasses import replace
+
+    from orchestrator.planner import propose, stage_box
+
+    stage = spec.stages[0] if count is None else replace(spec.stages[0], trials=count)
+    box = stage_box(spec.space, spec.stages, 0, [], [], spec.sign)
+    return propose(spec.space, spec.model, stage, 0, box, spec.seed)
 
 
 def _train(args: argparse.Namespace) -> int:

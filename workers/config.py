@@ -137,6 +137,8 @@ class ModelConfig:
 def suggest(key: str, known: list[str] | tuple[str, ...]) -> str:
     """A ' (did you mean ...?)' hint for a misspelt key, or ''."""
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if not close and len(key) >= 3:  # a shortened name: "grace" for "grace_period"
+        close = [k for k in known if k.startswith(key) or key.startswith(k)][:1]
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -183,6 +183,14 @@ def load_dataset(
     return _prepare(name, X, y, feature_names, val_fraction, split_seq)
 
 
+def check_dataset_spec(
+    spec: str | os.PathLike[str] | Mapping[str, Any], label: str | None = None
+) -> str:
+    """Check a dataset spec without loading it (a file must exist); return its name."""
+    name, _ = _parse_spec(spec, label)
+    return name
+
+
 def _label(spec: Any) -> str | None:
     return spec.get("label") if isinstance(spec, Mapping) else None
 

@@ -1,0 +1,81 @@
+"""The schedulers a sweep can name and the settings each takes, with their defaults.
+
+Kept apart from the schedulers themselves so that a sweep file is checked without building
+one. Errors are ValueErrors whose message starts with the setting's name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workers.config import suggest
+
+
+@dataclass(frozen=True)
+class Setting:
+    kind: type
+    default: Any
+    check: Callable[[Any], bool]
+    says: str
+
+
+_GRACE = Setting(int, 1, lambda v: v >= 1, "an integer >= 1 (epochs before any stop)")
+_ETA = Setting(float, 3.0, lambda v: v > 1, "a number > 1 (keep the top 1/eta at a rung)")
+
+SETTINGS: dict[str, dict[str, Setting]] = {
+    "fifo": {},
+    "asha": {
+        "grace_period": _GRACE,
+        "reduction_factor": _ETA,
+        "brackets": Setting(int, 1, lambda v: v >= 1, "an integer >= 1"),
+    },
+    "median": {
+        "grace_period": _GRACE,
+        "min_trials": Setting(
+            int, 3, lambda v: v >= 1, "an integer >= 1 (trials seen before any stop)"
+        ),
+    },
+    "hyperband": {
+        "grace_period": _GRACE,
+        "reduction_factor": _ETA,
+        "brackets": Setting(int, None, lambda v: v >= 1, "an integer >= 1"),
+    },
+}
+SCHEDULERS = tuple(SETTINGS)
+
+
+def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> dict[str, Any]:
+    """The scheduler's settings with defaults filled in; ValueError names a bad one."""
+    rules = SETTINGS[name]
+    settings: dict[str, Any] = {}
+    for key, value in given.items():
+        if key not in rules:
+            takes = f"it takes {', '.join(rules)}" if rules else "it takes none"
+            raise ValueError(
+                f"{key}: unknown setting for {name}{suggest(key, list(rules))}; {takes}"
+            )
+        rule = rules[key]
+        if isinstance(value, float) and rule.kind is int and value.is_integer():
+            value = int(value)
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if (
+            not numeric
+            or (rule.kind is int and not isinstance(value, int))
+            or not rule.check(value)
+        ):
+            raise ValueError(f"{key}: must be {rule.says}, got {value!r}")
+        settings[key] = rule.kind(value)
+    for key, rule in rules.items():
+        settings.setdefault(key, rule.default)
+    grace = settings.get("grace_period")
+    if grace is not None and grace > max_epochs:
+        raise ValueError(
+            f"grace_period: must be at most budget.max_epochs ({max_epochs}), got {grace}"
+        )
+    if name == "hyperband" and settings["brackets"] is None:
+        eta, grace = settings["reduction_factor"], settings["grace_period"]
+        settings["brackets"] = int(math.floor(math.log(max_epochs / grace, eta) + 1e-9)) + 1
+    return settings

@@ -1,0 +1,274 @@
+"""The sweep file: examples load, and every mistake names its path, rule and value."""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.cli import main
+from orchestrator.space import LogUniform, OneMinusLogUniform, PowerOfTwo
+from orchestrator.sweepfile import SweepError, load_sweep, parse_sweep
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BASE = {
+    "name": "t",
+    "dataset": "digits",
+    "space": {
+        "learning_rate": {"type": "log_uniform", "low": 1e-4, "high": 1.0},
+        "optimizer": ["momentum", "adam"],
+        "beta": {
+            "type": "one_minus_log_uniform",
+            "low": 0.9,
+            "high": 0.999,
+            "when": {"optimizer": "momentum"},
+        },
+    },
+    "budget": {"trials": 8, "max_epochs": 10},
+}
+
+
+def _with(path: str, value: object) -> dict:
+    """BASE with one entry (dotted path) replaced; value None deletes it."""
+    raw = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+    if value is None:
+        del node[last]
+    else:
+        node[last] = value
+    return raw
+
+
+def test_the_examples_load_as_written():
+    course = load_sweep(EXAMPLES / "digits.yaml")
+    assert isinstance(course.space.params["learning_rate"], LogUniform)
+    assert isinstance(course.space.params["beta"], OneMinusLogUniform)
+    assert isinstance(course.space.params["batch_size"], PowerOfTwo)
+    assert course.space.conditions["beta2"] == {"optimizer": ("adam",)}
+    assert course.scheduler == "asha" and course.max_epochs == 30
+    assert course.run_dir == Path("runs/digits")
+    fine = load_sweep(EXAMPLES / "coarse_to_fine.yaml")
+    assert [s.trials for s in fine.stages] == [24, 16]
+    assert fine.stages[1].zoom_top_k == 5 and fine.stages[0].sampler == "sobol"
+
+
+def test_defaults():
+    spec = parse_sweep(BASE)
+    assert (spec.metric, spec.direction, spec.sign) == ("val_cost", "minimize", 1.0)
+    assert spec.scheduler == "fifo" and spec.seed == 0 and spec.cpus_per_trial == 1.0
+    assert [s.trials for s in spec.stages] == [8] and spec.stages[0].sampler == "random"
+    accuracy = parse_sweep(_with("metric", "val_accuracy"))
+    assert (accuracy.direction, accuracy.sign) == ("maximize", -1.0)
+
+
+def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
+    # PyYAML alone reads 1e-4 as the string "1e-4"
+    assert isinstance(yaml.safe_load("x: 1e-4")["x"], str)
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        textwrap.dedent("""\
+        name: t
+        space:
+          learning_rate: {type: log_uniform, low: 1e-4, high: 1}
+        """)
+    )
+    assert load_sweep(f).space.params["learning_rate"] == LogUniform(1e-4, 1.0)
+
+
+def test_a_relative_dataset_path_is_taken_from_the_sweep_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text("a,y\n1,0\n2,1\n")
+    f = tmp_path / "s.yaml"
+    f.write_text("name: t\ndataset: {path: data/d.csv, label: y}\nspace: {learning_rate: 0.1}\n")
+    assert load_sweep(f).dataset["path"] == str(tmp_path / "data" / "d.csv")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where", "says"),
+    [
+        # unknown keys, with a suggestion
+        ("budjet", {"trials": 3}, "budjet", "unknown key (did you mean 'budget'?)"),
+        ("budget.max_epoch", 3, "budget.max_epoch", "(did you mean 'max_epochs'?)"),
+        (
+            "space.learning_rat",
+            0.1,
+            "space.learning_rat",
+            "unknown model setting (did you mean 'learning_rate'?)",
+        ),
+        (
+            "space.learning_rate.hihg",
+            1,
+            "space.learning_rate.hihg",
+            "unknown field (did you mean 'high'?)",
+        ),
+        # wrong types
+        ("budget.max_epochs", "ten", "budget.max_epochs", "must be an integer >= 1, got 'ten'"),
+        ("space.learning_rate.low", "small", "space.learning_rate.low", "must be a number"),
+        ("seed", -1, "seed", "must be an integer >= 0, got -1"),
+        ("space", ["learning_rate"], "space", "must be a mapping"),
+        ("name", "my sweep", "name", "a directory name"),
+        # bounds
+        ("space.learning_rate.high", 1e-5, "space.learning_rate.low", "low < high must hold"),
+        ("space.learning_rate.low", 0, "space.learning_rate.low", "log_uniform needs 0 < low"),
+        (
+            "space.beta.high",
+            1.0,
+            "space.beta.high",
+            "one_minus_log_uniform needs 0 <= low < high < 1",
+        ),
+        ("space.beta.low", -0.1, "space.beta.low", "got low=-0.1"),
+        ("space.optimizer", [], "space.optimizer.values", "must hold at least one value"),
+        # unknown names
+        ("sampler", "tpe", "sampler", "must be one of random, sobol, grid, got 'tpe'"),
+        ("scheduler", "ashha", "scheduler", "(did you mean 'asha'?)"),
+        ("dataset", "mnist", "dataset", "unknown name 'mnist'"),
+        ("metric", "accuracy", "metric", "(did you mean 'val_accuracy'?)"),
+        (
+            "space.learning_rate.type",
+            "loguniform",
+            "space.learning_rate.type",
+            "(did you mean 'log_uniform'?)",
+        ),
+        # what the worker does not accept
+        ("model.hidden_units", 0, "model.hidden_units", "must be an integer >= 1, got 0"),
+        ("model.optimiser", "adam", "model.optimiser", "(did you mean 'optimizer'?)"),
+        (
+            "space.optimizer",
+            ["adam", "sgd"],
+            "space.optimizer.values[1]",
+            "must be one of ['gd', 'momentum', 'rmsprop', 'adam'], got 'sgd'",
+        ),
+        (
+            "space.hidden_units",
+            {"type": "int_uniform", "low": 0, "high": 8},
+            "space.hidden_units.low",
+            "must be an integer >= 1, got 0",
+        ),
+        (
+            "space.hidden_units",
+            {"type": "uniform", "low": 10, "high": 80},
+            "space.hidden_units.type",
+            "use int_uniform, log_int or power_of_two",
+        ),
+        (
+            "space.batch_size",
+            {"type": "power_of_two", "low": 32, "high": 100},
+            "space.batch_size.high",
+            "power_of_two needs a power of two, got high=100",
+        ),
+        (
+            "space.beta.when",
+            {"optimizer": "rmsprop"},
+            "space.beta.when.optimizer",
+            "is not among space.optimizer.values",
+        ),
+        ("model.optimizer", "adam", "space.optimizer", "is also fixed under model.optimizer"),
+        # stages and scheduler
+        (
+            "stages",
+            [{"trials": 4, "zoom": {"top_k": 2}}],
+            "stages[0].zoom",
+            "the first stage has no stage before it",
+        ),
+        (
+            "stages",
+            [{"trials": 4}, {"trials": 4, "zoom": {"shrink": 2}}],
+            "stages[1].zoom.shrink",
+            "must be a number in (0, 1], got 2",
+        ),
+        (
+            "scheduler",
+            {"name": "asha", "grace_period": 20},
+            "scheduler.grace_period",
+            "must be at most budget.max_epochs (10), got 20",
+        ),
+        (
+            "scheduler",
+            {"name": "asha", "reduction_factor": 1},
+            "scheduler.reduction_factor",
+            "must be a number > 1",
+        ),
+        (
+            "scheduler",
+            {"name": "median", "grace": 2},
+            "scheduler.grace",
+            "(did you mean 'grace_period'?)",
+        ),
+        ("resources.cpus_per_trial", 0, "resources.cpus_per_trial", "must be a number > 0"),
+    ],
+)
+def test_each_mistake_names_its_path(path, value, where, says):
+    with pytest.raises(SweepError) as info:
+        parse_sweep(_with(path, value))
+    assert info.value.path == where
+    assert str(info.value).startswith(f"{where}: ")
+    assert says in str(info.value)
+
+
+def test_settings_that_only_clash_together_are_found_by_sampling():
+    raw = _with("model.lr_decay", "exponential")
+    raw["space"]["decay_rate"] = {"type": "uniform", "low": 0.5, "high": 2.0}
+    with pytest.raises(
+        SweepError,
+        match=r"^space\.decay_rate: must be in \(0, 1\] when "
+        r"lr_decay='exponential'",
+    ):
+        parse_sweep(raw)
+
+
+def test_a_missing_space_and_a_missing_file_are_named(tmp_path):
+    with pytest.raises(SweepError, match="^space: is required"):
+        parse_sweep(_with("space", None))
+    with pytest.raises(SweepError, match="no sweep file at"):
+        load_sweep(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(SweepError, match="is not valid YAML"):
+        load_sweep(bad)
+
+
+def test_validate_and_sample_commands(tmp_path, capsys):
+    assert main(["validate", str(EXAMPLES / "digits.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "stage 1: 32 trials, random" in out
+    assert main(["sample", str(EXAMPLES / "digits.yaml"), "-n", "5"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["trial", "stage", "learning_rate"]
+    assert len(table) == 6  # header and five configurations
+
+
+def test_sample_is_reproducible_and_the_seed_matters(tmp_path, capsys):
+    files = []
+    for seed in (3, 3, 4):
+        f = tmp_path / f"s{len(files)}.yaml"
+        f.write_text(yaml.safe_dump(_with("seed", seed)))
+        files.append(f)
+    tables = []
+    for f in files:
+        assert main(["sample", str(f), "-n", "6"]) == 0
+        tables.append(capsys.readouterr().out)
+    assert tables[0] == tables[1]
+    assert tables[0] != tables[2]
+
+
+def test_bad_sweep_files_exit_2_from_the_cli(tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(_with("space.learning_rate.low", 0)))
+    for command in ("validate", "sample"):
+        assert main([command, str(f)]) == 2
+        assert "space.learning_rate.low: log_uniform needs 0 < low" in capsys.readouterr().err
+
+
+def test_a_grid_warns_how_many_trials_it_implies(tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    raw = _with("sampler", {"name": "grid", "points": 2})
+    f.write_text(yaml.safe_dump(raw))
+    assert main(["validate", str(f)]) == 0
+    # learning_rate 2 x optimizer 2 x beta 2, less the 2 momentum-free duplicates: 6
+    assert "warning: sampler: the grid of stage 1 implies 6 trials" in capsys.readouterr().out
