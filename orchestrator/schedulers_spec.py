@@ -1,7 +1,7 @@
 """The schedulers a sweep can name and the settings each takes, with their defaults.
 
 Kept apart from the schedulers themselves so that a sweep file is checked without building
-one. Errors are ValueErrors whose message starts with the setting's name.
+one. Errors are ConfigErrors that name the setting.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workers.config import suggest
+from workers.config import ConfigError, suggest
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,14 @@ SCHEDULERS = tuple(SETTINGS)
 
 
 def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> dict[str, Any]:
-    """The scheduler's settings with defaults filled in; ValueError names a bad one."""
+    """The scheduler's settings with defaults filled in; ConfigError names a bad one."""
     rules = SETTINGS[name]
     settings: dict[str, Any] = {}
     for key, value in given.items():
         if key not in rules:
             takes = f"it takes {', '.join(rules)}" if rules else "it takes none"
-            raise ValueError(
-                f"{key}: unknown setting for {name}{suggest(key, list(rules))}; {takes}"
+            raise ConfigError(
+                key, f"unknown setting for {name}{suggest(key, list(rules))}; {takes}"
             )
         rule = rules[key]
         if isinstance(value, float) and rule.kind is int and value.is_integer():
@@ -66,14 +66,14 @@ def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> dic
             or (rule.kind is int and not isinstance(value, int))
             or not rule.check(value)
         ):
-            raise ValueError(f"{key}: must be {rule.says}, got {value!r}")
+            raise ConfigError(key, f"must be {rule.says}, got {value!r}")
         settings[key] = rule.kind(value)
     for key, rule in rules.items():
         settings.setdefault(key, rule.default)
     grace = settings.get("grace_period")
     if grace is not None and grace > max_epochs:
-        raise ValueError(
-            f"grace_period: must be at most budget.max_epochs ({max_epochs}), got {grace}"
+        raise ConfigError(
+            "grace_period", f"must be at most budget.max_epochs ({max_epochs}), got {grace}"
         )
     if name == "hyperband" and settings["brackets"] is None:
         eta, grace = settings["reduction_factor"], settings["grace_period"]

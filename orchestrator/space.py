@@ -21,6 +21,7 @@ class SpaceError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+        self.reason = message
 
 
 def _number(path: str, value: Any) -> float:

@@ -212,7 +212,7 @@ def _model(raw: Any) -> dict[str, Any]:
     try:
         ModelConfig.from_dict(model, where="model.")
     except ConfigError as err:
-        raise SweepError(err.key, str(err).split(": ", 1)[1]) from None
+        raise SweepError(err.key, err.reason) from None
     return {k: check_setting(k, v) for k, v in model.items()}
 
 
@@ -268,7 +268,7 @@ def _make(path: str, kind: str, fields: Mapping[str, Any]) -> Param:
     try:
         return make_param(path, kind, fields)
     except SpaceError as err:
-        raise SweepError(err.path, str(err).split(": ", 1)[1]) from None
+        raise SweepError(err.path, err.reason) from None
 
 
 def _when(path: str, raw: Any) -> dict[str, tuple[Any, ...]]:
@@ -303,7 +303,7 @@ def _check_param_values(key: str, path: str, param: Param) -> None:
         try:
             check_setting(key, value)
         except ConfigError as err:
-            raise SweepError(where, str(err).split(": ", 1)[1]) from None
+            raise SweepError(where, err.reason) from None
 
 
 def _check_condition(
@@ -319,7 +319,7 @@ def _check_condition(
         try:
             check_setting(other, v)
         except ConfigError as err:
-            raise SweepError(path, str(err).split(": ", 1)[1]) from None
+            raise SweepError(path, err.reason) from None
         param = params.get(other)
         if isinstance(param, Choice) and v not in param.values:
             raise SweepError(
@@ -393,10 +393,8 @@ def _scheduler(raw: Any, max_epochs: int) -> tuple[str, dict[str, Any]]:
         name, fields = _one_of("scheduler", raw, SCHEDULERS), {}
     try:
         return name, check_scheduler(name, fields, max_epochs)
-    except ValueError as err:
-        raise SweepError(
-            "scheduler." + str(err).split(": ", 1)[0], str(err).split(": ", 1)[1]
-        ) from None
+    except ConfigError as err:
+        raise SweepError("scheduler." + err.key, err.reason) from None
 
 
 def _check_sampled_configs(space: Space, model: Mapping[str, Any], seed: int) -> None:
@@ -413,7 +411,7 @@ def _check_sampled_configs(space: Space, model: Mapping[str, Any], seed: int) ->
         except ConfigError as err:
             raise SweepError(
                 f"space.{err.key}" if err.key in space.params else f"model.{err.key}",
-                f"{str(err).split(': ', 1)[1]} (with {_short(config)})",
+                f"{err.reason} (with {_short(config)})",
             ) from None
 
 

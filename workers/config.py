@@ -23,6 +23,7 @@ class ConfigError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+        self.reason = message
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,11 @@ class ModelConfig:
             try:
                 clean[key] = check_setting(key, value)
             except ConfigError as err:
-                raise ConfigError(where + err.key, str(err).split(": ", 1)[1]) from None
+                raise ConfigError(where + err.key, err.reason) from None
         try:
             return cls(**clean)
         except ConfigError as err:
-            raise ConfigError(where + err.key, str(err).split(": ", 1)[1]) from None
+            raise ConfigError(where + err.key, err.reason) from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
