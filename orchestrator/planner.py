@@ -103,3 +103,23 @@ def propose(
             stacklevel=2,
         )
     return proposals
+
+
+def plan_stage(
+    space: Space,
+    fixed: Mapping[str, Any],
+    stages: Sequence[Stage],
+    index: int,
+    finished: Sequence[Finished],
+    sign: float,
+    seed: int,
+) -> list[Proposal]:
+    """Stage `index`'s configurations from the history of finished trials and the seed.
+
+    The boxes of the stages before it are recomputed from the same history, so planning
+    keeps no state between stages (and a resumed sweep plans exactly what it would have).
+    """
+    boxes: list[Box] = []
+    for i in range(index + 1):
+        boxes.append(stage_box(space, stages, i, finished, boxes, sign))
+    return propose(space, fixed, stages[index], index, boxes[index], seed)

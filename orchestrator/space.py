@@ -369,6 +369,20 @@ class Space:
             [self.params[n].to_unit(config[n]) if n in config else math.nan for n in self.dims]
         )
 
+    def box_values(self, box: Box) -> dict[str, Any]:
+        """A box on each parameter's own scale: [low, high] values, or the allowed choices."""
+        out: dict[str, Any] = {}
+        for name, lo, hi, allowed in zip(self.dims, box.lows, box.highs, box.allowed, strict=True):
+            param = self.params[name]
+            if allowed is not None or not param.ordered:
+                out[name] = list(allowed if allowed is not None else param.values)  # type: ignore[attr-defined]
+            else:
+                out[name] = [
+                    param.from_unit(lo),
+                    param.from_unit(min(hi, math.nextafter(1.0, 0.0))),
+                ]
+        return out
+
     def active(self, name: str, config: Mapping[str, Any]) -> bool:
         return all(config.get(k) in allowed for k, allowed in self.conditions.get(name, {}).items())
 
