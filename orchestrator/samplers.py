@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from orchestrator.space import Box, Space
+from orchestrator.space import Box, Param, Space
 
 
 class SweepWarning(UserWarning):
@@ -66,19 +66,30 @@ class GridSampler:
     name = "grid"
 
     def points(self, n: int, box: Box, space: Space, rng: np.random.Generator) -> np.ndarray:
-        axes = []
-        for j, name in enumerate(space.dims):
-            lo, hi, allowed = box.lows[j], box.highs[j], box.allowed[j]
-            param = space.params[name]
-            k = len(allowed) if allowed is not None else self._levels(param)
-            axes.append([lo + (i + 0.5) / k * (hi - lo) for i in range(k)])
+        axes = [
+            self._axis(space.params[name], box.lows[j], box.highs[j], box.allowed[j])
+            for j, name in enumerate(space.dims)
+        ]
         grid = np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(axes))
         return grid
 
-    def _levels(self, param: object) -> int:
-        # a discrete parameter with fewer values than points gets each value once
-        values = param.grid(self.points_per_dim)  # type: ignore[attr-defined]
-        return min(self.points_per_dim, len(values))
+    def _axis(self, param: Param, lo: float, hi: float, allowed: tuple | None) -> list[float]:
+        """Unit coordinates of one dimension's levels inside [lo, hi]."""
+        if allowed is not None:  # narrowed categories: one level each, spread over the box
+            return [lo + (i + 0.5) / len(allowed) * (hi - lo) for i in range(len(allowed))]
+        # a discrete parameter with no more values than points gets each value once, at its
+        # own coordinate (a log_int's values are not evenly spaced on the unit interval)
+        every = param.discrete(self.points_per_dim)
+        if every is not None:
+            inside = [u for u in map(param.to_unit, every) if lo <= u <= hi]
+            if inside:
+                return inside
+        k = self.points_per_dim
+        levels = [lo + (i + 0.5) / k * (hi - lo) for i in range(k)]
+        first: dict[Any, float] = {}
+        for u in levels:
+            first.setdefault(param.from_unit(u), u)
+        return list(first.values())
 
 
 SAMPLERS = ("random", "sobol", "grid")

@@ -56,8 +56,15 @@ class Param:
     def to_unit(self, value: Any) -> float:
         raise NotImplementedError
 
+    def discrete(self, limit: int) -> list[Any] | None:
+        """Every value, for a discrete parameter with at most `limit` of them; else None."""
+        return None
+
     def grid(self, points: int) -> list[Any]:
         """Evenly spaced values on the parameter's own scale (all values, if fewer)."""
+        every = self.discrete(points)
+        if every is not None:
+            return every
         return list(dict.fromkeys(self.from_unit((i + 0.5) / points) for i in range(points)))
 
 
@@ -129,6 +136,9 @@ class IntUniform(Param):
     def to_unit(self, value: int) -> float:
         return (value - self.low + 0.5) / (self.high - self.low + 1)
 
+    def discrete(self, limit: int) -> list[Any] | None:
+        return list(range(self.low, self.high + 1)) if self.high - self.low < limit else None
+
 
 @dataclass(frozen=True)
 class LogInt(Param):
@@ -145,6 +155,9 @@ class LogInt(Param):
     def to_unit(self, value: int) -> float:
         lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
         return (math.log(value) - lo) / (hi - lo)
+
+    def discrete(self, limit: int) -> list[Any] | None:
+        return list(range(self.low, self.high + 1)) if self.high - self.low < limit else None
 
 
 @dataclass(frozen=True)
@@ -167,6 +180,9 @@ class PowerOfTwo(Param):
         ks = self.exponents
         return (ks.index(value.bit_length() - 1) + 0.5) / len(ks)
 
+    def discrete(self, limit: int) -> list[Any] | None:
+        return [2**k for k in self.exponents] if len(self.exponents) <= limit else None
+
 
 @dataclass(frozen=True)
 class Choice(Param):
@@ -181,6 +197,9 @@ class Choice(Param):
 
     def to_unit(self, value: Any) -> float:
         return (self.values.index(value) + 0.5) / len(self.values)
+
+    def discrete(self, limit: int) -> list[Any] | None:
+        return list(self.values)
 
     def grid(self, points: int) -> list[Any]:
         return list(self.values)
@@ -245,7 +264,8 @@ def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
             raise SpaceError(f"{path}.values", f"must be a list, got {values!r}")
         if not values:
             raise SpaceError(f"{path}.values", "must hold at least one value, got []")
-        if len(set(map(repr, values))) != len(values):
+        # equal values (1 and 1.0, 1 and true) could not be told apart in a configuration
+        if any(a == b for i, a in enumerate(values) for b in values[i + 1 :]):
             raise SpaceError(f"{path}.values", f"must not repeat a value, got {list(values)!r}")
         return Choice(tuple(values))
     if kind == "constant":
@@ -358,9 +378,14 @@ class Space:
                 config[name] = allowed[min(len(allowed) - 1, int(position * len(allowed)))]
             else:
                 config[name] = param.from_unit(u)
-        for name in self.conditions:
-            if not self.active(name, config):
+        # A parameter is inactive when a condition fails, and so is every parameter that
+        # depends on an inactive one: repeat until nothing more drops out.
+        changed = True
+        while changed:
+            inactive = [n for n in self.conditions if n in config and not self.active(n, config)]
+            for name in inactive:
                 del config[name]
+            changed = bool(inactive)
         return config
 
     def encode(self, config: Mapping[str, Any]) -> np.ndarray:
