@@ -18,7 +18,7 @@ import yaml
 
 from orchestrator.planner import Stage
 from orchestrator.samplers import SAMPLERS
-from orchestrator.schedulers_spec import SCHEDULERS, check_scheduler
+from orchestrator.schedulers.spec import SCHEDULERS, check_scheduler
 from orchestrator.space import Choice, Constant, Param, Space, SpaceError, make_param
 from workers.config import RULES, ConfigError, ModelConfig, check_setting, suggest
 from workers.datasets import check_dataset_spec

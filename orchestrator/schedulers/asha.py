@@ -1,0 +1,119 @@
+"""Asynchronous successive halving (Li et al. 2020) and Hyperband as brackets of it.
+
+Rungs sit at grace * eta**k epochs below the epoch budget. When a trial reaches a rung its
+value is compared with every value recorded at that rung so far, its own included: it goes
+on if it is among the best floor(n / eta) of them, or, while fewer than eta results exist,
+if it is the best so far (Optuna's rule). Decisions are made at once, never waiting for a
+rung to fill; each rung keeps its values in a sorted list, so a decision costs O(log n).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sortedcontainers import SortedList
+
+from orchestrator.schedulers.base import Decision, Scheduler
+
+
+def rung_epochs(grace: int, eta: float, max_epochs: int) -> list[int]:
+    """Milestones grace, grace*eta, grace*eta**2, ... strictly below max_epochs."""
+    rungs: list[int] = []
+    k = 0
+    while True:
+        epoch = int(round(grace * eta**k))
+        if epoch >= max_epochs:
+            return rungs
+        if not rungs or epoch > rungs[-1]:
+            rungs.append(epoch)
+        k += 1
+
+
+def promotable(value: float, recorded: SortedList, eta: float) -> bool:
+    """Whether `value` is in the top 1/eta of `recorded` plus itself (smaller is better)."""
+    n = len(recorded) + 1
+    keep = max(1, math.floor(n / eta))
+    return recorded.bisect_left(value) < keep  # ties go to the newcomer
+
+
+class Bracket:
+    """One set of rungs with its own grace period."""
+
+    def __init__(self, grace: int, eta: float, max_epochs: int) -> None:
+        self.grace = grace
+        self.eta = eta
+        self.epochs = rung_epochs(grace, eta, max_epochs)
+        self.rungs = {epoch: SortedList() for epoch in self.epochs}
+
+    def decide(self, epoch: int, value: float) -> Decision:
+        rung = self.rungs.get(epoch)
+        if rung is None:
+            return Decision.CONTINUE
+        go_on = promotable(value, rung, self.eta)
+        rung.add(value)
+        return Decision.CONTINUE if go_on else Decision.STOP
+
+    def __repr__(self) -> str:
+        return f"Bracket(grace={self.grace}, rungs={self.epochs})"
+
+
+def hyperband_weights(brackets: int, eta: float) -> np.ndarray:
+    """Share of trials per bracket, as many as synchronous Hyperband would start in each.
+
+    Bracket 0 is the most aggressive (first rung at grace); bracket b starts at
+    grace * eta**b. Hyperband's bracket s = S-1-b starts ceil(S/(s+1) * eta**s) trials.
+    """
+    s = np.arange(brackets)[::-1]  # bracket b -> s
+    counts = np.ceil(brackets / (s + 1) * float(eta) ** s)
+    return counts / counts.sum()
+
+
+class Asha(Scheduler):
+    """ASHA with optional brackets; with more than one it is asynchronous Hyperband."""
+
+    name = "asha"
+
+    def __init__(
+        self,
+        max_epochs: int,
+        grace_period: int = 1,
+        reduction_factor: float = 3.0,
+        brackets: int = 1,
+        sign: float = 1.0,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(sign)
+        if brackets > 1 and rng is None:
+            raise ValueError("rng: brackets > 1 assign trials at random and need a generator")
+        self.brackets = [
+            Bracket(int(round(grace_period * reduction_factor**b)), reduction_factor, max_epochs)
+            for b in range(brackets)
+        ]
+        self.weights = hyperband_weights(brackets, reduction_factor)
+        self._rng = rng
+        self.bracket_of: dict[str, int] = {}
+
+    def on_start(self, trial_id: str) -> None:
+        super().on_start(trial_id)
+        if trial_id not in self.bracket_of:
+            b = 0
+            if len(self.brackets) > 1 and self._rng is not None:
+                b = int(self._rng.choice(len(self.brackets), p=self.weights))
+            self.bracket_of[trial_id] = b
+
+    def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
+        if trial_id not in self.bracket_of:
+            self.on_start(trial_id)
+        return self.brackets[self.bracket_of[trial_id]].decide(epoch, value)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({', '.join(map(repr, self.brackets))}, sign={self.sign:+.0f})"
+        )
+
+
+class Hyperband(Asha):
+    """Several ASHA brackets with growing grace periods; trials drawn into them at random."""
+
+    name = "hyperband"

@@ -1,0 +1,78 @@
+"""What every scheduler shares: the decision it answers, divergence, and the direction.
+
+A scheduler sees trial ids and numbers, never an executor (Syne Tune's shape, not Ray
+Tune's): `on_start`, then `on_result(trial_id, epoch, value)` after every epoch, then one
+of `on_complete` / `on_failed`. The metric's direction is folded in once, so every rule
+below only minimises.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+# A cost this large is an overflow in all but name; it must not become a rung's cutoff.
+DIVERGED_ABOVE = 1e30
+
+
+class Decision(enum.Enum):
+    CONTINUE = "continue"
+    STOP = "stop"  # pruned: the scheduler judged it weak
+    PAUSE = "pause"  # keep its checkpoint; it may be resumed later
+    DIVERGED = "diverged"  # NaN, infinite or absurd value: stopped at once
+
+
+def diverged(value: float) -> bool:
+    return not math.isfinite(value) or abs(value) >= DIVERGED_ABOVE
+
+
+class Scheduler:
+    """Base class: divergence and replays handled here; subclasses implement `_decide`.
+
+    `sign` is +1 to minimise the metric and -1 to maximise it. A result for an epoch the
+    trial already reported (a trial restarted from a checkpoint replays epochs) gets
+    CONTINUE and leaves the statistics alone: the trial was judged there already.
+    """
+
+    name = "base"
+
+    def __init__(self, sign: float = 1.0) -> None:
+        if sign not in (1.0, -1.0):
+            raise ValueError(f"sign: must be +1 (minimise) or -1 (maximise), got {sign!r}")
+        self.sign = sign
+        self._last_epoch: dict[str, int] = {}
+        self.decisions = 0
+
+    def on_start(self, trial_id: str) -> None:
+        self._last_epoch.setdefault(trial_id, 0)
+
+    def on_result(self, trial_id: str, epoch: int, value: float) -> Decision:
+        self.decisions += 1
+        if diverged(value):
+            self._last_epoch[trial_id] = max(epoch, self._last_epoch.get(trial_id, 0))
+            return Decision.DIVERGED
+        if epoch <= self._last_epoch.get(trial_id, 0):
+            return Decision.CONTINUE
+        self._last_epoch[trial_id] = epoch
+        return self._decide(trial_id, epoch, self.sign * value)
+
+    def on_complete(self, trial_id: str) -> None:
+        """The trial ran to its epoch budget."""
+
+    def on_failed(self, trial_id: str) -> None:
+        """The trial raised, lost its worker for good, or diverged."""
+
+    def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(sign={self.sign:+.0f})"
+
+
+class Fifo(Scheduler):
+    """Every trial runs to its epoch budget."""
+
+    name = "fifo"
+
+    def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
+        return Decision.CONTINUE
