@@ -90,9 +90,17 @@ class Asha(Scheduler):
             Bracket(int(round(grace_period * reduction_factor**b)), reduction_factor, max_epochs)
             for b in range(brackets)
         ]
+        self._rung_epochs = frozenset(e for bracket in self.brackets for e in bracket.epochs)
         self.weights = hyperband_weights(brackets, reduction_factor)
         self._rng = rng
         self.bracket_of: dict[str, int] = {}
+
+    @property
+    def rung_epochs(self) -> frozenset[int]:
+        return self._rung_epochs
+
+    def may_stop(self, epoch: int) -> bool:
+        return epoch in self._rung_epochs
 
     def on_start(self, trial_id: str) -> None:
         super().on_start(trial_id)

@@ -56,6 +56,16 @@ class Scheduler:
         self._last_epoch[trial_id] = epoch
         return self._decide(trial_id, epoch, self.sign * value)
 
+    def may_stop(self, epoch: int) -> bool:
+        """Whether a finite result at `epoch` could stop a trial (else the next epoch can
+        be queued before this one's result arrives)."""
+        return True
+
+    @property
+    def rung_epochs(self) -> frozenset[int]:
+        """Epochs where decisions are made, worth a checkpoint."""
+        return frozenset()
+
     def on_complete(self, trial_id: str) -> None:
         """The trial ran to its epoch budget."""
 
@@ -73,6 +83,9 @@ class Fifo(Scheduler):
     """Every trial runs to its epoch budget."""
 
     name = "fifo"
+
+    def may_stop(self, epoch: int) -> bool:
+        return False
 
     def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
         return Decision.CONTINUE

@@ -24,6 +24,9 @@ class MedianStopping(Scheduler):
         self._sum: dict[str, float] = {}
         self._best: dict[str, float] = {}
 
+    def may_stop(self, epoch: int) -> bool:
+        return epoch >= self.grace_period
+
     def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
         total = self._sum.get(trial_id, 0.0) + value
         self._sum[trial_id] = total

@@ -1,0 +1,302 @@
+"""The tuning loop: plan configurations, hand them to an executor, let the scheduler prune.
+
+Pure: no Ray here. The loop launches trials while workers are free, asks for their epochs
+(two at a time where the scheduler cannot stop the trial in between, so a worker never
+idles waiting for a decision nobody has to make), records every epoch in the store as it
+arrives, and ends, prunes or restarts trials. The same loop resumes a sweep from its
+store: finished trials stay finished, the scheduler is replayed from the stored curves in
+their arrival order, and running trials continue from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from orchestrator.executor import Crashed, EpochDone, Event, Executor, TrialTask
+from orchestrator.planner import (
+    SCHEDULER_STREAM,
+    TRIAL_STREAM,
+    Finished,
+    Proposal,
+    plan_stage,
+    stream,
+)
+from orchestrator.schedulers import Decision, Scheduler, make_scheduler
+from orchestrator.status import Status
+from orchestrator.store import Store
+from orchestrator.sweepfile import SweepSpec
+
+
+def trial_id(number: int) -> str:
+    return f"trial-{number:04d}"
+
+
+@dataclass
+class Running:
+    """The loop's view of one live trial."""
+
+    trial_id: str
+    number: int
+    stage: int
+    config: dict[str, Any]
+    requested: int = 0  # highest epoch asked for
+    reported: int = 0  # highest epoch recorded
+    best: float = math.inf  # in minimise terms (sign folded in)
+    failures: int = 0
+
+
+@dataclass
+class Options:
+    max_failures: int = 2  # restarts after a lost worker, per trial
+    checkpoint_every: int = 5  # epochs; also at every rung
+    poll_seconds: float = 0.2
+
+
+@dataclass
+class _Plan:
+    stage: int = -1
+    queue: deque[tuple[int, Proposal]] = field(default_factory=deque)
+    next_number: int = 1
+
+
+class Sweep:
+    def __init__(
+        self,
+        spec: SweepSpec,
+        store: Store,
+        executor: Executor,
+        *,
+        scheduler: Scheduler | None = None,
+        options: Options | None = None,
+        clock: Callable[[], float] = time.time,
+        on_status: Callable[[Status], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.executor = executor
+        self.scheduler = scheduler or make_scheduler(
+            spec.scheduler,
+            spec.scheduler_settings,
+            spec.max_epochs,
+            spec.sign,
+            np.random.default_rng(stream(spec.seed, SCHEDULER_STREAM)),
+        )
+        self.options = options or Options()
+        self.clock = clock
+        self.on_status = on_status
+        self.running: dict[str, Running] = {}
+        self.restarts: deque[Running] = deque()
+        self.status = Status.start(spec, clock())
+        self._plan = _Plan()
+        self._data = {"spec": spec.dataset, "seed": spec.seed, "val_fraction": spec.val_fraction}
+        self._checkpoint_at = self.scheduler.rung_epochs
+        self._stopping = False
+
+    # -- driving ------------------------------------------------------------------------
+
+    def run(self) -> Status:
+        """Run (or continue) the sweep to its end; KeyboardInterrupt leaves it resumable."""
+        self.store.claim()
+        self._replay()
+        try:
+            while True:
+                self._launch()
+                if not self.running and not self._more_to_launch():
+                    break
+                for event in self.executor.poll(self.options.poll_seconds):
+                    self._handle(event)
+                self._check_time()
+                self._report()
+        except KeyboardInterrupt:
+            self.store.set(state="interrupted")
+            self._report(final=True)
+            raise
+        finally:
+            self.executor.shutdown()
+        self.store.set(state="finished", ended=self.clock())
+        self._report(final=True)
+        return self.status
+
+    def _more_to_launch(self) -> bool:
+        if self._stopping:
+            return False
+        if self.restarts or self._plan.queue:
+            return True
+        return self._plan_next_stage()
+
+    def _launch(self) -> None:
+        while self.executor.free() > 0 and not self._stopping:
+            if self.restarts:
+                self._start(self.restarts.popleft())
+            elif self._plan.queue or self._plan_next_stage():
+                number, proposal = self._plan.queue.popleft()
+                self._new_trial(number, proposal)
+            else:
+                return
+
+    def _plan_next_stage(self) -> bool:
+        """Plan the next stage once every trial of the current one has ended."""
+        if self.running or self.restarts or self._plan.stage + 1 >= len(self.spec.stages):
+            return False
+        self._plan_stage(self._plan.stage + 1, self._plan.next_number)
+        return bool(self._plan.queue) or self._plan_next_stage()
+
+    def _plan_stage(self, index: int, first: int) -> None:
+        """Queue stage `index`'s trials, numbered from `first`, except those stored already."""
+        rows = self.store.trial_rows()
+        finished = [
+            Finished(r["config"], math.nan if r["best"] is None else r["best"], r["stage"])
+            for r in rows
+            if r["state"] not in ("pending", "running")
+        ]
+        proposals = plan_stage(
+            self.spec.space,
+            self.spec.model,
+            self.spec.stages,
+            index,
+            finished,
+            self.spec.sign,
+            self.spec.seed,
+        )
+        known = {r["number"] for r in rows}
+        todo = [(first + i, p) for i, p in enumerate(proposals) if first + i not in known]
+        self._plan = _Plan(index, deque(todo), first + len(proposals))
+
+    def _new_trial(self, number: int, proposal: Proposal) -> None:
+        tid = trial_id(number)
+        box = self.spec.space.box_values(proposal.box)
+        self.store.add_trial(tid, number, proposal.stage, proposal.config, box, list(proposal.unit))
+        self.scheduler.on_start(tid)
+        self._start(Running(tid, number, proposal.stage, dict(proposal.config)))
+
+    def _start(self, trial: Running) -> None:
+        saved = self.store.checkpoint(trial.trial_id)
+        done, data = saved if saved is not None else (0, None)
+        self.store.rewind(trial.trial_id, done)
+        trial.requested = trial.reported = done
+        task = TrialTask(
+            trial.trial_id,
+            trial.config,
+            self._data,
+            (self.spec.seed, TRIAL_STREAM, trial.number),
+            data,
+        )
+        where = self.executor.launch(task)
+        self.store.start_trial(trial.trial_id, where.worker, where.node, self.clock())
+        self.running[trial.trial_id] = trial
+        self.status.launched(trial, self.clock())
+        self._feed(trial)
+
+    def _feed(self, trial: Running) -> None:
+        """Keep the trial's next epoch queued; two ahead only where no decision is due."""
+        while trial.requested < self.spec.max_epochs and trial.requested - trial.reported < 2:
+            if trial.requested > trial.reported and self.scheduler.may_stop(trial.requested):
+                return
+            trial.requested += 1
+            e = trial.requested
+            ckpt = e % self.options.checkpoint_every == 0 or e in self._checkpoint_at
+            self.executor.request(trial.trial_id, e, ckpt and e < self.spec.max_epochs)
+
+    # -- events -------------------------------------------------------------------------
+
+    def _handle(self, event: Event) -> None:
+        trial = self.running.get(event.trial_id)
+        if trial is None:
+            return  # a trial already ended; an epoch asked for ahead of a stop
+        if isinstance(event, Crashed):
+            self._crashed(trial, event)
+            return
+        assert isinstance(event, EpochDone)
+        record = event.record
+        epoch = int(record["epoch"])
+        if epoch <= trial.reported:
+            return
+        value = math.nan if record.get("diverged") else float(record[self.spec.metric])
+        if math.isfinite(value):
+            trial.best = min(trial.best, self.spec.sign * value)
+        trial.reported = epoch
+        best = None if math.isinf(trial.best) else self.spec.sign * trial.best
+        self.store.add_point(trial.trial_id, record, best)
+        if event.checkpoint is not None:
+            self.store.save_checkpoint(trial.trial_id, epoch, event.checkpoint)
+        decision = self.scheduler.on_result(trial.trial_id, epoch, value)
+        self.status.epoch(trial, record, value, self.clock())
+        if decision is Decision.DIVERGED:
+            self.scheduler.on_failed(trial.trial_id)
+            self._end(trial, "diverged", record.get("message") or f"{self.spec.metric}={value}")
+        elif decision in (Decision.STOP, Decision.PAUSE):
+            self._end(trial, "pruned")
+        elif epoch >= self.spec.max_epochs:
+            self.scheduler.on_complete(trial.trial_id)
+            self._end(trial, "completed")
+        else:
+            self._feed(trial)
+
+    def _crashed(self, trial: Running, event: Crashed) -> None:
+        self.executor.release(trial.trial_id)
+        del self.running[trial.trial_id]
+        if event.lost_worker and trial.failures < self.options.max_failures:
+            trial.failures += 1
+            self.status.restarted(trial, event.error)
+            self.restarts.append(trial)
+            return
+        self.scheduler.on_failed(trial.trial_id)
+        self.store.end_trial(trial.trial_id, "failed", self.clock(), event.error)
+        self.status.ended(trial, "failed")
+
+    def _end(self, trial: Running, state: str, error: str | None = None) -> None:
+        self.executor.release(trial.trial_id)
+        del self.running[trial.trial_id]
+        self.store.end_trial(trial.trial_id, state, self.clock(), error)
+        self.status.ended(trial, state)
+
+    def _check_time(self) -> None:
+        limit = self.spec.time_limit
+        if limit is None or self._stopping or self.clock() - self.status.started < limit:
+            return
+        self._stopping = True  # no new trials; the running ones stop where they are
+        for trial in list(self.running.values()):
+            self._end(trial, "stopped", f"budget.time_limit of {limit:g} s reached")
+
+    def _report(self, final: bool = False) -> None:
+        if self.on_status is not None:
+            self.status.final = final
+            self.on_status(self.status)
+
+    # -- resuming -----------------------------------------------------------------------
+
+    def _replay(self) -> None:
+        """Bring the scheduler and plan up to date with what the store already holds."""
+        rows = self.store.trial_rows()
+        if not rows:
+            return
+        by_id = {r["trial_id"]: r for r in rows}
+        for row in rows:
+            if row["attempts"] > 0 or row["state"] != "pending":
+                self.scheduler.on_start(row["trial_id"])
+        last_seq: dict[str, int] = {}
+        points = list(self.store.points())
+        for p in points:
+            last_seq[p["trial_id"]] = p["seq"]
+        for p in points:
+            tid = p["trial_id"]
+            value = math.nan if p["diverged"] else p[self.spec.metric]
+            self.scheduler.on_result(tid, p["epoch"], math.nan if value is None else value)
+            if p["seq"] == last_seq[tid] and by_id[tid]["state"] == "completed":
+                self.scheduler.on_complete(tid)
+        self.status.replayed(rows, self.spec.sign)
+        for row in rows:
+            if row["state"] in ("pending", "running"):
+                trial = Running(row["trial_id"], row["number"], row["stage"], row["config"])
+                trial.best = math.inf if row["best"] is None else self.spec.sign * row["best"]
+                self.restarts.append(trial)
+        # the plan goes on with the latest stage the store has seen, skipping its known trials
+        top = max(r["stage"] for r in rows)
+        self._plan_stage(top, min(r["number"] for r in rows if r["stage"] == top))

@@ -1,0 +1,266 @@
+"""A sweep's durable record: one SQLite database (WAL mode) under runs/<name>/.
+
+It holds the sweep file as read, every trial (configuration, stage, box, state, where and
+when it ran, the error of a failed one), every curve point in the order it arrived, and
+each trial's latest checkpoint as npz bytes. Nothing here is ever unpickled. Points are
+keyed by (trial, epoch): a trial restarted from a checkpoint replaces the points after it
+instead of adding a second copy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+DB_NAME = "sweep.db"
+STATES = ("pending", "running", "completed", "pruned", "diverged", "failed", "stopped")
+ENDED = STATES[2:]  # "stopped": ended by the sweep's time limit
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sweep (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    trial_id TEXT PRIMARY KEY,
+    number INTEGER NOT NULL UNIQUE,
+    stage INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    box TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    state TEXT NOT NULL,
+    worker TEXT,
+    node TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started REAL,
+    ended REAL,
+    epochs INTEGER NOT NULL DEFAULT 0,
+    best REAL,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS curves (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    trial_id TEXT NOT NULL REFERENCES trials(trial_id),
+    epoch INTEGER NOT NULL,
+    train_cost REAL,
+    val_cost REAL,
+    val_accuracy REAL,
+    learning_rate REAL,
+    seconds REAL,
+    diverged INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (trial_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    trial_id TEXT PRIMARY KEY REFERENCES trials(trial_id),
+    epoch INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+"""
+
+
+class StoreError(ValueError):
+    """A results directory that cannot be used as asked (it holds another sweep, say)."""
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"cannot store {value!r} ({type(value).__name__})")
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+class Store:
+    """One sweep's database; every write is committed before the call returns."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+
+    @classmethod
+    def create(cls, run_dir: str | Path, source: Mapping[str, Any]) -> Store:
+        """A new store in `run_dir`; refuses a directory that already holds a sweep."""
+        run_dir = Path(run_dir)
+        db = run_dir / DB_NAME
+        if db.exists():
+            state = cls.open(run_dir).get("state", "unknown")
+            raise StoreError(
+                f"results: {run_dir} already holds a sweep (state: {state}); resume it with "
+                f"`caviar resume {run_dir}`, or give the sweep another name or results "
+                "directory; nothing was overwritten"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        store = cls(db, _connect(db))
+        store.set(source=source, state="created", created=time.time())
+        return store
+
+    @classmethod
+    def open(cls, run_dir: str | Path) -> Store:
+        run_dir = Path(run_dir)
+        db = run_dir / DB_NAME if run_dir.is_dir() or not run_dir.exists() else run_dir
+        if not db.exists():
+            raise StoreError(f"run: no sweep in {run_dir} (no {DB_NAME} there)")
+        return cls(db, _connect(db))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- the sweep ------------------------------------------------------------------------
+
+    def set(self, **values: Any) -> None:
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO sweep (key, value) VALUES (?, ?)",
+                [(k, _json(v)) for k, v in values.items()],
+            )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM sweep WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def claim(self) -> None:
+        """Mark the sweep as driven by this process (so a second driver is refused)."""
+        self.set(state="running", driver={"pid": os.getpid(), "host": socket.gethostname()})
+
+    def driver_alive(self) -> bool:
+        """Whether the process that last drove this sweep still runs (on this host)."""
+        driver = self.get("driver")
+        if self.get("state") != "running" or not driver:
+            return False
+        if driver.get("host") != socket.gethostname():
+            return True  # cannot tell from here: assume it does
+        try:
+            os.kill(int(driver["pid"]), 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return driver["pid"] != os.getpid()
+
+    # -- trials ---------------------------------------------------------------------------
+
+    def add_trial(
+        self,
+        trial_id: str,
+        number: int,
+        stage: int,
+        config: Mapping[str, Any],
+        box: Mapping[str, Any],
+        unit: list[float],
+    ) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO trials (trial_id, number, stage, config, box, unit, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+                (trial_id, number, stage, _json(dict(config)), _json(dict(box)), _json(unit)),
+            )
+
+    def start_trial(self, trial_id: str, worker: str, node: str, when: float) -> None:
+        with self.conn:
+            self.conn.execute(
+                "UPDATE trials SET state = 'running', worker = ?, node = ?, "
+                "started = COALESCE(started, ?), attempts = attempts + 1 WHERE trial_id = ?",
+                (worker, node, when, trial_id),
+            )
+
+    def end_trial(self, trial_id: str, state: str, when: float, error: str | None = None) -> None:
+        if state not in ENDED:
+            raise ValueError(f"state: must be one of {', '.join(ENDED)}, got {state!r}")
+        with self.conn:
+            self.conn.execute(
+                "UPDATE trials SET state = ?, ended = ?, error = ? WHERE trial_id = ?",
+                (state, when, error, trial_id),
+            )
+
+    def trial_rows(self) -> list[dict[str, Any]]:
+        cur = self.conn.execute("SELECT * FROM trials ORDER BY number")
+        names = [d[0] for d in cur.description]
+        rows = []
+        for values in cur.fetchall():
+            row = dict(zip(names, values, strict=True))
+            for key in ("config", "box", "unit"):
+                row[key] = json.loads(row[key])
+            rows.append(row)
+        return rows
+
+    # -- curves ---------------------------------------------------------------------------
+
+    def add_point(self, trial_id: str, record: Mapping[str, Any], best: float | None) -> None:
+        """One epoch's record, and the trial's epochs and best value so far."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO curves (trial_id, epoch, train_cost, val_cost, "
+                "val_accuracy, learning_rate, seconds, diverged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    trial_id,
+                    int(record["epoch"]),
+                    _finite(record["train_cost"]),
+                    _finite(record["val_cost"]),
+                    _finite(record["val_accuracy"]),
+                    _finite(record["learning_rate"]),
+                    _finite(record["seconds"]),
+                    int(bool(record.get("diverged", False))),
+                ),
+            )
+            self.conn.execute(
+                "UPDATE trials SET epochs = MAX(epochs, ?), best = ? WHERE trial_id = ?",
+                (int(record["epoch"]), _finite(best), trial_id),
+            )
+
+    def points(self) -> Iterator[dict[str, Any]]:
+        """Every curve point in the order it arrived."""
+        cur = self.conn.execute("SELECT * FROM curves ORDER BY seq")
+        names = [d[0] for d in cur.description]
+        for values in cur:
+            yield dict(zip(names, values, strict=True))
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def save_checkpoint(self, trial_id: str, epoch: int, data: bytes) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO checkpoints (trial_id, epoch, data) VALUES (?, ?, ?)",
+                (trial_id, epoch, sqlite3.Binary(data)),
+            )
+
+    def checkpoint(self, trial_id: str) -> tuple[int, bytes] | None:
+        row = self.conn.execute(
+            "SELECT epoch, data FROM checkpoints WHERE trial_id = ?", (trial_id,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def rewind(self, trial_id: str, epoch: int) -> None:
+        """Forget a trial's points after `epoch`: it restarts from its checkpoint there."""
+        with self.conn:
+            self.conn.execute(
+                "DELETE FROM curves WHERE trial_id = ? AND epoch > ?", (trial_id, epoch)
+            )
+            self.conn.execute("UPDATE trials SET epochs = ? WHERE trial_id = ?", (epoch, trial_id))
+
+    def drop_checkpoint(self, trial_id: str) -> None:
+        with self.conn:
+            self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db, timeout=30.0, isolation_level="DEFERRED")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+    conn.executescript(_SCHEMA)
+    return conn
