@@ -23,6 +23,9 @@ class SpaceError(ValueError):
         self.path = path
         self.reason = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (type(self), (self.path, self.reason))
+
 
 def _number(path: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):

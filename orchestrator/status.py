@@ -35,12 +35,22 @@ class Status:
     restarts: int = 0
     final: bool = False
     log: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    notes: int = 0  # lines ever added to the log (it keeps only the latest)
 
     @classmethod
     def start(cls, spec: SweepSpec, now: float) -> Status:
         return cls(spec.name, spec.metric, spec.sign, spec.total_trials, now, spec.time_limit, now)
 
     # -- updates from the loop ----------------------------------------------------------
+
+    def _note(self, line: str) -> None:
+        self.log.append(line)
+        self.notes += 1
+
+    def since(self, seen: int) -> list[str]:
+        """Log lines added after the first `seen` (as many as are still kept)."""
+        fresh = min(self.notes - seen, len(self.log))
+        return list(self.log)[len(self.log) - fresh :] if fresh > 0 else []
 
     def launched(self, trial: Running, now: float) -> None:
         self.now = now
@@ -53,20 +63,20 @@ class Status:
             math.isnan(self.best_value) or self.sign * value < self.sign * self.best_value
         ):
             self.best_value, self.best_trial, self.best_config = value, trial.trial_id, trial.config
-            self.log.append(
+            self._note(
                 f"{trial.trial_id} new best {self.metric}={value:.4g} at epoch {record['epoch']}"
             )
 
     def ended(self, trial: Running, state: str) -> None:
         self.running.discard(trial.trial_id)
         self.counts[state] += 1
-        self.log.append(f"{trial.trial_id} {state} after {trial.reported} epochs")
+        self._note(f"{trial.trial_id} {state} after {trial.reported} epochs")
 
     def restarted(self, trial: Running, error: str) -> None:
         self.running.discard(trial.trial_id)
         self.restarts += 1
         last = error.strip().splitlines()[-1] if error.strip() else "worker lost"
-        self.log.append(f"{trial.trial_id} lost its worker ({last}); restarting from checkpoint")
+        self._note(f"{trial.trial_id} lost its worker ({last}); restarting from checkpoint")
 
     def replayed(self, rows: list[dict[str, Any]], sign: float) -> None:
         for row in rows:

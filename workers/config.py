@@ -25,6 +25,9 @@ class ConfigError(ValueError):
         self.key = key
         self.reason = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # crosses process boundaries
+        return (type(self), (self.key, self.reason))
+
 
 @dataclass(frozen=True)
 class Rule:

@@ -1,0 +1,202 @@
+"""The loop on real Ray: named long-lived workers, faults, and what the dashboard shows.
+
+All tests share the session's local Ray (2 CPUs). Sweeps are tiny digits sweeps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.executor import Crashed, EpochDone, TrialTask
+from orchestrator.loop import Options, Sweep
+from orchestrator.store import Store
+from orchestrator.sweepfile import parse_sweep
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
+
+SPACE = {
+    "learning_rate": {"type": "log_uniform", "low": 0.01, "high": 0.1},
+    "hidden_units": {"type": "int_uniform", "low": 16, "high": 32},
+}
+
+
+def _spec(name: str, trials: int, epochs: int, scheduler: Any = "fifo") -> Any:
+    raw = {
+        "name": name,
+        "dataset": "digits",
+        "seed": 3,
+        "model": {"optimizer": "adam", "hidden_layers": 1, "batch_size": 64},
+        "space": SPACE,
+        "scheduler": scheduler,
+        "budget": {"trials": trials, "max_epochs": epochs},
+    }
+    return parse_sweep(raw)
+
+
+def _curves(store: Store) -> dict[str, list[tuple[int, float]]]:
+    out: dict[str, list[tuple[int, float]]] = {}
+    for p in sorted(store.points(), key=lambda p: (p["trial_id"], p["epoch"])):
+        out.setdefault(p["trial_id"], []).append((p["epoch"], p["val_cost"]))
+    return out
+
+
+def _run(spec: Any, tmp: Path, hook: Any = None, **options: Any) -> tuple[Store, Any]:
+    from orchestrator.ray_executor import RayExecutor
+
+    store = Store.create(tmp / spec.name, spec.source)
+    executor = RayExecutor(spec.name, 1.0, workers=2)
+    sweep = Sweep(spec, store, executor, options=Options(**options), on_status=hook)
+    sweep.executor_ref = executor  # type: ignore[attr-defined]
+    return store, sweep
+
+
+def test_a_sweep_runs_on_two_named_workers_and_prunes(ray_local, tmp_path):
+    spec = _spec("ray-asha", 9, 9, {"name": "asha", "grace_period": 1, "reduction_factor": 3})
+    store, sweep = _run(spec, tmp_path)
+    status = sweep.run()
+    rows = store.trial_rows()
+    assert len(rows) == 9 and all(r["state"] in ("completed", "pruned") for r in rows)
+    assert status.counts["pruned"] >= 1 and status.counts["completed"] >= 1
+    assert {r["worker"] for r in rows} == {"caviar-worker-1", "caviar-worker-2"}
+    curves = _curves(store)
+    for r in rows:  # every epoch recorded once, in order
+        assert [e for e, _ in curves[r["trial_id"]]] == list(range(1, r["epochs"] + 1))
+
+
+def _clean_twin(tmp_path: Path, name: str) -> dict[str, list[tuple[int, float]]]:
+    store, sweep = _run(_spec(name, 3, 6), tmp_path / "clean", checkpoint_every=2)
+    sweep.run()
+    return _curves(store)
+
+
+def _kill_once(sweep: Sweep, how: str) -> Any:
+    """An on_status hook that kills the worker of trial-0001 once it has 3 epochs."""
+    done: dict[str, Any] = {}
+
+    def hook(status: Any) -> None:
+        trial = sweep.running.get("trial-0001")
+        if done or trial is None or trial.reported < 3:
+            return
+        executor = sweep.executor_ref  # type: ignore[attr-defined]
+        name, info = next((n, w) for n, w in executor.workers.items() if w["trial"] == "trial-0001")
+        done["worker"] = name
+        if how == "ray.kill":
+            ray.kill(ray.get_actor(name, namespace="caviar-tests"), no_restart=True)
+        else:
+            os.kill(info["pid"], signal.SIGKILL)
+
+    return hook, done
+
+
+@pytest.mark.parametrize("how", ["ray.kill", "SIGKILL"])
+def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(ray_local, tmp_path, how):
+    clean = _clean_twin(tmp_path, f"twin-{how[:3]}")
+    spec = _spec(f"twin-{how[:3]}", 3, 6)
+    store = Store.create(tmp_path / "faulty" / spec.name, spec.source)
+    from orchestrator.ray_executor import RayExecutor
+
+    executor = RayExecutor(spec.name, 1.0, workers=2)
+    sweep = Sweep(spec, store, executor, options=Options(checkpoint_every=2))
+    sweep.executor_ref = executor  # type: ignore[attr-defined]
+    hook, done = _kill_once(sweep, how)
+    sweep.on_status = hook
+    status = sweep.run()
+    assert done, "the worker was never killed"
+    rows = {r["trial_id"]: r for r in store.trial_rows()}
+    assert [r["state"] for r in rows.values()] == ["completed"] * 3
+    assert rows["trial-0001"]["attempts"] == 2 and status.restarts == 1
+    # nothing lost, nothing twice, and the restarted curve is the one it would have had
+    faulty = _curves(store)
+    assert faulty.keys() == clean.keys()
+    for trial in clean:
+        assert [e for e, _ in faulty[trial]] == list(range(1, 7))
+        assert [v for _, v in faulty[trial]] == pytest.approx(
+            [v for _, v in clean[trial]], rel=1e-6
+        )
+
+
+def test_an_exception_in_a_trial_fails_it_and_the_worker_goes_on(ray_local):
+    from orchestrator.ray_executor import RayExecutor
+
+    executor = RayExecutor("raises", 1.0, workers=1)
+    data = {"spec": "digits", "seed": 0, "val_fraction": 0.2}
+    try:
+        executor.launch(TrialTask("bad", {"hidden_units": -3}, data, (0, 1, 1)))
+        executor.request("bad", 1, False)
+        events = _poll_until(executor, lambda evs: any(e.trial_id == "bad" for e in evs))
+        crash = next(e for e in events if e.trial_id == "bad")
+        assert isinstance(crash, Crashed) and not crash.lost_worker
+        # the worker's traceback, without terminal colour codes
+        assert "hidden_units: must be an integer >= 1, got -3" in crash.error
+        assert 'File "' in crash.error and "\x1b[" not in crash.error
+        executor.release("bad")
+        assert executor.free() == 1  # the same worker takes the next trial
+        executor.launch(TrialTask("good", {"hidden_units": 8}, data, (0, 1, 2)))
+        executor.request("good", 1, True)
+        events = _poll_until(executor, lambda evs: any(e.trial_id == "good" for e in evs))
+        good = next(e for e in events if e.trial_id == "good")
+        assert isinstance(good, EpochDone) and good.record["epoch"] == 1
+        assert good.checkpoint is not None and good.checkpoint[:2] == b"PK"  # npz = zip
+    finally:
+        executor.shutdown()
+
+
+def _poll_until(executor: Any, done: Any, limit: float = 120.0) -> list[Any]:
+    seen: list[Any] = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        seen += executor.poll(1.0)
+        if done(seen):
+            return seen
+    raise AssertionError(f"no such event within {limit} s; saw {seen}")
+
+
+def test_the_dashboard_shows_named_workers_and_trial_epochs(ray_local, tmp_path):
+    from ray.util.state import list_actors, list_tasks
+
+    spec = _spec("dash", 2, 3)
+    store, sweep = _run(spec, tmp_path)
+    sweep.run()
+    address = ray_local["dashboard"]
+    actors = list_actors(address=address, filters=[("class_name", "=", "TrialWorker")], limit=1000)
+    names = {a.name for a in actors}
+    assert {"caviar-worker-1", "caviar-worker-2"} <= names
+    tasks = list_tasks(address=address, limit=10000)
+    task_names = {t.name for t in tasks}
+    for trial in ("trial-0001", "trial-0002"):
+        for epoch in (1, 2, 3):
+            assert f"{trial} epoch {epoch}" in task_names
+    assert all(
+        re.fullmatch(r"trial-\d{4} (epoch \d+|setup|end)", n)
+        for n in task_names
+        if n.startswith("trial-")
+    )
+
+
+def test_per_trial_gauges_reach_the_metrics_endpoint(ray_local, tmp_path):
+    import urllib.request
+
+    spec = _spec("gauges", 2, 3)
+    store, sweep = _run(spec, tmp_path)
+    sweep.run()
+    ports = [n["MetricsExportPort"] for n in ray.nodes() if n["Alive"]]
+    deadline, text = time.monotonic() + 60, ""
+    while time.monotonic() < deadline:  # metrics are exported every few seconds
+        text = "".join(
+            urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics", timeout=5).read().decode()
+            for p in ports
+        )
+        if 'trial="trial-0002"' in text and "caviar_trial_best_val_cost" in text:
+            break
+        time.sleep(1.0)
+    lines = [line for line in text.splitlines() if line.startswith("ray_caviar_trial_epoch")]
+    ours = [line for line in lines if 'sweep="gauges"' in line]
+    assert any('trial="trial-0001"' in line and line.endswith(" 3.0") for line in ours), lines
