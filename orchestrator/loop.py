@@ -28,7 +28,7 @@ from orchestrator.planner import (
     plan_stage,
     stream,
 )
-from orchestrator.schedulers import Decision, Scheduler, make_scheduler
+from orchestrator.schedulers import Decision, Scheduler, diverged, make_scheduler
 from orchestrator.status import Status
 from orchestrator.store import Store
 from orchestrator.sweepfile import SweepSpec
@@ -219,7 +219,7 @@ class Sweep:
         if epoch <= trial.reported:
             return
         value = math.nan if record.get("diverged") else float(record[self.spec.metric])
-        if math.isfinite(value):
+        if not diverged(value):  # an absurd value must never rank as a best
             trial.best = min(trial.best, self.spec.sign * value)
         trial.reported = epoch
         best = None if math.isinf(trial.best) else self.spec.sign * trial.best
@@ -262,8 +262,13 @@ class Sweep:
         if limit is None or self._stopping or self.clock() - self.status.started < limit:
             return
         self._stopping = True  # no new trials; the running ones stop where they are
+        reason = f"budget.time_limit of {limit:g} s reached"
         for trial in list(self.running.values()):
-            self._end(trial, "stopped", f"budget.time_limit of {limit:g} s reached")
+            self._end(trial, "stopped", reason)
+        while self.restarts:  # waiting for a worker after losing one: it ends here too
+            trial = self.restarts.popleft()
+            self.store.end_trial(trial.trial_id, "stopped", self.clock(), reason)
+            self.status.ended(trial, "stopped")
 
     def _report(self, final: bool = False) -> None:
         if self.on_status is not None:

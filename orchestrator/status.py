@@ -11,6 +11,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.schedulers.base import diverged
+
 if TYPE_CHECKING:
     from orchestrator.loop import Running
     from orchestrator.sweepfile import SweepSpec
@@ -59,7 +61,7 @@ class Status:
     def epoch(self, trial: Running, record: dict[str, Any], value: float, now: float) -> None:
         self.now = now
         self.epochs += 1
-        if math.isfinite(value) and (
+        if not diverged(value) and (
             math.isnan(self.best_value) or self.sign * value < self.sign * self.best_value
         ):
             self.best_value, self.best_trial, self.best_config = value, trial.trial_id, trial.config

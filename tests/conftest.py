@@ -3,6 +3,7 @@ that stop every Ray process a test starts (never `ray stop`, which kills them al
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -42,10 +43,8 @@ def kill_processes_under(root: str, timeout: float = 10.0) -> None:
     """SIGTERM, then SIGKILL, every process started with `root` in its command line."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in processes_under(root):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + timeout
         while processes_under(root) and time.monotonic() < deadline:
             time.sleep(0.1)
