@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many configurations (default: the first stage's trials)",
     )
     sample.set_defaults(handler=_sample)
+
+    from orchestrator.cli_sweep import add_commands
+
+    add_commands(commands, _positive_int)
     return parser
 
 

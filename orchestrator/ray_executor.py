@@ -18,7 +18,6 @@ from ray.exceptions import ActorAlreadyExistsError, GetTimeoutError, RayActorErr
 from orchestrator.executor import Crashed, EpochDone, Event, Placement, TrialTask
 from workers.actor import TrialWorker, blas_env
 
-
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -84,7 +83,7 @@ class RayExecutor:
                 break
             except ActorAlreadyExistsError:
                 continue
-        ref = handle.where.remote()
+        ref = handle.where.remote()  # type: ignore[attr-defined]
         self._workers[name] = _Worker(name, handle, ref)
         self._calls[ref] = _Call("ready", name)
 

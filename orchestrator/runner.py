@@ -29,7 +29,11 @@ def start_ray(address: str | None, namespace: str, cpus: int | None = None) -> s
     """Start or join Ray; returns the dashboard URL when there is one."""
     import ray
 
-    quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "namespace": namespace}
+    quiet: dict[str, Any] = {
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+        "namespace": namespace,
+    }
     if address is None and not os.environ.get("RAY_ADDRESS"):
         context = ray.init(
             num_cpus=cpus or os.cpu_count() or 1,

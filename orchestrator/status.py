@@ -64,10 +64,13 @@ class Status:
         if not diverged(value) and (
             math.isnan(self.best_value) or self.sign * value < self.sign * self.best_value
         ):
+            leader = self.best_trial
             self.best_value, self.best_trial, self.best_config = value, trial.trial_id, trial.config
-            self._note(
-                f"{trial.trial_id} new best {self.metric}={value:.4g} at epoch {record['epoch']}"
-            )
+            if leader != trial.trial_id:  # a new leader is news; its own progress is not
+                self._note(
+                    f"{trial.trial_id} new best {self.metric}={value:.4g} "
+                    f"at epoch {record['epoch']}"
+                )
 
     def ended(self, trial: Running, state: str) -> None:
         self.running.discard(trial.trial_id)
