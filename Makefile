@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 sweep: $(STAMP)
-	$(BIN)/caviar train --dataset digits --epochs 30
+	$(BIN)/caviar run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,18 @@
+"""Caviar's orchestrator: search spaces, samplers, schedulers and the tuning loop."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.results import Run
+
+
+def load_run(path: Any) -> Run:
+    """A sweep's trials and curves as pandas DataFrames (see orchestrator.results)."""
+    from orchestrator.results import load_run as _load
+
+    return _load(path)
+
+
+__all__ = ["load_run"]

@@ -116,9 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(handler=_sample)
 
-    from orchestrator.cli_sweep import add_commands
+    from orchestrator import cli_jobs, cli_sweep
 
-    add_commands(commands, _positive_int)
+    cli_sweep.add_commands(commands, _positive_int)
+    cli_jobs.add_commands(commands, _positive_int)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ def add_commands(commands: Any, positive_int: Any) -> None:
     )
     run.add_argument("file", type=Path, nargs="?", help="the sweep's YAML file")
     run.add_argument(
-        "--results", type=Path, help="results directory (default: the sweep file's `results`)"
+        "--results",
+        type=Path,
+        help="results directory (default: $CAVIAR_RESULTS, else the sweep file's `results`)",
     )
     _ray_options(run, positive_int)
     run.set_defaults(handler=_run)
@@ -32,6 +35,20 @@ def add_commands(commands: Any, positive_int: Any) -> None:
     resume.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
     _ray_options(resume, positive_int)
     resume.set_defaults(handler=_resume)
+
+    show = commands.add_parser("show", help="print a sweep's leaderboard and counts")
+    show.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
+    show.add_argument("-n", type=positive_int, default=10, help="rows (default: 10)")
+    show.set_defaults(handler=_show)
+
+    export = commands.add_parser(
+        "export", help="write a sweep's trials and curves as CSV or Parquet files"
+    )
+    export.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    export.add_argument("--out", type=Path, help="directory (default: the run directory)")
+    export.add_argument("--force", action="store_true", help="overwrite earlier exports")
+    export.set_defaults(handler=_export)
 
 
 def _ray_options(parser: argparse.ArgumentParser, positive_int: Any) -> None:
@@ -53,7 +70,10 @@ def _ray_options(parser: argparse.ArgumentParser, positive_int: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from orchestrator.runner import new_run
 
-    spec, run_dir, store = new_run(args.file, args.results)
+    results = args.results
+    if results is None and os.environ.get("CAVIAR_RESULTS"):  # set on a cluster's head node
+        results = Path(os.environ["CAVIAR_RESULTS"])
+    spec, run_dir, store = new_run(args.file, results)
     return _drive(spec, run_dir, store, args)
 
 
@@ -89,11 +109,42 @@ def _drive(spec: Any, run_dir: Path, store: Any, args: argparse.Namespace) -> in
     return 0
 
 
-def _summary(run_dir: Path) -> str:
+def _summary(run_dir: Path, n: int = 10) -> str:
     from orchestrator.results import load_run
 
     run = load_run(run_dir)
-    board = run.leaderboard(10)
-    lines = [f"\nleaderboard ({run.metric}, {run.direction}):", board.to_string(index=False)]
-    lines.append(f"results: {run_dir} (caviar show {run_dir}; orchestrator.load_run in Python)")
+    board = run.leaderboard(n)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts().items()))
+    epochs = int(run.trials["epochs"].sum())
+    lines = [
+        f"\nsweep {run.name} ({run.state}): {len(run.trials)} trials ({counts}), {epochs} epochs",
+        f"leaderboard ({run.metric}, {run.direction}):",
+        board.to_string(index=False) if len(board) else "  no trial has a finite value yet",
+        f"results: {run_dir} (caviar show {run_dir}; orchestrator.load_run in Python)",
+    ]
     return "\n".join(lines)
+
+
+def _show(args: argparse.Namespace) -> int:
+    print(_summary(args.run_dir, args.n).lstrip("\n"))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from orchestrator.results import load_run
+
+    run = load_run(args.run_dir)
+    out = args.out or args.run_dir
+    paths = {name: out / f"{name}.{args.format}" for name in ("trials", "curves")}
+    clash = [str(p) for p in paths.values() if p.exists()]
+    if clash and not args.force:
+        raise ValueError(f"--out: {', '.join(clash)} exist already; pass --force to overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, path in paths.items():
+        frame = run.trials.reset_index() if name == "trials" else run.curves
+        if args.format == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path, index=False)
+        print(path)
+    return 0

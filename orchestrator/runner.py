@@ -16,7 +16,7 @@ from typing import Any
 from orchestrator.loop import Options, Sweep
 from orchestrator.progress import make_progress
 from orchestrator.status import Status
-from orchestrator.store import Store, StoreError
+from orchestrator.store import DB_NAME, Store, StoreError
 from orchestrator.sweepfile import SweepSpec, load_sweep, parse_sweep
 
 
@@ -89,6 +89,11 @@ def new_run(path: Path | None, results: Path | None = None) -> tuple[SweepSpec, 
     source_file = path or builtin_sweep()
     spec = load_sweep(source_file)
     run_dir = (results / spec.name) if results is not None else spec.run_dir
+    if path is None:  # the built-in sweep never clashes with an earlier run of itself
+        base, n = run_dir, 1
+        while (run_dir / DB_NAME).exists():
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
     store = Store.create(run_dir, spec.source)
     store.set(base_dir=str(source_file.resolve().parent), sweep_file=str(source_file))
     return spec, run_dir, store

@@ -1,0 +1,128 @@
+"""`caviar run` and `caviar resume` as a user runs them: separate processes, each with its
+own local Ray (in its own temp dir, so the test can stop every process it started)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import kill_processes_under, short_temp_dir
+
+pytestmark = pytest.mark.ray
+
+CAVIAR = [sys.executable, "-m", "orchestrator.cli"]
+
+
+def _sweep_file(tmp: Path, name: str, trials: int, epochs: int, scheduler: str) -> Path:
+    sweep = {
+        "name": name,
+        "dataset": "digits",
+        "seed": 5,
+        "model": {"optimizer": "adam", "hidden_layers": 2, "batch_size": 32},
+        "space": {
+            "learning_rate": {"type": "log_uniform", "low": 0.003, "high": 0.03},
+            "hidden_units": {"type": "int_uniform", "low": 32, "high": 64},
+        },
+        "scheduler": scheduler,
+        "budget": {"trials": trials, "max_epochs": epochs},
+        "results": str(tmp / "runs"),
+    }
+    path = tmp / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    return path
+
+
+@pytest.fixture
+def ray_env(tmp_path):
+    """Environment for a child `caviar`: its Ray lives under a temp dir we clean up."""
+    temp = short_temp_dir("cvc-")
+    env = dict(os.environ, RAY_TMPDIR=temp, RAY_AUTH_MODE="token", PYTHONUNBUFFERED="1")
+    env.pop("RAY_ADDRESS", None)
+    try:
+        yield env
+    finally:
+        kill_processes_under(temp)
+
+
+def _points(db: Path) -> dict[tuple[str, int], float]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT trial_id, epoch, val_cost FROM curves").fetchall()
+    return {(t, e): v for t, e, v in rows}
+
+
+def test_run_prints_the_dashboard_and_a_leaderboard_and_refuses_a_second_run(tmp_path, ray_env):
+    sweep = _sweep_file(tmp_path, "cli", 4, 3, "fifo")
+    done = subprocess.run(
+        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
+        env=ray_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Ray dashboard: http://127.0.0.1:" in done.stdout
+    assert "leaderboard" in done.stdout and "trial-0001" in done.stdout
+    run_dir = tmp_path / "runs" / "cli"
+    points = _points(run_dir / "sweep.db")
+    assert len(points) == 4 * 3
+
+    again = subprocess.run(
+        [*CAVIAR, "run", str(sweep), "--plain"], env=ray_env, capture_output=True, text=True
+    )
+    assert again.returncode == 2
+    assert "already holds a sweep (state: finished)" in again.stderr
+    assert _points(run_dir / "sweep.db") == points  # nothing overwritten
+
+
+def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
+    sweep = _sweep_file(tmp_path, "killed", 4, 16, "fifo")
+    db = tmp_path / "runs" / "killed" / "sweep.db"
+    driver = subprocess.Popen(
+        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
+        env=ray_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:  # wait for checkpoints and some progress
+            if db.exists():
+                with sqlite3.connect(db) as conn:
+                    checkpoints = conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+                    points = conn.execute("SELECT COUNT(*) FROM curves").fetchone()[0]
+                if checkpoints >= 2 and points >= 12:
+                    break
+            assert driver.poll() is None, "the sweep ended before it could be killed"
+            time.sleep(0.05)
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait(30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    kill_processes_under(ray_env["RAY_TMPDIR"])  # its Ray outlives a SIGKILLed driver
+    before = _points(db)
+    assert 12 <= len(before) < 4 * 16
+
+    resumed = subprocess.run(
+        [*CAVIAR, "resume", str(db.parent), "--plain", "--workers", "2"],
+        env=ray_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    after = _points(db)
+    assert len(after) == 4 * 16  # the whole budget, each point once
+    for key, value in before.items():  # every point recorded before the kill is still there
+        assert after[key] == pytest.approx(value, rel=1e-6)
+    with sqlite3.connect(db) as conn:
+        states = [s for (s,) in conn.execute("SELECT state FROM trials ORDER BY number")]
+    assert states == ["completed"] * 4
