@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -85,18 +86,26 @@ def submit(sweep_file: Path, address: str | None, workers: int | None = None) ->
     """Submit the sweep as a Ray Job; returns its submission id."""
     jobs = client(address)
     with package(sweep_file) as (spec, folder):
-        job_id = f"caviar-{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        job_id = f"caviar-{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         entrypoint = "caviar run sweep.yaml --plain --address auto"
         if workers is not None:
             entrypoint += f" --workers {workers}"
-        return str(
-            jobs.submit_job(
-                entrypoint=entrypoint,
-                submission_id=job_id,
-                runtime_env={"working_dir": str(folder)},
-                metadata={"caviar": "sweep", "sweep": spec.name},
-            )
-        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                return str(
+                    jobs.submit_job(
+                        entrypoint=entrypoint,
+                        submission_id=job_id,
+                        runtime_env={"working_dir": str(folder)},
+                        metadata={"caviar": "sweep", "sweep": spec.name},
+                    )
+                )
+            except RuntimeError as err:
+                # a cluster that has just started has no job agent for a few seconds
+                if "No available agent" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
 
 
 def follow(jobs: Any, job_id: str, out: Any) -> str:
