@@ -194,7 +194,8 @@ def test_per_trial_gauges_reach_the_metrics_endpoint(ray_local, tmp_path):
             urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics", timeout=5).read().decode()
             for p in ports
         )
-        if 'trial="trial-0002"' in text and "caviar_trial_best_val_cost" in text:
+        ours = [line for line in text.splitlines() if 'sweep="gauges"' in line]
+        if any("best_val_cost" in line and 'trial="trial-0002"' in line for line in ours):
             break
         time.sleep(1.0)
     lines = [line for line in text.splitlines() if line.startswith("ray_caviar_trial_epoch")]
