@@ -126,3 +126,45 @@ def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
     with sqlite3.connect(db) as conn:
         states = [s for (s,) in conn.execute("SELECT state FROM trials ORDER BY number")]
     assert states == ["completed"] * 4
+
+
+def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, ray_env):
+    sweep = _sweep_file(tmp_path, "ctrlc", 4, 16, "fifo")
+    db = tmp_path / "runs" / "ctrlc" / "sweep.db"
+    driver = subprocess.Popen(
+        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
+        env=ray_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if db.exists() and len(_points(db)) >= 8:
+                break
+            assert driver.poll() is None, "the sweep ended before Ctrl-C"
+            time.sleep(0.05)
+        driver.send_signal(signal.SIGINT)
+        _, err = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 130
+    assert f"caviar resume {db.parent}" in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM sweep WHERE key = 'state'").fetchone()[0] == (
+            '"interrupted"'
+        )
+    before = _points(db)
+    resumed = subprocess.run(
+        [*CAVIAR, "resume", str(db.parent), "--plain", "--workers", "2"],
+        env=ray_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    after = _points(db)
+    assert len(after) == 4 * 16
+    assert all(after[k] == pytest.approx(v, rel=1e-6) for k, v in before.items())
