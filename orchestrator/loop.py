@@ -95,7 +95,7 @@ class Sweep:
         self.restarts: deque[Running] = deque()
         self.status = Status.start(spec, clock())
         self._plan = _Plan()
-        self._data = {"spec": spec.dataset, "seed": spec.seed, "val_fraction": spec.val_fraction}
+        self._data = spec.data
         self._checkpoint_at = self.scheduler.rung_epochs
         self._stopping = False
 

@@ -7,8 +7,10 @@ dies is replaced, and its trial is reported lost so the loop can restart it else
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +18,8 @@ import ray
 from ray.exceptions import ActorAlreadyExistsError, GetTimeoutError, RayActorError
 
 from orchestrator.executor import Crashed, EpochDone, Event, Placement, TrialTask
-from workers.actor import TrialWorker, blas_env
+from workers.actor import TrialWorker
+from workers.host import TrialHost
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -28,6 +31,7 @@ class _Worker:
     ready: Any  # ObjectRef of where(), until the actor is up
     node: str = ""
     pid: int = 0
+    blas_threads: int = 0
     trial: str | None = None
     alive: bool = True
 
@@ -47,8 +51,14 @@ class RayExecutor:
         cpus_per_trial: float = 1.0,
         workers: int | None = None,
         start_timeout: float = 120.0,
+        data: Mapping[str, Any] | None = None,
     ) -> None:
-        """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold."""
+        """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold.
+
+        With `data` (a TrialTask's dataset spec), the dataset is loaded here once, while the
+        actors start, and shared with every worker through the object store (zero-copy),
+        instead of each worker loading its own copy.
+        """
         if workers is None:
             cpus = ray.cluster_resources().get("CPU", 1.0)
             workers = max(1, math.floor(cpus / cpus_per_trial + 1e-9))
@@ -59,8 +69,11 @@ class RayExecutor:
         self._workers: dict[str, _Worker] = {}
         self._calls: dict[Any, _Call] = {}
         self._count = 0
+        self._datasets: dict[str, Any] = {}  # spec as JSON -> ObjectRef of the Dataset
         for _ in range(workers):
             self._spawn()
+        if data is not None:
+            self._dataset_ref(data)
         self._wait_ready(start_timeout)
 
     def __repr__(self) -> str:
@@ -78,8 +91,7 @@ class RayExecutor:
                     name=name,
                     num_cpus=self.cpus,
                     max_restarts=0,
-                    runtime_env={"env_vars": blas_env(self.cpus)},
-                ).remote(name, self.sweep)
+                ).remote(name, self.sweep, self.cpus)
                 break
             except ActorAlreadyExistsError:
                 continue
@@ -106,7 +118,7 @@ class RayExecutor:
     def workers(self) -> dict[str, dict[str, Any]]:
         """Live workers: name -> node id and process id (tests kill them by pid)."""
         return {
-            w.name: {"node": w.node, "pid": w.pid, "trial": w.trial}
+            w.name: {"node": w.node, "pid": w.pid, "trial": w.trial, "blas": w.blas_threads}
             for w in self._workers.values()
             if w.alive and w.ready is None
         }
@@ -124,7 +136,7 @@ class RayExecutor:
         )
         worker.trial = task.trial_id
         ref = worker.handle.begin.options(name=f"{task.trial_id} setup").remote(
-            task.trial_id, task.config, task.data, task.seed, task.checkpoint
+            task.trial_id, task.config, self._dataset_ref(task.data), task.seed, task.checkpoint
         )
         self._calls[ref] = _Call("begin", worker.name, task.trial_id)
         return Placement(worker.name, worker.node)
@@ -172,6 +184,14 @@ class RayExecutor:
 
     # -- results ------------------------------------------------------------------------
 
+    def _dataset_ref(self, data: Mapping[str, Any]) -> Any:
+        """The dataset in the object store, loaded by this process once per spec."""
+        key = json.dumps(dict(data), sort_keys=True)
+        if key not in self._datasets:
+            dataset = TrialHost().dataset(data["spec"], data["seed"], data["val_fraction"])
+            self._datasets[key] = ray.put(dataset)
+        return self._datasets[key]
+
     def _worker_of(self, trial_id: str) -> _Worker | None:
         return next((w for w in self._workers.values() if w.trial == trial_id), None)
 
@@ -194,6 +214,7 @@ class RayExecutor:
             return None
         if call.kind == "ready":
             worker.ready, worker.node, worker.pid = None, value["node"], value["pid"]
+            worker.blas_threads = value["blas_threads"]
         elif call.kind == "step":
             return EpochDone(call.trial, value.record, value.checkpoint)  # type: ignore[arg-type]
         return None

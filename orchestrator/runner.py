@@ -70,7 +70,7 @@ def run_sweep(
     try:
         if url:
             say(f"Ray dashboard: {url}")
-        executor = RayExecutor(spec.name, spec.cpus_per_trial, workers)
+        executor = RayExecutor(spec.name, spec.cpus_per_trial, workers, data=spec.data)
         say(
             f"sweep {spec.name}: {spec.total_trials} trials, up to {spec.max_epochs} epochs each, "
             f"{executor.slots} at a time, scheduler {spec.scheduler}; results in {run_dir}"

@@ -80,6 +80,11 @@ class SweepSpec:
         return 1.0 if self.direction == "minimize" else -1.0
 
     @property
+    def data(self) -> dict[str, Any]:
+        """What a worker needs to load the dataset: spec, split seed, validation share."""
+        return {"spec": self.dataset, "seed": self.seed, "val_fraction": self.val_fraction}
+
+    @property
     def total_trials(self) -> int:
         return sum(s.trials for s in self.stages)
 

@@ -13,27 +13,16 @@ from typing import Any
 
 import ray
 from ray.util import metrics
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from workers.host import StepResult, TrialHost
 
-BLAS_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
-
-def blas_env(cpus: float) -> dict[str, str]:
-    """Environment that holds every BLAS to the worker's CPUs, so trials do not fight."""
-    threads = str(max(1, int(cpus)))
-    return {name: threads for name in BLAS_VARIABLES}
-
 
 class TrialWorker:
-    def __init__(self, name: str, sweep: str) -> None:
+    def __init__(self, name: str, sweep: str, cpus: float = 1.0) -> None:
+        # numpy's BLAS is loaded already in a Ray worker, so size its pool directly (a
+        # runtime_env with thread variables would cost a fresh worker process per actor)
+        self._limits = threadpool_limits(limits=max(1, int(cpus)))
         self.name = name
         self.sweep = sweep
         self.host = TrialHost()
@@ -49,7 +38,14 @@ class TrialWorker:
 
     def where(self) -> dict[str, Any]:
         context = ray.get_runtime_context()
-        return {"worker": self.name, "node": context.get_node_id(), "pid": os.getpid()}
+        info = threadpool_info()
+        threads = max((pool["num_threads"] for pool in info), default=1)
+        return {
+            "worker": self.name,
+            "node": context.get_node_id(),
+            "pid": os.getpid(),
+            "blas_threads": threads,
+        }
 
     def begin(
         self,

@@ -47,16 +47,21 @@ class TrialHost:
         self,
         trial_id: str,
         config: Mapping[str, Any],
-        data: Mapping[str, Any],
+        data: Mapping[str, Any] | Dataset,
         seed: tuple[int, ...],
         checkpoint: bytes | None = None,
     ) -> int:
         """Set up a trial; returns the epoch it has done (0, or its checkpoint's epoch).
 
-        `data` holds the dataset's `spec`, `seed` and `val_fraction`; `seed` is the trial's
+        `data` holds the dataset's `spec`, `seed` and `val_fraction` (or is the loaded
+        dataset itself, shared through Ray's object store); `seed` is the trial's
         (master seed, *spawn key)`, so the same trial trains the same on every worker.
         """
-        dataset = self.dataset(data["spec"], data["seed"], data["val_fraction"])
+        dataset = (
+            data
+            if isinstance(data, Dataset)
+            else self.dataset(data["spec"], data["seed"], data["val_fraction"])
+        )
         trainer = Trainer(
             config,
             dataset,

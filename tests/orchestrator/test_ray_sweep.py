@@ -61,11 +61,14 @@ def _run(spec: Any, tmp: Path, hook: Any = None, **options: Any) -> tuple[Store,
 def test_a_sweep_runs_on_two_named_workers_and_prunes(ray_local, tmp_path):
     spec = _spec("ray-asha", 9, 9, {"name": "asha", "grace_period": 1, "reduction_factor": 3})
     store, sweep = _run(spec, tmp_path)
+    # each worker's BLAS holds to its one CPU
+    assert [w["blas"] for w in sweep.executor_ref.workers.values()] == [1, 1]
     status = sweep.run()
     rows = store.trial_rows()
     assert len(rows) == 9 and all(r["state"] in ("completed", "pruned") for r in rows)
     assert status.counts["pruned"] >= 1 and status.counts["completed"] >= 1
     assert {r["worker"] for r in rows} == {"caviar-worker-1", "caviar-worker-2"}
+
     curves = _curves(store)
     for r in rows:  # every epoch recorded once, in order
         assert [e for e, _ in curves[r["trial_id"]]] == list(range(1, r["epochs"] + 1))
