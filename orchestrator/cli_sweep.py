@@ -19,6 +19,11 @@ def add_commands(commands: Any, positive_int: Any) -> None:
     )
     run.add_argument("file", type=Path, nargs="?", help="the sweep's YAML file")
     run.add_argument(
+        "--report",
+        action="store_true",
+        help="keep runs/NAME/report.html up to date while the sweep runs",
+    )
+    run.add_argument(
         "--results",
         type=Path,
         help="results directory (default: $CAVIAR_RESULTS, else the sweep file's `results`)",
@@ -35,6 +40,17 @@ def add_commands(commands: Any, positive_int: Any) -> None:
     resume.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
     _ray_options(resume, positive_int)
     resume.set_defaults(handler=_resume)
+
+    report = commands.add_parser(
+        "report",
+        help="write a sweep's HTML report (and, with --png DIR, its figures as PNG files)",
+        description="One self-contained HTML file with every cost curve, the metric against "
+        "each hyperparameter on its own scale, the top trials and the leaderboard.",
+    )
+    report.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
+    report.add_argument("--out", type=Path, help="HTML file (default: runs/NAME/report.html)")
+    report.add_argument("--png", type=Path, metavar="DIR", help="also write each figure here")
+    report.set_defaults(handler=_report)
 
     show = commands.add_parser("show", help="print a sweep's leaderboard and counts")
     show.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
@@ -95,6 +111,7 @@ def _drive(spec: Any, run_dir: Path, store: Any, args: argparse.Namespace) -> in
             address=args.address,
             workers=args.workers,
             plain=True if args.plain else None,
+            report=getattr(args, "report", False),
         )
     except KeyboardInterrupt:
         print(
@@ -125,6 +142,13 @@ def _summary(run_dir: Path, n: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from orchestrator.report import write_report
+
+    print(write_report(args.run_dir, args.out, args.png))
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     print(_summary(args.run_dir, args.n).lstrip("\n"))
     return 0
@@ -134,11 +158,16 @@ def _export(args: argparse.Namespace) -> int:
     from orchestrator.results import load_run
 
     run = load_run(args.run_dir)
-    out = args.out or args.run_dir
+    out = args.out or run.path  # run.path: the directory even when given its sweep.db
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: must be a directory, got the file {str(out)!r}")
     paths = {name: out / f"{name}.{args.format}" for name in ("trials", "curves")}
     clash = [str(p) for p in paths.values() if p.exists()]
     if clash and not args.force:
-        raise ValueError(f"--out: {', '.join(clash)} exist already; pass --force to overwrite")
+        raise ValueError(
+            f"{' and '.join(clash)} already exist{'s' if len(clash) == 1 else ''}; "
+            "nothing was written. Pass --force to overwrite, or --out DIR to write elsewhere"
+        )
     out.mkdir(parents=True, exist_ok=True)
     for name, path in paths.items():
         frame = run.trials.reset_index() if name == "trials" else run.curves

@@ -1,19 +1,21 @@
 """A sweep's results as pandas DataFrames: `load_run("runs/NAME")`.
 
-Reads the sweep's SQLite store read-only, so it is safe while the sweep still runs.
+Reads the sweep's SQLite store read-only and in one snapshot, so it is safe, and
+consistent, while the sweep still runs.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from orchestrator.schedulers.base import DIVERGED_ABOVE
 from orchestrator.store import DB_NAME, StoreError
 
 _METRIC_DIRECTION = {"val_cost": "minimize", "val_accuracy": "maximize", "train_cost": "minimize"}
@@ -43,7 +45,7 @@ CURVE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: DataFrames have no single truth value
 class Run:
     """One sweep's trials and curves."""
 
@@ -55,77 +57,109 @@ class Run:
     trials: pd.DataFrame  # index trial_id; one column per hyperparameter after the fixed ones
     curves: pd.DataFrame
     params: tuple[str, ...]
+    boxes: dict[int, dict[str, Any]]  # stage -> its sampling box on each parameter's scale
+    source: dict[str, Any] = field(default_factory=dict)  # the sweep file as read
+
+    @property
+    def searched(self) -> tuple[str, ...]:
+        """The hyperparameters the sweep samples (the rest of `params` are fixed settings)."""
+        space = self.source.get("space")
+        if not isinstance(space, dict):
+            return self.params
+        return tuple(p for p in self.params if p in space)
 
     def best(self, n: int = 1) -> pd.DataFrame:
-        """The `n` best trials with a finite value, best first."""
-        finite = self.trials[self.trials["best"].map(_finite)]
+        """The `n` best trials by the sweep's metric, best first; NaN or absurd never rank."""
+        value = pd.to_numeric(self.trials["best"], errors="coerce").astype(float)
+        usable = np.isfinite(value) & (value.abs() < DIVERGED_ABOVE)
         ascending = self.direction == "minimize"
-        return finite.sort_values(["best", "number"], ascending=[ascending, True]).head(n)
+        ranked = self.trials[usable].sort_values(["best", "number"], ascending=[ascending, True])
+        return ranked.head(n)
 
     def leaderboard(self, n: int = 10) -> pd.DataFrame:
-        """A table to print: rank, trial, state, best value, epochs, hyperparameters."""
+        """A table to print: rank, trial, state, best value, epochs, searched hyperparameters."""
         top = self.best(n).reset_index()
         board = pd.DataFrame(
             {
                 "rank": range(1, len(top) + 1),
                 "trial": top["trial_id"],
                 "state": top["state"],
-                self.metric: top["best"],
+                "best": top["best"],
                 "epochs": top["epochs"],
             }
         )
-        for name in self.params:
+        for name in self.searched:
             board[name] = top[name].map(_short)
         return board
 
     def counts(self) -> dict[str, int]:
+        """Trials by state."""
         return {str(k): int(v) for k, v in self.trials["state"].value_counts().items()}
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))
-        return f"Run({self.name!r}, {self.state}, {len(self.trials)} trials: {counts})"
+        return (
+            f"Run({self.name!r}, {self.state}, {self.metric} {self.direction}, "
+            f"{len(self.trials)} trials" + (f": {counts})" if counts else ")")
+        )
 
 
 def load_run(path: str | Path) -> Run:
+    """The sweep in `path`: a run directory (runs/NAME) or its sweep.db."""
     path = Path(path)
-    db = path / DB_NAME if path.suffix != ".db" else path
-    if not db.exists():
-        raise StoreError(f"run: no sweep in {path} (no {DB_NAME} there)")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    db = path if path.suffix == ".db" and not path.is_dir() else path / DB_NAME
+    if not db.is_file():
+        raise StoreError(f"run: no sweep in {path} (no {db.name} there)")
     try:
-        meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM sweep")}
-        rows = pd.read_sql_query("SELECT * FROM trials ORDER BY number", conn)
-        curves = pd.read_sql_query(
-            f"SELECT {', '.join(CURVE_COLUMNS)} FROM curves ORDER BY trial_id, epoch", conn
-        )
-    finally:
-        conn.close()
-    source = meta.get("source", {})
-    metric = source.get("metric", "val_cost")
+        meta, rows, curves = _read(db)
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"run: {db} is not a readable sweep database ({err})") from None
+    source = meta.get("source") or {}
+    metric = str(source.get("metric", "val_cost"))
     configs = [json.loads(c) for c in rows["config"]]
     params = tuple(dict.fromkeys(k for c in configs for k in c))
+    for column in ("best", "started", "ended"):  # a column of NULLs alone comes back as None
+        rows[column] = pd.to_numeric(rows[column]).astype(float)
     trials = rows.assign(seconds=rows["ended"] - rows["started"])[["trial_id", *TRIAL_COLUMNS]]
     trials = trials.set_index("trial_id")
     for name in params:
         trials[name] = [c.get(name) for c in configs]
     curves["diverged"] = curves["diverged"].astype(bool)
+    boxes: dict[int, dict[str, Any]] = {}
+    for stage, box in zip(rows["stage"], rows["box"], strict=True):
+        boxes.setdefault(int(stage), json.loads(box))
     return Run(
         path=db.parent,
         name=str(source.get("name", db.parent.name)),
         metric=metric,
-        direction=source.get("direction", _METRIC_DIRECTION.get(metric, "minimize")),
+        direction=str(source.get("direction", _METRIC_DIRECTION.get(metric, "minimize"))),
         state=str(meta.get("state", "unknown")),
         trials=trials,
         curves=curves.reset_index(drop=True),
         params=params,
+        boxes=boxes,
+        source=source,
     )
 
 
-def _finite(value: Any) -> bool:
-    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+def _read(db: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """The sweep's keys, trials and curves from one read transaction (one WAL snapshot)."""
+    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("BEGIN")  # trials and curves from the same moment of a running sweep
+        meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM sweep")}
+        rows = pd.read_sql_query("SELECT * FROM trials ORDER BY number", conn)
+        curves = pd.read_sql_query(
+            f"SELECT {', '.join(CURVE_COLUMNS)} FROM curves ORDER BY trial_id, epoch", conn
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return meta, rows, curves
 
 
 def _short(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""  # inactive in this trial
+    """A hyperparameter as the leaderboard prints it; blank where inactive in the trial."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
     return f"{value:.4g}" if isinstance(value, float) else value

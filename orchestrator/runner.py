@@ -60,6 +60,7 @@ def run_sweep(
     plain: bool | None = None,
     options: Options | None = None,
     say: Any = print,
+    report: bool = False,
 ) -> Status:
     """Drive `spec` to its end on Ray, recording into `store`; Ctrl-C leaves it resumable."""
     import ray
@@ -75,7 +76,12 @@ def run_sweep(
             f"sweep {spec.name}: {spec.total_trials} trials, up to {spec.max_epochs} epochs each, "
             f"{executor.slots} at a time, scheduler {spec.scheduler}; results in {run_dir}"
         )
-        progress = make_progress(plain)
+        progress: Any = make_progress(plain)
+        if report:
+            from orchestrator.report import LiveReport
+
+            progress = LiveReport(run_dir, progress)
+            say(f"report: {run_dir / 'report.html'} (rewritten every few seconds)")
         try:
             return Sweep(spec, store, executor, options=options, on_status=progress).run()
         finally:
