@@ -98,7 +98,9 @@ class Store:
         run_dir = Path(run_dir)
         db = run_dir / DB_NAME
         if db.exists():
-            state = cls.open(run_dir).get("state", "unknown")
+            other = cls.open(run_dir)
+            state = other.get("state", "unknown")
+            other.close()
             raise StoreError(
                 f"results: {run_dir} already holds a sweep (state: {state}); resume it with "
                 f"`caviar resume {run_dir}`, or give the sweep another name or results "
