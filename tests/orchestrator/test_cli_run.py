@@ -52,6 +52,17 @@ def ray_env(tmp_path):
         kill_processes_under(temp)
 
 
+def _count(db: Path, table: str) -> int:
+    """Rows in a table of a sweep being written; 0 while the file is still being created."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    except sqlite3.OperationalError:  # the driver has created the file but not its tables
+        return 0
+
+
 def _points(db: Path) -> dict[tuple[str, int], float]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT trial_id, epoch, val_cost FROM curves").fetchall()
@@ -94,12 +105,8 @@ def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:  # wait for checkpoints and some progress
-            if db.exists():
-                with sqlite3.connect(db) as conn:
-                    checkpoints = conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
-                    points = conn.execute("SELECT COUNT(*) FROM curves").fetchone()[0]
-                if checkpoints >= 2 and points >= 12:
-                    break
+            if _count(db, "checkpoints") >= 2 and _count(db, "curves") >= 12:
+                break
             assert driver.poll() is None, "the sweep ended before it could be killed"
             time.sleep(0.05)
         os.kill(driver.pid, signal.SIGKILL)
@@ -141,7 +148,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, ray_env):
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            if db.exists() and len(_points(db)) >= 8:
+            if _count(db, "curves") >= 8:
                 break
             assert driver.poll() is None, "the sweep ended before Ctrl-C"
             time.sleep(0.05)

@@ -155,6 +155,23 @@ def _sweep(tmp: Path, name: str, trials: int, epochs: int, dataset: str = "digit
     return path
 
 
+def _held_on(db: Path, node: str) -> int:
+    """Running trials on `node` with a checkpoint before the end; 0 while db is created."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(
+                conn.execute(
+                    "SELECT COUNT(*) FROM trials t JOIN checkpoints c ON c.trial_id = t.trial_id "
+                    "WHERE t.state = 'running' AND t.node = ? AND c.epoch < 40",
+                    (node,),
+                ).fetchone()[0]
+            )
+    except sqlite3.OperationalError:  # the file exists, its tables not yet
+        return 0
+
+
 def _trials(db: Path) -> list[tuple[str, str, int, int]]:
     with sqlite3.connect(db) as conn:
         return conn.execute(
@@ -231,15 +248,8 @@ def test_losing_the_second_node_mid_sweep_loses_nothing(cluster, tmp_path):
     db = cluster.results / "node-lost" / "sweep.db"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # until the second node holds a checkpointed trial
-        if db.exists():
-            with sqlite3.connect(db) as conn:
-                held = conn.execute(
-                    "SELECT COUNT(*) FROM trials t JOIN checkpoints c ON c.trial_id = t.trial_id "
-                    "WHERE t.state = 'running' AND t.node = ? AND c.epoch < 40",
-                    (second,),
-                ).fetchone()[0]
-            if held:
-                break
+        if _held_on(db, second):
+            break
         time.sleep(0.1)
     else:
         raise AssertionError(f"the second node never held a trial with a checkpoint: {_trials(db)}")
