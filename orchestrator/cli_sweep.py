@@ -1,4 +1,4 @@
-"""`caviar run` and `caviar resume`: the sweep commands of the command line."""
+"""`caviar run`, `resume`, `report`, `show` and `export`: the sweep commands of the command line."""
 
 from __future__ import annotations
 
@@ -38,14 +38,21 @@ def add_commands(commands: Any, positive_int: Any) -> None:
         "running ones continue from their checkpoints, the rest of the budget is run.",
     )
     resume.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
+    resume.add_argument(
+        "--report",
+        action="store_true",
+        help="keep runs/NAME/report.html up to date while the sweep runs",
+    )
     _ray_options(resume, positive_int)
     resume.set_defaults(handler=_resume)
 
     report = commands.add_parser(
         "report",
         help="write a sweep's HTML report (and, with --png DIR, its figures as PNG files)",
-        description="One self-contained HTML file with every cost curve, the metric against "
-        "each hyperparameter on its own scale, the top trials and the leaderboard.",
+        description="One self-contained HTML file (no server, no network) with every cost "
+        "curve, the metric against each hyperparameter on its own scale, the top trials, each "
+        "stage's sampling box, the leaderboard and the epochs pruning saved. Safe to run while "
+        "the sweep runs.",
     )
     report.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
     report.add_argument("--out", type=Path, help="HTML file (default: runs/NAME/report.html)")
@@ -145,7 +152,13 @@ def _summary(run_dir: Path, n: int = 10) -> str:
 def _report(args: argparse.Namespace) -> int:
     from orchestrator.report import write_report
 
+    if args.out is not None and args.out.is_dir():
+        raise ValueError(f"--out: must name an HTML file, got the directory {str(args.out)!r}")
+    if args.png is not None and args.png.exists() and not args.png.is_dir():
+        raise ValueError(f"--png: must name a directory, got the file {str(args.png)!r}")
     print(write_report(args.run_dir, args.out, args.png))
+    if args.png is not None:
+        print(f"figures: {args.png}")
     return 0
 
 

@@ -1,66 +1,104 @@
-"""`caviar report runs/NAME`: one self-contained HTML file (images embedded as data URIs),
-and optionally the same figures as PNG files. Written atomically, so a browser refresh
-during a sweep never sees half a file."""
+"""`caviar report runs/NAME`: one self-contained HTML file (figures embedded as PNG data
+URIs, nothing fetched), and optionally the same figures as PNG files.
+
+The page is written to a temporary file and moved into place, so a browser refreshed
+while `caviar run --report` rewrites it never shows half a page.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
-import json
 import math
 import os
-import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from orchestrator import plots
 from orchestrator import report_figures as rf
 from orchestrator.results import Run, load_run
 from orchestrator.schedulers import make_scheduler
-from orchestrator.space import Constant, Space
+from orchestrator.space import Choice, Constant, Space
+from orchestrator.status import Status
 from orchestrator.sweepfile import parse_sweep
 
 TOP = 10
+TITLES = {
+    "curves": "Every cost curve",
+    "best": "The best trial",
+    "parameters": "The metric against each hyperparameter",
+    "parallel": "The top trials",
+    "stages": "Coarse to fine",
+}
+REFRESH_SECONDS = 10  # a running sweep's page reloads itself this often
+_STYLE = (
+    "body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+    "padding:3px 6px;text-align:right}img{max-width:100%}.note{color:#555}"
+    "figure{margin:1.5em 0}figcaption{color:#555;font-size:14px}"
+)
 
 
-def _spec_parts(
-    run: Run, source: dict[str, Any], base_dir: str
-) -> tuple[Space | None, list[int], int]:
-    """The sweep's space, rung epochs and max epochs, when its file still parses."""
+@dataclass(frozen=True)
+class Shape:
+    """What the report needs from the sweep file: the space, the rungs, the epoch budget."""
+
+    space: Space | None
+    rungs: tuple[int, ...]
+    max_epochs: int
+    problem: str = ""  # why the sweep file could not be read back, if it could not
+
+
+def sweep_shape(run: Run) -> Shape:
+    """The sweep's shape from the sweep file kept in its store."""
+    seen = int(run.curves["epoch"].max()) if len(run.curves) else 0
     try:
-        spec = parse_sweep(source, Path(base_dir))
-    except ValueError:
-        return None, [], int(run.curves["epoch"].max()) if len(run.curves) else 0
-    scheduler = make_scheduler(
-        spec.scheduler,
-        spec.scheduler_settings,
-        spec.max_epochs,
-        spec.sign,
-        np.random.default_rng(0),
-    )
-    return spec.space, sorted(scheduler.rung_epochs), spec.max_epochs
+        spec = parse_sweep(run.source, run.path)  # dataset paths are not opened here
+        scheduler = make_scheduler(
+            spec.scheduler,
+            spec.scheduler_settings,
+            spec.max_epochs,
+            spec.sign,
+            np.random.default_rng(0),
+        )
+    except ValueError as err:
+        return Shape(None, (), seen, str(err))
+    return Shape(spec.space, tuple(sorted(scheduler.rung_epochs)), spec.max_epochs)
 
 
-def figures(run: Run, source: dict[str, Any], base_dir: str) -> dict[str, tuple[str, Figure]]:
+def searched(run: Run, space: Space) -> list[str]:
+    """The parameters worth a panel: sampled, and able to take more than one value."""
+    return [
+        name
+        for name, p in space.params.items()
+        if name in run.trials
+        and not isinstance(p, Constant)
+        and not (isinstance(p, Choice) and len(p.values) < 2)
+    ]
+
+
+def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
     """name -> (caption, figure) for every figure the run's data allows."""
-    space, rungs, _ = _spec_parts(run, source, base_dir)
     out: dict[str, tuple[str, Figure]] = {}
-    best = run.best(1)
-    best_id = str(best.index[0]) if len(best) else None
+    top = _top(run)
+    best_id = str(top.index[0]) if len(top) else None
     if len(run.curves):
         caption = (
-            "Validation cost of every trial: completed in colour, pruned grey, diverged red "
-            f"(clipped at {rf.CLIP:g}× the best cost), the best in black."
+            "Validation cost of every trial: completed (and running) trials a colour each, "
+            "pruned grey, diverged red with × where the cost blew up, the best in black. "
+            f"Costs above {rf.CLIP:g}× the median first-epoch cost are drawn on that ceiling."
         )
-        out["curves"] = (caption, rf.curves_figure(run.trials, run.curves, best_id, rungs))
+        out["curves"] = (caption, rf.curves_figure(run.trials, run.curves, best_id, shape.rungs))
     if best_id is not None:
         curve = run.curves[run.curves["trial_id"] == best_id]
         out["best"] = (
@@ -68,136 +106,242 @@ def figures(run: Run, source: dict[str, Any], base_dir: str) -> dict[str, tuple[
             "drawing `caviar train --plot` makes in panda mode).",
             plots.training_figure(curve, None, f"best trial: {best_id}"),
         )
-    if space is None or not len(best):
+    space = shape.space
+    diverged = bool((run.trials["state"] == "diverged").any())
+    names = searched(run, space) if space is not None else []
+    if space is None or not names or (best_id is None and not diverged):
         return out
-    names = [n for n, p in space.params.items() if not isinstance(p, Constant) and n in run.trials]
-    if names:
-        out["parameters"] = (
-            f"Best {run.metric} of each trial against each hyperparameter, on its own scale.",
-            rf.parameter_figure(run.trials, space, run.metric, names),
-        )
-        out["parallel"] = (
-            "The top trials across every hyperparameter (unit scale) and the metric.",
-            rf.parallel_figure(run.best(TOP), space, names, run.metric),
-        )
-    ranked = list(rf.importance(run.trials, space, names))
-    ordered = [n for n in ranked if n in names and space.params[n].ordered]
-    if len(run.boxes) > 1 and len(ordered) >= 2:
+    ranks = rf.importance(run.trials, space, names)
+    names = [*ranks, *(n for n in names if n not in ranks)]  # the most telling first
+    ranked = ", ".join(f"{n} {r:.2f}" for n, r in ranks.items())
+    minimize = run.direction == "minimize"
+    out["parameters"] = (
+        f"Best {run.metric} of each trial against each hyperparameter, on its own scale. Grey: "
+        "pruned (judged on fewer epochs); red ×: diverged; star: the best."
+        + (f" Rank correlation |Spearman ρ| with the metric: {ranked}." if ranked else "")
+        + ("" if best_id else " No trial has a usable value: the red × show where they were."),
+        rf.parameter_figure(run.trials, space, run.metric, names, minimize),
+    )
+    if best_id is None:
+        return out
+    out["parallel"] = (
+        f"The top {TOP} trials across every hyperparameter and the metric; each axis spans "
+        "the parameter's sampled range on its own scale.",
+        rf.parallel_figure(top, space, names, run.metric, best_id, minimize),
+    )
+    pair = list(ranks)[:2]
+    if len(run.boxes) > 1 and len(pair) == 2:
         out["stages"] = (
-            f"Each stage's sampling box on the two parameters whose value ranks the trials best "
-            f"(|Spearman ρ| with the metric): {ordered[0]}, {ordered[1]}.",
-            rf.stages_figure(run.trials, space, ordered[:2], run.boxes),
+            f"Each stage's sampling box on the two parameters that rank the trials best, "
+            f"{pair[0]} and {pair[1]} (largest |Spearman ρ| between the parameter and the "
+            "metric: a simple rank correlation, not a model of the response).",
+            rf.stages_figure(run.trials, space, pair, run.boxes),
         )
     return out
+
+
+def _top(run: Run) -> pd.DataFrame:
+    """The best trials that did not diverge (a diverged trial may keep a finite best)."""
+    ranked = run.best(len(run.trials))
+    return ranked[ranked["state"] != "diverged"].head(TOP)
+
+
+@dataclass(frozen=True)
+class Savings:
+    """Epochs the ended trials trained against running each of them to the budget."""
+
+    ended: int
+    trained: int
+    full: int
+    by_state: dict[str, int]  # epochs left untrained, by how the trial ended
+
+    @property
+    def saved(self) -> int:
+        return self.full - self.trained
+
+
+def epoch_savings(trials: pd.DataFrame, max_epochs: int) -> Savings:
+    ended = trials[~trials["state"].isin(["pending", "running"])]
+    left = (max_epochs - ended["epochs"]).clip(lower=0)
+    by_state = {str(k): int(v) for k, v in left.groupby(ended["state"]).sum().items() if v}
+    trained = int(ended["epochs"].sum())
+    return Savings(len(ended), trained, len(ended) * max_epochs, by_state)
 
 
 def png_bytes(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)  # pyplot keeps the figures it made until closed; a live report makes many
     return buffer.getvalue()
 
 
-def build_html(run_dir: Path) -> tuple[str, dict[str, bytes]]:
+def build_html(run_dir: Path, written: str | None = None) -> tuple[str, dict[str, bytes]]:
     """The report's HTML and its figures as PNG bytes."""
     run = load_run(run_dir)
-    conn = sqlite3.connect(f"file:{run.path / 'sweep.db'}?mode=ro", uri=True)
-    try:
-        meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM sweep")}
-    finally:
-        conn.close()
-    source, base_dir = meta.get("source", {}), meta.get("base_dir", ".")
-    _, _, max_epochs = _spec_parts(run, source, base_dir)
-    drawn = figures(run, source, base_dir)
+    shape = sweep_shape(run)
+    drawn = figures(run, shape)
     pngs = {name: png_bytes(fig) for name, (_, fig) in drawn.items()}
     captions = {name: caption for name, (caption, _) in drawn.items()}
-    return _page(run, max_epochs, pngs, captions), pngs
+    written = written or time.strftime("%Y-%m-%d %H:%M:%S")
+    return page(run, shape, pngs, captions, written), pngs
 
 
-def _page(run: Run, max_epochs: int, pngs: dict[str, bytes], captions: dict[str, str]) -> str:
+def page(
+    run: Run, shape: Shape, pngs: dict[str, bytes], captions: dict[str, str], written: str
+) -> str:
     esc = html.escape
     counts = run.counts()
-    trained = int(run.trials["epochs"].sum()) if len(run.trials) else 0
-    full = len(run.trials) * max_epochs
-    saved = full - trained
+    running = run.state == "running"
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Caviar report: {esc(run.name)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
-        "padding:3px 6px;text-align:right}img{max-width:100%}.note{color:#555}</style>",
-        "</head><body>",
+        f"<meta http-equiv='refresh' content='{REFRESH_SECONDS}'>" if running else "",
+        f"<title>Caviar report: {esc(run.name)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Sweep {esc(run.name)}</h1>",
         f"<p>State: <b>{esc(run.state)}</b>. {len(run.trials)} trials: "
         + esc(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none yet")
-        + f". Metric: {esc(run.metric)} ({esc(run.direction)}).</p>",
-        f"<p>Epochs trained: {trained:,} of the {full:,} that running every trial to "
-        f"{max_epochs} epochs would take; pruning saved {saved:,} "
-        f"({100 * saved / full if full else 0:.0f} %).</p>",
+        + f". Metric: {esc(run.metric)} ({esc(run.direction)}). Written {esc(written)}"
+        + (
+            f"; this page reloads every {REFRESH_SECONDS} s while the sweep runs."
+            if running
+            else "."
+        )
+        + "</p>",
+        _savings_html(epoch_savings(run.trials, shape.max_epochs), shape.max_epochs),
     ]
-    best = run.best(TOP)
-    if not len(run.trials):
-        parts.append("<p class='note'>No trial has started yet: nothing to show.</p>")
-    elif not len(best):
+    if shape.problem:
         parts.append(
-            "<p class='note'>No trial has a finite value yet"
-            + (" — every trial diverged." if counts.get("diverged") == len(run.trials) else ".")
-            + " Try smaller learning rates.</p>"
+            "<p class='note'>The sweep file kept with the results no longer reads back "
+            f"({esc(shape.problem)}), so the parameter plots are left out.</p>"
         )
-    else:
-        parts.append(
-            "<h2>Leaderboard</h2>" + run.leaderboard(TOP).to_html(index=False, escape=True)
-        )
+    parts.append(_status_html(run))
     for name, data in pngs.items():
         encoded = base64.b64encode(data).decode("ascii")
-        parts.append(f"<h2>{esc(name.capitalize())}</h2><p class='note'>{esc(captions[name])}</p>")
-        parts.append(f"<img alt='{esc(name)}' src='data:image/png;base64,{encoded}'>")
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    parts.append(f"<p class='note'>Written {stamp} by caviar report.</p></body></html>")
-    return "\n".join(parts)
+        parts.append(
+            f"<figure><h2>{esc(TITLES.get(name, name))}</h2>"
+            f"<img alt='{esc(name)}' src='data:image/png;base64,{encoded}'>"
+            f"<figcaption>{esc(captions[name])}</figcaption></figure>"
+        )
+    if len(run.trials):
+        table = run.trials.reset_index().drop(columns=["started", "ended", "worker"])
+        parts.append(
+            f"<details><summary>All {len(run.trials)} trials</summary>"
+            + table.to_html(index=False, escape=True, na_rep="", float_format=_short)
+            + "</details>"
+        )
+    parts.append("<p class='note'>Written by caviar report.</p></body></html>")
+    return "\n".join(p for p in parts if p)
+
+
+def _status_html(run: Run) -> str:
+    """The leaderboard, or a sentence saying why there is none yet."""
+    counts = run.counts()
+    if not len(run.trials):
+        return "<p class='note'><b>No trial has started yet</b>: nothing to show.</p>"
+    metric = html.escape(run.metric)
+    if counts.get("diverged", 0) == len(run.trials):
+        return (
+            f"<p class='note'><b>Every trial diverged</b>: none trained to a usable {metric}, "
+            "so there is nothing to rank. Try smaller learning rates.</p>"
+        )
+    if not len(run.curves):
+        return "<p class='note'><b>No trial has finished an epoch yet</b>: nothing to rank.</p>"
+    if not len(run.best(1)):
+        return f"<p class='note'><b>No trial has a usable {metric} yet</b>: nothing to rank.</p>"
+    board = run.leaderboard(TOP).to_html(index=False, escape=True, float_format=_short)
+    return f"<h2>Leaderboard</h2>{board}"
+
+
+def _savings_html(s: Savings, max_epochs: int) -> str:
+    if not s.ended:
+        return "<p>Epochs saved by pruning: none to count until a trial ends.</p>"
+    how = {"pruned": "by pruning", "diverged": "by stopping diverged trials at once"}
+    split = ", ".join(f"{v:,} {how.get(k, f'by {k} trials')}" for k, v in s.by_state.items())
+    return (
+        f"<p>Running each of the {s.ended} ended trials to {max_epochs} epochs would take "
+        f"{s.full:,} epochs; they trained {s.trained:,}, so <b>{s.saved:,} epochs were saved</b> "
+        f"({100 * s.saved / s.full if s.full else 0:.0f} %)"
+        + (f": {split}." if split else ".")
+        + "</p>"
+    )
+
+
+def _short(value: float) -> str:
+    return f"{value:.4g}"
 
 
 def write_report(run_dir: Path, out: Path | None = None, png_dir: Path | None = None) -> Path:
-    """Write the report (atomically) and, with `png_dir`, each figure as a PNG."""
-    page, pngs = build_html(run_dir)
+    """Write the report (atomically) and, with `png_dir`, each figure as NAME.png there."""
+    html_text, pngs = build_html(run_dir)
     out = out or Path(run_dir) / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(page)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out)
+    write_atomically(out, html_text.encode("utf-8"))
     if png_dir is not None:
         png_dir.mkdir(parents=True, exist_ok=True)
         for name, data in pngs.items():
-            (png_dir / f"{name}.png").write_bytes(data)
+            write_atomically(png_dir / f"{name}.png", data)
     return out
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 class LiveReport:
-    """An on_status hook that rewrites the report every `every` seconds, and at the end."""
+    """An on_status hook for `caviar run --report`: rewrites the report every `every`
+    seconds and once at the end, passing each status on to `inner` (the progress display).
+
+    A write never starts sooner than 4× the last one took after it began, so a big sweep's
+    driver spends at most a fifth of its time drawing. A report that cannot be written is
+    said once; the sweep goes on.
+    """
 
     def __init__(
         self,
         run_dir: Path,
-        inner: Callable[[Any], None] | None = None,
+        inner: Callable[[Status], None] | None = None,
         every: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        write: Callable[[Path], object] = write_report,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.run_dir, self.inner, self.every, self.clock = run_dir, inner, every, clock
-        self._last = -math.inf
+        self.write, self.warn = write, warn or _stderr
+        self._next = -math.inf
         self.written = 0
+        self.failed = 0
 
-    def __call__(self, status: Any) -> None:
+    def __call__(self, status: Status) -> None:
         if self.inner is not None:
             self.inner(status)
-        now = self.clock()
-        if status.final or now - self._last >= self.every:
-            self._last = now
-            write_report(self.run_dir)
+        start = self.clock()
+        if not status.final and start < self._next:
+            return
+        try:
+            self.write(self.run_dir)
             self.written += 1
+        except Exception as err:  # a report is a view: it must never stop the sweep
+            self.failed += 1
+            if self.failed == 1:
+                self.warn(
+                    f"report: could not write it in {self.run_dir} ({err}); the sweep goes on"
+                )
+        took = self.clock() - start
+        self._next = start + max(self.every, 4 * took)
 
     def close(self) -> None:
         close = getattr(self.inner, "close", None)
         if close is not None:
             close()
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

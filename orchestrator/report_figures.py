@@ -1,8 +1,8 @@
 """The sweep report's figures, each a matplotlib Figure whose data tests can read back.
 
-Every hyperparameter is drawn on its own scale: a log axis for log-uniform parameters,
-1-β on a log axis for momentum-like ones, powers of two for batch sizes, groups for
-categories. Lines and points carry the trial id as their `gid`.
+Every hyperparameter is drawn on its own scale (see `param_axis`). Artists carry a `gid`:
+a trial's curve or parallel-coordinates line its trial id, a stage's box `box:STAGE`, a rung
+marker `rung:EPOCH`, so a test checks what is drawn without looking at pixels.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from orchestrator import plots  # noqa: F401  (selects the Agg backend)
+from orchestrator.plots import epoch_axis, plain_log_axis
 from orchestrator.space import (
     Choice,
     IntUniform,
@@ -25,128 +29,316 @@ from orchestrator.space import (
     Param,
     PowerOfTwo,
     Space,
+    Uniform,
 )
 
-STATE_COLOURS = {"pruned": "0.72", "diverged": "tab:red", "stopped": "0.55", "failed": "0.4"}
-CLIP = 5.0  # diverged curves are clipped at this many times the best final cost
+STATE_COLOURS = {"pruned": "0.72", "diverged": "tab:red", "stopped": "0.5", "failed": "0.35"}
+# Completed trials' colours: the default cycle without its red (C3) and grey (C7), which
+# mean diverged and pruned here.
+PALETTE = ("C0", "C1", "C2", "C4", "C5", "C6", "C8", "C9")
+CLIP = 5.0  # curves are clipped at this many times the median first-epoch validation cost
+
+
+# -- the cost curves --------------------------------------------------------------------
+
+
+def clip_ceiling(curves: pd.DataFrame) -> float:
+    """Where the curve chart is clipped: CLIP times the median first-epoch validation cost.
+
+    A diverging trial's cost runs to 1e12 or NaN; without a ceiling it flattens every
+    other curve into the bottom of the chart.
+    """
+    first = curves.sort_values("epoch").groupby("trial_id")["val_cost"].first().astype(float)
+    first = first[np.isfinite(first) & (first > 0)]
+    return CLIP * float(first.median()) if len(first) else 1.0
 
 
 def curves_figure(
     trials: pd.DataFrame, curves: pd.DataFrame, best: str | None, rungs: Sequence[int]
 ) -> Figure:
-    """Every trial's validation cost against epochs; rung epochs as dashed lines."""
+    """Every trial's validation cost against epochs, one line each (gid: the trial id).
+
+    Completed trials get a colour each, pruned ones grey, diverged ones red with an ×
+    where the cost blew up; anything above the ceiling is drawn on it. The best trial is
+    drawn again on top in black; rung epochs are dashed vertical lines.
+    """
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    finite = curves["val_cost"].replace([np.inf, -np.inf], np.nan).dropna()
-    top = CLIP * float(finite.min()) if len(finite) else 1.0
+    top = clip_ceiling(curves)
+    clipped = False
     for i, (trial_id, points) in enumerate(curves.groupby("trial_id", sort=True)):
-        state = trials.loc[trial_id, "state"] if trial_id in trials.index else "running"
-        y = points["val_cost"].clip(upper=top) if state == "diverged" else points["val_cost"]
-        colour = STATE_COLOURS.get(state, f"C{i % 10}")
-        (line,) = ax.plot(
-            points["epoch"], y, color=colour, linewidth=1.0, alpha=0.9, marker=".", markersize=4
-        )
-        line.set_gid(trial_id)
+        state = str(trials.loc[trial_id, "state"]) if trial_id in trials.index else "running"
+        y = points["val_cost"].astype(float).to_numpy()
+        high = ~np.isfinite(y) | (y > top)
+        clipped = clipped or bool(high.any())
+        y = np.where(high, top, y)
+        colour = STATE_COLOURS.get(state, PALETTE[i % len(PALETTE)])
+        (line,) = ax.plot(points["epoch"], y, color=colour, linewidth=1.0, marker=".", ms=4)
+        line.set_gid(str(trial_id))
         line.set_label(state)
+        if state == "diverged":
+            ax.scatter(points["epoch"].iloc[-1:], y[-1:], marker="x", s=40, color=colour, zorder=3)
     if best is not None and best in set(curves["trial_id"]):
         points = curves[curves["trial_id"] == best]
         (line,) = ax.plot(points["epoch"], points["val_cost"], color="black", linewidth=2.4)
         line.set_gid(f"best:{best}")
-        line.set_label(f"best ({best})")
     for epoch in rungs:
-        ax.axvline(epoch, color="0.5", linestyle="--", linewidth=0.7)
-    ax.set_xlabel("epoch (dashed: rungs)")
+        ax.axvline(epoch, color="0.5", linestyle="--", linewidth=0.7, gid=f"rung:{epoch}")
+    epoch_axis(ax, "epoch" + (" (dashed: rungs, where the scheduler prunes)" if rungs else ""))
     ax.set_ylabel("validation cost")
-    if len(finite) and (finite > 0).all():
-        ax.set_yscale("log")  # costs span decades between a good trial and a wild one
-    ax.set_title("Validation cost of every trial")
+    values = curves["val_cost"].astype(float).dropna()
+    if len(values) and (values > 0).all():
+        ax.set_yscale("log")  # a good trial and a poor one differ by a factor, not a step
+        ax.yaxis.set_major_locator(_log_locator(float(values.min()), top))
+        plain_log_axis(ax)
+    if not len(values):
+        ax.set_yticks([])  # every × is a trial that blew up: there is no scale to read
+        ax.set_title("Validation cost of every trial: none is finite")
+    else:
+        ax.set_title(
+            "Validation cost of every trial" + (f" (clipped at {top:.3g})" if clipped else "")
+        )
     ax.grid(alpha=0.3)
-    handles = {str(h.get_label()): h for h in ax.get_lines()}
-    shown = {k: h for k, h in handles.items() if not k.startswith("_")}
-    if shown:
-        ax.legend(list(shown.values()), list(shown), fontsize=8)
+    ax.legend(handles=_curve_legend(set(trials["state"]), best), fontsize=8)
     return fig
 
 
-def axis_values(param: Param, values: pd.Series) -> tuple[pd.Series, str, str]:
-    """Values as plotted, the x scale, and the axis label suffix for one parameter."""
-    if isinstance(param, OneMinusLogUniform):
-        return 1.0 - values.astype(float), "log", " as 1 - value (log)"
-    if isinstance(param, LogUniform | LogInt):
-        return values.astype(float), "log", " (log)"
-    if isinstance(param, PowerOfTwo):
-        return values.astype(float), "log2", " (powers of two)"
-    return values, "linear", ""
+def _curve_legend(states: set[str], best: str | None) -> list[Line2D]:
+    """Stand-in legend entries: one per state shown, not one per trial."""
+    handles = [Line2D([], [], color="C0", label="completed or running (a colour each)")]
+    for state, colour in STATE_COLOURS.items():
+        if state in states:
+            marker = "x" if state == "diverged" else "."
+            handles.append(Line2D([], [], color=colour, marker=marker, label=state))
+    if best is not None:
+        handles.append(Line2D([], [], color="black", linewidth=2.4, label=f"best ({best})"))
+    return handles
+
+
+# -- each parameter on its own scale ----------------------------------------------------
+
+
+def positions(param: Param, values: Sequence[Any]) -> np.ndarray:
+    """Where values sit on the parameter's axis: 1-β for β's, the group for a choice."""
+    if isinstance(param, Choice):
+        return np.array([param.values.index(v) for v in values], dtype=float)
+    numbers = np.asarray(values, dtype=float)
+    return 1.0 - numbers if isinstance(param, OneMinusLogUniform) else numbers
+
+
+def param_axis(ax: Axes, param: Param, name: str, axis: str = "x") -> None:
+    """Scale, ticks and label of one parameter's axis.
+
+    log for log-uniform parameters; 1-β on a log axis, labelled with β itself and reversed
+    so β grows to the right; powers of two labelled 32, 64, 128; a choice's values as
+    groups; integers with whole ticks.
+    """
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    set_scale, set_label = (
+        (ax.set_xscale, ax.set_xlabel) if axis == "x" else (ax.set_yscale, ax.set_ylabel)
+    )
+    label = name
+    if isinstance(param, Choice):
+        target.set_major_locator(FixedLocator(range(len(param.values))))
+        target.set_major_formatter(FuncFormatter(lambda v, _: _choice_label(param, v)))
+        (ax.set_xlim if axis == "x" else ax.set_ylim)(-0.5, len(param.values) - 0.5)
+    elif isinstance(param, OneMinusLogUniform):
+        set_scale("log")
+        target.set_major_locator(_log_locator(1 - param.high, 1 - param.low))
+        target.set_major_formatter(FuncFormatter(lambda v, _: f"{1 - v:g}"))
+        target.set_minor_formatter(NullFormatter())
+        label = f"{name} (log scale of 1 - {name})"
+    elif isinstance(param, PowerOfTwo):
+        set_scale("log", base=2)
+        target.set_major_locator(FixedLocator([2**k for k in param.exponents]))
+        target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        target.set_minor_formatter(NullFormatter())
+        label = f"{name} (powers of two)"
+    elif isinstance(param, LogUniform | LogInt):
+        set_scale("log")
+        target.set_major_locator(_log_locator(param.low, param.high))
+        plain_log_axis(ax, axis)
+        label = f"{name} (log scale)"
+    elif isinstance(param, IntUniform):
+        target.set_major_locator(MaxNLocator(integer=True))
+    if not isinstance(param, Choice):  # the whole sampled range, β growing to the right
+        low, high = _padded(param)
+        set_limits = ax.set_xlim if axis == "x" else ax.set_ylim
+        set_limits((high, low) if isinstance(param, OneMinusLogUniform) else (low, high))
+    set_label(label)
+
+
+def _padded(param: Param) -> tuple[float, float]:
+    """The parameter's range on its axis, with a margin so points on its ends show."""
+    low, high = box_edges(param, [param.low, param.high])  # type: ignore[attr-defined]
+    if isinstance(param, Uniform | IntUniform):
+        margin = 0.03 * (high - low)
+        return low - margin, high + margin
+    factor = (high / low) ** 0.03
+    return low / factor, high * factor
+
+
+def _log_locator(low: float, high: float) -> LogLocator:
+    """Ticks at 1, 10, 100; more per decade over a range too short for that to label much."""
+    decades = math.log10(high / low)
+    subs = (1.0,) if decades >= 3 else (1.0, 3.0) if decades >= 1.5 else (1.0, 2.0, 5.0)
+    return LogLocator(subs=subs)
+
+
+def _choice_label(param: Choice, v: float) -> str:
+    i = int(round(v))
+    return str(param.values[i]) if 0 <= i < len(param.values) else ""
 
 
 def parameter_figure(
-    trials: pd.DataFrame, space: Space, metric: str, names: Sequence[str]
+    trials: pd.DataFrame, space: Space, metric: str, names: Sequence[str], minimize: bool
 ) -> Figure:
-    """The metric against each sampled hyperparameter, each on its own scale."""
+    """The metric against each sampled hyperparameter, one panel each (gid: its name).
+
+    Each panel's first collection holds the trials with a value (grey: pruned early, so
+    judged on fewer epochs); diverged trials are red × on the bad edge; the best is a star.
+    """
     cols = min(3, max(1, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
     fig = Figure(figsize=(4.2 * cols, 3.4 * rows), layout="constrained")
-    finite = trials[trials["best"].map(_finite).astype(bool)]
+    value = trials["best"].astype(float)
+    good = (trials["state"] != "diverged") & np.isfinite(value)
+    finite = trials[good]
+    ceiling = CLIP * float(finite["best"].median()) if minimize and len(finite) else math.inf
+    best_id = None
+    if len(finite):
+        best_id = finite["best"].idxmin() if minimize else finite["best"].idxmax()
     for k, name in enumerate(names):
         ax = fig.add_subplot(rows, cols, k + 1)
         ax.set_gid(name)
-        data = finite[finite[name].notna()]
         param = space.params[name]
-        if isinstance(param, Choice):
-            groups = [str(v) for v in param.values]
-            for i, value in enumerate(param.values):
-                ys = data[data[name] == value]["best"]
-                xs = np.full(len(ys), i, dtype=float)
-                ax.scatter(xs, ys, s=14, gid=name)
-            ax.set_xticks(range(len(groups)), groups)
-            ax.set_xlabel(name)
-        else:
-            xs, scale, suffix = axis_values(param, data[name])
-            ax.scatter(xs, data["best"], s=14, gid=name)
-            if scale == "log2":
-                ax.set_xscale("log", base=2)
-            else:
-                ax.set_xscale(scale)
-            ax.set_xlabel(name + suffix)
-        ax.set_ylabel(metric)
-        if len(data) and (data["best"] > 0).all():
-            ax.set_yscale("log")  # one wild trial must not flatten all the others
+        data = finite[active(finite, name)]
+        x = _spread(param, positions(param, list(data[name])))
+        y = np.minimum(data["best"].astype(float).to_numpy(), ceiling)
+        colours = [STATE_COLOURS.get(str(s), "tab:blue") for s in data["state"]]
+        ax.scatter(x, y, s=16, c=colours, gid=name)
+        if best_id is not None and best_id in data.index:
+            i = list(data.index).index(best_id)
+            ax.scatter(x[i : i + 1], y[i : i + 1], marker="*", s=160, color="black", gid="best")
+        blown = trials[(trials["state"] == "diverged") & active(trials, name)]
+        if len(blown):
+            edge = 0.97 if minimize else 0.03
+            bx = _spread(param, positions(param, list(blown[name])))
+            ax.scatter(
+                bx,
+                np.full(len(bx), edge),
+                marker="x",
+                s=30,
+                color="tab:red",
+                transform=ax.get_xaxis_transform(),
+                gid="diverged",
+            )
+        param_axis(ax, param, name)
+        ax.set_ylabel(metric if len(finite) else f"{metric} (none usable)")
+        if not len(finite):
+            ax.set_yticks([])
+        if len(y) and (y > 0).all() and minimize:
+            ax.set_yscale("log")  # one poor trial must not flatten all the others
+            plain_log_axis(ax)
         ax.grid(alpha=0.3)
     return fig
 
 
-def parallel_figure(top: pd.DataFrame, space: Space, names: Sequence[str], metric: str) -> Figure:
-    """The top trials as lines across one axis per hyperparameter (unit scale) and the metric."""
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
+def _spread(param: Param, x: np.ndarray) -> np.ndarray:
+    """A choice's points spread evenly across their group, so they do not hide each other."""
+    if not isinstance(param, Choice) or not len(x):
+        return x
+    out = x.copy()
+    for group in np.unique(x):
+        where = np.flatnonzero(x == group)
+        out[where] += np.linspace(-0.25, 0.25, len(where)) if len(where) > 1 else 0.0
+    return out
+
+
+# -- the top trials, and the stages ----------------------------------------------------
+
+
+def parallel_figure(
+    top: pd.DataFrame,
+    space: Space,
+    names: Sequence[str],
+    metric: str,
+    best: str | None,
+    minimize: bool = True,
+) -> Figure:
+    """The top trials as lines across one axis per hyperparameter and the metric.
+
+    Each axis spans its parameter's range on the parameter's own scale (its unit
+    coordinate), with the range's ends written at its ends; the best line is black.
+    """
+    fig = Figure(figsize=(10, 4.4), layout="constrained")
     ax = fig.add_subplot()
     axes = [*names, metric]
-    values = top["best"].astype(float)
-    lo, hi = float(values.min()), float(values.max())
+    places, metric_low, metric_high = metric_places(top["best"].to_numpy(float), minimize)
     for i, (trial_id, row) in enumerate(top.iterrows()):
-        ys = []
-        for name in names:
-            value = row[name]
-            ys.append(np.nan if _missing(value) else unit(space.params[name], value))
-        ys.append(0.5 if hi == lo else (row["best"] - lo) / (hi - lo))
-        (line,) = ax.plot(range(len(axes)), ys, marker="o", color=f"C{i % 10}", alpha=0.8)
+        ys = [np.nan if _missing(row[n]) else unit(space.params[n], row[n]) for n in names]
+        is_best = str(trial_id) == best
+        (line,) = ax.plot(
+            range(len(axes)),
+            [*ys, places[i]],
+            marker="o",
+            alpha=0.85,
+            color="black" if is_best else PALETTE[i % len(PALETTE)],
+            linewidth=2.4 if is_best else 1.2,
+            zorder=3 if is_best else 2,
+        )
         line.set_gid(str(trial_id))
-    ax.set_xticks(range(len(axes)), axes, rotation=20)
-    ax.set_ylabel("position on each parameter's own scale (0 = low, 1 = high)")
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_title(f"Top {len(top)} trials")
-    ax.grid(alpha=0.3)
+    ends = [_range_ends(space.params[n]) for n in names] + [(metric_low, metric_high)]
+    for i, (low, high) in enumerate(ends):
+        ax.text(i, -0.08, low, ha="center", va="center", fontsize=7)
+        ax.text(i, 1.08, high, ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(axes)), axes, rotation=15)
+    ax.set_yticks([])
+    ax.set_ylabel("place in each axis's range")
+    ax.set_ylim(-0.15, 1.15)
+    ax.set_title(f"Top {len(top)} trials (black: the best)")
+    ax.grid(axis="x", alpha=0.5)
     return fig
 
 
+def metric_places(values: np.ndarray, minimize: bool) -> tuple[np.ndarray, str, str]:
+    """Each value's place in [0, 1] on the metric's axis, and the axis's end labels.
+
+    Costs spanning decades go on a log scale, and a cost above CLIP times the median is
+    drawn at that ceiling, so one poor trial does not squash the others together.
+    """
+    ceiling = CLIP * float(np.median(values)) if minimize and (values > 0).all() else math.inf
+    shown = np.minimum(values, ceiling)
+    log = bool((shown > 0).all()) and shown.max() > 10 * shown.min()
+    scaled = np.log(shown) if log else shown
+    lo, hi = float(scaled.min()), float(scaled.max())
+    places = np.full(len(values), 0.5) if hi == lo else (scaled - lo) / (hi - lo)
+    over = ">= " if (values > ceiling).any() else ""
+    return places, _number(shown.min()), over + _number(shown.max()) + (" (log)" if log else "")
+
+
+def _range_ends(param: Param) -> tuple[str, str]:
+    if isinstance(param, Choice):
+        return str(param.values[0]), str(param.values[-1])
+    return _number(param.from_unit(0.0)), _number(param.from_unit(math.nextafter(1.0, 0.0)))
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
 def importance(trials: pd.DataFrame, space: Space, names: Sequence[str]) -> dict[str, float]:
-    """|Spearman rank correlation| of each parameter's unit coordinate with the metric."""
+    """|Spearman rank correlation| of each ordered parameter's value with the metric, largest
+    first. A category (no order to rank by) and a parameter with fewer than 3 trials or a
+    single value are left out."""
     from scipy.stats import spearmanr
 
-    finite = trials[trials["best"].map(_finite).astype(bool)]
+    value = trials["best"].astype(float)
+    finite = trials[(trials["state"] != "diverged") & np.isfinite(value)]
     out: dict[str, float] = {}
     for name in names:
-        data = finite[finite[name].map(lambda v: not _missing(v))]
-        if len(data) < 3:
+        data = finite[active(finite, name)]
+        if len(data) < 3 or not space.params[name].ordered:
             continue
         units = [unit(space.params[name], v) for v in data[name]]
         if len(set(units)) < 2 or data["best"].nunique() < 2:
@@ -157,32 +349,46 @@ def importance(trials: pd.DataFrame, space: Space, names: Sequence[str]) -> dict
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def box_edges(param: Param, box: Sequence[Any]) -> tuple[float, float]:
+    """A stage's [low, high] on the parameter's axis; an integer box covers whole steps."""
+    low, high = float(box[0]), float(box[1])
+    if isinstance(param, PowerOfTwo):
+        low, high = low / math.sqrt(2), high * math.sqrt(2)
+    elif isinstance(param, IntUniform | LogInt):
+        low, high = low - 0.5, high + 0.5
+    a, b = positions(param, [low, high])
+    return float(min(a, b)), float(max(a, b))
+
+
 def stages_figure(
     trials: pd.DataFrame, space: Space, pair: Sequence[str], boxes: Mapping[int, Any]
 ) -> Figure:
-    """Each stage's sampling box and samples on the two most important parameters."""
-    from matplotlib.patches import Rectangle
-
+    """Each stage's sampling box (gid `box:STAGE`) and its trials, on two parameters."""
     fig = Figure(figsize=(6.5, 5.2), layout="constrained")
     ax = fig.add_subplot()
     x_name, y_name = pair
+    px, py = space.params[x_name], space.params[y_name]
     for stage, box in sorted(boxes.items()):
-        colour = f"C{stage % 10}"
-        (x0, x1), (y0, y1) = box[x_name], box[y_name]
-        x_lo, x_hi = sorted(unit(space.params[x_name], v) for v in (x0, x1))
-        y_lo, y_hi = sorted(unit(space.params[y_name], v) for v in (y0, y1))
-        rect = Rectangle((x_lo, y_lo), x_hi - x_lo, y_hi - y_lo, fill=False, color=colour)
-        rect.set_gid(f"box:{stage}")
-        ax.add_patch(rect)
+        colour = PALETTE[stage % len(PALETTE)]
+        if x_name in box and y_name in box:
+            (x0, x1), (y0, y1) = box_edges(px, box[x_name]), box_edges(py, box[y_name])
+            rect = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color=colour, lw=1.5)
+            rect.set_gid(f"box:{stage}")
+            ax.add_patch(rect)
         rows = trials[trials["stage"] == stage]
-        xs = [unit(space.params[x_name], v) for v in rows[x_name]]
-        ys = [unit(space.params[y_name], v) for v in rows[y_name]]
-        ax.scatter(xs, ys, s=16, color=colour, label=f"stage {stage + 1}", gid=f"stage:{stage}")
-    ax.set_xlabel(f"{x_name} (unit scale)")
-    ax.set_ylabel(f"{y_name} (unit scale)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+        rows = rows[active(rows, x_name) & active(rows, y_name)]
+        ax.scatter(
+            positions(px, list(rows[x_name])),
+            positions(py, list(rows[y_name])),
+            s=18,
+            color=colour,
+            label=f"stage {stage + 1}",
+            gid=f"stage:{stage}",
+        )
+    param_axis(ax, px, x_name, "x")
+    param_axis(ax, py, y_name, "y")
     ax.set_title("Coarse to fine: each stage's sampling box")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
 
@@ -194,8 +400,9 @@ def unit(param: Param, value: Any) -> float:
     return float(param.to_unit(value))
 
 
-def _finite(value: Any) -> bool:
-    return value is not None and math.isfinite(value)
+def active(trials: pd.DataFrame, name: str) -> pd.Series:
+    """Which trials have a value for `name` (a conditional parameter may be inactive)."""
+    return trials[name].map(lambda v: not _missing(v)).astype(bool)  # bool even when empty
 
 
 def _missing(value: Any) -> bool:

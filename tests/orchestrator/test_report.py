@@ -1,223 +1,218 @@
-"""The sweep report: figures checked through their data, the HTML through a real browser."""
+"""`caviar report` and `caviar run --report`: the HTML page a user opens, the command, and
+the live rewriting during a sweep. Stores come from tests/orchestrator/conftest.py."""
 
 from __future__ import annotations
 
 import base64
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-from matplotlib.colors import to_rgb
 
 from orchestrator.cli import main
 from orchestrator.executor import InProcessExecutor
 from orchestrator.loop import Sweep
-from orchestrator.report import LiveReport, build_html, figures
-from orchestrator.report_figures import STATE_COLOURS
-from orchestrator.results import load_run
+from orchestrator.report import LiveReport, build_html, write_atomically
 from orchestrator.store import Store
 from orchestrator.sweepfile import parse_sweep
 
-RAW = {
-    "name": "rep",
-    "dataset": "digits",
-    "seed": 1,
-    "model": {"hidden_layers": 1},
-    "space": {
-        "learning_rate": {"type": "log_uniform", "low": 0.001, "high": 0.5},
-        "beta": {"type": "one_minus_log_uniform", "low": 0.8, "high": 0.99},
-        "batch_size": {"type": "power_of_two", "low": 32, "high": 128},
-        "optimizer": ["momentum"],
-    },
-    "stages": [{"trials": 6}, {"trials": 4, "zoom": {"top_k": 3}}],
-    "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 2},
-    "budget": {"max_epochs": 4},
-}
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    spec = parse_sweep(RAW)
-    path = tmp_path_factory.mktemp("report") / "rep"
-    store = Store.create(path, spec.source)
-    Sweep(spec, store, InProcessExecutor(2)).run()
-    store.close()
-    return path
+def _rows(run_dir: Path) -> list[dict]:
+    store = Store.open(run_dir)
+    try:
+        return store.trial_rows()
+    finally:
+        store.close()
 
 
-def _source() -> tuple[dict, str]:
-    return parse_sweep(RAW).source, "."
-
-
-def test_the_curve_chart_has_one_line_per_trial_and_greys_the_pruned(run_dir):
-    run = load_run(run_dir)
-    fig = figures(run, *_source())["curves"][1]
-    ax = fig.axes[0]
-    lines = {ln.get_gid(): ln for ln in ax.get_lines() if ln.get_gid()}
-    trial_lines = {g for g in lines if not g.startswith("best:")}
-    assert trial_lines == set(run.trials.index)  # one line per trial
-    pruned = set(run.trials.index[run.trials["state"] == "pruned"])
-    assert pruned, "the fixture sweep should prune something"
-    grey = to_rgb(STATE_COLOURS["pruned"])
-    assert {g for g in trial_lines if to_rgb(lines[g].get_color()) == grey} == pruned
-    best = run.best(1).index[0]
-    assert f"best:{best}" in lines
-    # rungs at 1 and 2 epochs (grace 1, eta 2, below 4) are marked as vertical lines
-    vertical = [ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_gid() is None]
-    assert sorted(vertical) == [1, 2]
-
-
-def test_each_parameter_is_drawn_on_its_own_scale(run_dir):
-    run = load_run(run_dir)
-    fig = figures(run, *_source())["parameters"][1]
-    axes = {ax.get_gid(): ax for ax in fig.axes}
-    assert axes["learning_rate"].get_xscale() == "log"
-    assert axes["beta"].get_xscale() == "log" and "1 - value" in axes["beta"].get_xlabel()
-    assert axes["batch_size"].get_xscale() == "log"
-    assert axes["batch_size"].xaxis.get_transform().base == 2
-    # the beta panel plots 1 - beta for the trials with a finite value
-    xs = np.sort(np.asarray(axes["beta"].collections[0].get_offsets())[:, 0])
-    finite = run.trials[np.isfinite(run.trials["best"].astype(float))]
-    assert list(xs) == pytest.approx(sorted(1 - finite["beta"].astype(float)))
-
-
-def test_a_two_stage_sweep_draws_each_stage_box(run_dir):
-    run = load_run(run_dir)
-    fig = figures(run, *_source())["stages"][1]
-    boxes = [p for p in fig.axes[0].patches if str(p.get_gid()).startswith("box:")]
-    assert sorted(p.get_gid() for p in boxes) == ["box:0", "box:1"]
-    full, zoomed = sorted(boxes, key=lambda p: p.get_gid())
-    assert zoomed.get_width() * zoomed.get_height() < full.get_width() * full.get_height()
-
-
-def test_the_html_is_self_contained_with_a_leaderboard_and_savings(run_dir, tmp_path):
-    page, pngs = build_html(run_dir)
-    assert "http://" not in page and "https://" not in page  # nothing fetched from a network
+def test_the_page_is_self_contained_every_figure_an_embedded_png(mixed_run):
+    page, pngs = build_html(mixed_run)
+    assert not re.search(r"(src|href)\s*=\s*['\"](?!data:)", page)  # nothing to fetch
+    assert "<script" not in page and "http://" not in page and "https://" not in page
     images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    # curves, the best trial, the parameters, the top trials and the two stages' boxes
     assert len(images) == len(pngs) == 5
-    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
-    run = load_run(run_dir)
-    trained = int(run.trials["epochs"].sum())
-    assert f"Epochs trained: {trained:,} of the {10 * 4:,}" in page
-    assert "Leaderboard" in page and run.best(1).index[0] in page
+    assert all(base64.b64decode(i).startswith(PNG) for i in images)
 
 
-def test_caviar_report_writes_html_and_pngs(run_dir, tmp_path, capsys):
-    assert (
-        main(
-            [
-                "report",
-                str(run_dir),
-                "--out",
-                str(tmp_path / "r.html"),
-                "--png",
-                str(tmp_path / "png"),
-            ]
-        )
-        == 0
-    )
-    assert (tmp_path / "r.html").exists()
-    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == [
-        "best.png",
-        "curves.png",
-        "parallel.png",
-        "parameters.png",
-        "stages.png",
-    ]
-    assert main(["report", str(tmp_path / "nothing")]) == 2
+def test_the_page_has_the_leaderboard_and_the_epochs_pruning_saved(mixed_run):
+    rows = _rows(mixed_run)
+    page, _ = build_html(mixed_run)
+    trained = sum(r["epochs"] for r in rows)
+    saved = len(rows) * 4 - trained  # every trial run to max_epochs 4, less what was trained
+    by_pruning = sum(4 - r["epochs"] for r in rows if r["state"] == "pruned")
+    text = re.sub(r"<[^>]+>", "", page)
+    assert f"would take {len(rows) * 4:,} epochs; they trained {trained:,}" in text
+    assert f"{saved:,} epochs were saved" in text and f"{by_pruning:,} by pruning" in text
+    board = page[page.index("<h2>Leaderboard</h2>") :].split("</table>")[0]
+    usable = sorted((r["best"], r["trial_id"]) for r in rows if r["state"] != "diverged")
+    assert board.index(usable[0][1]) < board.index(usable[1][1])  # best first
+    for header in ("state", "best", "epochs", "learning_rate", "batch_size", "optimizer"):
+        assert f"<th>{header}</th>" in board
 
 
-def test_an_empty_sweep_and_an_all_diverged_sweep_still_report(tmp_path):
-    spec = parse_sweep(RAW)
-    empty = Store.create(tmp_path / "empty", spec.source)
-    page, _ = build_html(tmp_path / "empty")
-    assert "No trial has started yet" in page
-    empty.close()
+def test_text_from_the_store_is_escaped(mixed_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(mixed_run, run_dir)
+    store = Store.open(run_dir)
+    trial = store.trial_rows()[0]["trial_id"]
+    store.end_trial(trial, "failed", 1.0, "<img src=x onerror=alert(1)>")
+    store.close()
+    page, _ = build_html(run_dir)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
-    store = Store.create(tmp_path / "bad", spec.source)
-    for n in (1, 2):
-        tid = f"trial-000{n}"
-        store.add_trial(tid, n, 0, {"learning_rate": 50.0}, {}, [0.5])
-        store.start_trial(tid, "w", "node", 0.0)
-        record = {
-            "epoch": 1,
-            "train_cost": float("nan"),
-            "val_cost": float("nan"),
-            "val_accuracy": float("nan"),
-            "learning_rate": 50.0,
-            "seconds": 0.1,
-            "diverged": True,
-        }
-        store.add_point(tid, record, None)
-        store.end_trial(tid, "diverged", 1.0, "cost became nan")
-    page, _ = build_html(tmp_path / "bad")
-    assert "every trial diverged" in page
+
+def test_an_empty_sweep_says_no_trial_has_started(empty_run):
+    page, pngs = build_html(empty_run)
+    assert "No trial has started yet" in page and pngs == {}
+    assert "<h1>Sweep mixed</h1>" in page
+
+
+def test_a_sweep_whose_trials_have_not_finished_an_epoch_says_so(mixed_raw, tmp_path):
+    spec = parse_sweep(mixed_raw)
+    store = Store.create(tmp_path / "young", spec.source)
+    store.add_trial("trial-0001", 1, 0, {"learning_rate": 0.1}, {}, [0.5])
+    store.start_trial("trial-0001", "worker-1", "node", 0.0)
+    store.close()
+    page, pngs = build_html(tmp_path / "young")
+    assert "No trial has finished an epoch yet" in page and pngs == {}
+    assert "none to count until a trial ends" in page
+
+
+def test_a_sweep_where_every_trial_diverged_says_so_and_shows_where(diverged_run):
+    rows = _rows(diverged_run)
+    assert {r["state"] for r in rows} == {"diverged"}
+    page, pngs = build_html(diverged_run)
+    assert "Every trial diverged" in page and "Leaderboard" not in page
+    assert set(pngs) == {"curves", "parameters"}  # each × on the learning-rate axis
+
+
+def test_a_sweep_file_that_no_longer_reads_back_still_gets_its_curves(mixed_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(mixed_run, run_dir)
+    store = Store.open(run_dir)
+    source = store.get("source")
+    store.set(source={**source, "space": {"learning_rate": {"type": "bogus"}}})
+    store.close()
+    page, pngs = build_html(run_dir)
+    assert "no longer reads back" in page and "space.learning_rate" in page
+    assert set(pngs) == {"curves", "best"}
+
+
+def test_caviar_report_writes_the_html_and_the_pngs(mixed_run, tmp_path, capsys):
+    out, png = tmp_path / "r.html", tmp_path / "png"
+    assert main(["report", str(mixed_run), "--out", str(out), "--png", str(png)]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    names = sorted(p.name for p in png.iterdir())
+    assert names == ["best.png", "curves.png", "parallel.png", "parameters.png", "stages.png"]
+    assert all((png / n).read_bytes().startswith(PNG) for n in names)
+
+
+def test_caviar_report_writes_into_the_run_directory_by_default(diverged_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(diverged_run, run_dir)
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "report.html").is_file()
+    assert [p.name for p in run_dir.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{nothing}"], "no sweep in"),
+        (["{run}", "--out", "{tmp}"], "--out: must name an HTML file, got the directory"),
+        (["{run}", "--png", "{file}"], "--png: must name a directory, got the file"),
+    ],
+)
+def test_caviar_report_refuses_bad_paths_naming_them(mixed_run, tmp_path, capsys, args, message):
+    (tmp_path / "file.txt").write_text("x")
+    paths = {
+        "nothing": tmp_path / "nothing",
+        "run": mixed_run,
+        "tmp": tmp_path,
+        "file": tmp_path / "file.txt",
+    }
+    argv = ["report", *(a.format(**paths) for a in args)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(paths[args[-1].strip("{}")]) in err
+
+
+def test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    write_atomically(target, b"new")
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
 class _Status:
-    final = False
+    def __init__(self, final: bool = False) -> None:
+        self.final = final
 
 
-def test_live_report_rewrites_every_few_seconds_and_at_the_end(run_dir):
+def test_the_live_report_is_rewritten_every_few_seconds_and_at_the_end():
     now = [0.0]
-    live = LiveReport(run_dir, every=5.0, clock=lambda: now[0])
-    status = _Status()
-    for t in (0.0, 1.0, 4.9, 5.0, 7.0, 10.5):
+    writes: list[float] = []
+    live = LiveReport(
+        Path("run"), every=5.0, clock=lambda: now[0], write=lambda _: writes.append(now[0])
+    )
+    for t in (0.0, 1.0, 4.9, 5.0, 7.0, 10.5, 11.0):
         now[0] = t
-        live(status)
-    assert live.written == 3  # at 0, 5 and 10.5
-    status.final = True
-    live(status)
-    assert live.written == 4 and (run_dir / "report.html").exists()
+        live(_Status())
+    assert writes == [0.0, 5.0, 10.5]
+    now[0] = 12.0
+    live(_Status(final=True))  # the last status always writes: the page shows the end
+    assert writes == [0.0, 5.0, 10.5, 12.0]
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+def test_a_slow_report_is_rewritten_less_often():
+    now = [0.0]
+    writes: list[float] = []
+
+    def slow(_: Path) -> None:  # each write takes 3 s of the driver's time
+        writes.append(now[0])
+        now[0] += 3.0
+
+    live = LiveReport(Path("run"), every=5.0, clock=lambda: now[0], write=slow)
+    for t in range(0, 40):
+        now[0] = max(now[0], float(t))
+        live(_Status())
+    # after a write that took 3 s the next waits 4 x 3 = 12 s from its start, not 5
+    assert writes[:3] == [0.0, 12.0, 24.0]
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (make test installs it from Debian where apt-get can)",
-)
-def test_the_report_opens_in_headless_chromium(run_dir, tmp_path):
-    page, _ = build_html(run_dir)
-    probe = (
-        "<script>window.addEventListener('load', () => { const imgs = [...document.images];"
-        " document.body.setAttribute('data-images', imgs.length + ':' +"
-        " imgs.filter(i => i.complete && i.naturalWidth > 0).length); });</script></body>"
-    )
-    html = tmp_path / "probe.html"
-    html.write_text(page.replace("</body>", probe))
-    flags = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=5000",
-    ]
-    dom = subprocess.run(
-        [*flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
-    )
-    assert 'data-images="5:5"' in dom.stdout  # every image decoded
-    assert "CONSOLE" not in dom.stderr and "Uncaught" not in dom.stderr
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        [
-            *flags,
-            f"--screenshot={shot}",
-            "--window-size=1200,2400",
-            (run_dir / "report.html").as_uri()
-            if (run_dir / "report.html").exists()
-            else html.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-    )
-    from matplotlib.image import imread
+def test_a_report_that_cannot_be_written_never_stops_the_sweep():
+    said: list[str] = []
 
-    pixels = imread(shot)
-    assert pixels.std() > 0.01  # not a blank page
+    def broken(_: Path) -> None:
+        raise OSError("disk full")
+
+    live = LiveReport(Path("runs/x"), every=0.0, clock=lambda: 0.0, write=broken, warn=said.append)
+    for _ in range(3):
+        live(_Status())
+    live(_Status(final=True))
+    assert live.failed == 4 and len(said) == 1 and "disk full" in said[0]
+
+
+def test_a_sweep_driven_with_the_live_report_leaves_the_finished_page(mixed_raw, tmp_path):
+    spec = parse_sweep({**mixed_raw, "stages": [{"trials": 3}], "budget": {"max_epochs": 2}})
+    run_dir = tmp_path / "live"
+    store = Store.create(run_dir, spec.source)
+    pages: list[str] = []
+
+    def write(path: Path) -> None:
+        from orchestrator.report import write_report
+
+        pages.append(write_report(path).read_text())
+
+    live = LiveReport(run_dir, every=0.0, write=write)
+    Sweep(spec, store, InProcessExecutor(2), on_status=live).run()
+    store.close()
+    assert any("State: <b>running</b>" in p and "http-equiv='refresh'" in p for p in pages)
+    final = (run_dir / "report.html").read_text()
+    assert "State: <b>finished</b>" in final and "http-equiv" not in final
+    assert [p.name for p in run_dir.iterdir() if p.name.startswith(".")] == []
