@@ -52,6 +52,7 @@ class RayExecutor:
         workers: int | None = None,
         start_timeout: float = 120.0,
         data: Mapping[str, Any] | None = None,
+        host: TrialHost | None = None,
     ) -> None:
         """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold.
 
@@ -69,6 +70,7 @@ class RayExecutor:
         self._workers: dict[str, _Worker] = {}
         self._calls: dict[Any, _Call] = {}
         self._count = 0
+        self._host = host or TrialHost()  # loads datasets in this process (it caches them)
         self._datasets: dict[str, Any] = {}  # spec as JSON -> ObjectRef of the Dataset
         for _ in range(workers):
             self._spawn()
@@ -188,7 +190,7 @@ class RayExecutor:
         """The dataset in the object store, loaded by this process once per spec."""
         key = json.dumps(dict(data), sort_keys=True)
         if key not in self._datasets:
-            dataset = TrialHost().dataset(data["spec"], data["seed"], data["val_fraction"])
+            dataset = self._host.dataset(data["spec"], data["seed"], data["val_fraction"])
             self._datasets[key] = ray.put(dataset)
         return self._datasets[key]
 

@@ -7,8 +7,11 @@ address (or inside a Ray Job, where RAY_ADDRESS is set) it joins that cluster in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from orchestrator.progress import make_progress
 from orchestrator.status import Status
 from orchestrator.store import DB_NAME, Store, StoreError
 from orchestrator.sweepfile import SweepSpec, load_sweep, parse_sweep
+from workers.host import TrialHost
 
 
 def builtin_sweep() -> Path:
@@ -67,11 +71,18 @@ def run_sweep(
 
     from orchestrator.ray_executor import RayExecutor
 
+    # load the dataset while Ray starts; an error here surfaces again when the pool loads it
+    host, data = TrialHost(), spec.data
+    loading = threading.Thread(
+        target=_quietly(host.dataset), args=(data["spec"], data["seed"], data["val_fraction"])
+    )
+    loading.start()
     url = start_ray(address, f"caviar-{spec.name}", workers if address is None else None)
+    loading.join()
     try:
         if url:
             say(f"Ray dashboard: {url}")
-        executor = RayExecutor(spec.name, spec.cpus_per_trial, workers, data=spec.data)
+        executor = RayExecutor(spec.name, spec.cpus_per_trial, workers, data=data, host=host)
         say(
             f"sweep {spec.name}: {spec.total_trials} trials, up to {spec.max_epochs} epochs each, "
             f"{executor.slots} at a time, scheduler {spec.scheduler}; results in {run_dir}"
@@ -88,6 +99,14 @@ def run_sweep(
             progress.close()
     finally:
         ray.shutdown()
+
+
+def _quietly(load: Callable[..., Any]) -> Callable[..., None]:
+    def run(*args: Any) -> None:
+        with contextlib.suppress(Exception):  # reported when the executor loads it again
+            load(*args)
+
+    return run
 
 
 def new_run(path: Path | None, results: Path | None = None) -> tuple[SweepSpec, Path, Store]:

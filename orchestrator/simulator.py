@@ -19,7 +19,6 @@ import numpy as np
 from orchestrator.schedulers import Decision, Scheduler
 
 START = 2.3
-CURVE_STREAM, SPEED_STREAM, NOISE_STREAM = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -39,13 +38,17 @@ class Curves:
 
 
 def make_curves(trials: int, max_epochs: int, seed: int, noise: float = 0.01) -> Curves:
-    seqs = [np.random.SeedSequence(seed, spawn_key=(k,)) for k in range(3)]
-    curve_rng, speed_rng, noise_rng = (np.random.default_rng(s) for s in seqs)
+    """`trials` learning curves of `max_epochs` epochs; `noise` is relative to the value."""
+    # One stream per purpose: changing the noise level or the speeds leaves the qualities be.
+    curve_rng, speed_rng, noise_rng = map(
+        np.random.default_rng, np.random.SeedSequence(seed).spawn(3)
+    )
     q = curve_rng.random(trials)
     final = 0.1 + 0.9 * q**2
+    # Mostly q, partly chance: good trials tend to converge sooner, yet curves still cross.
     tau = 1.0 + 6.0 * (0.7 * q + 0.3 * curve_rng.random(trials))  # (n,)
-    seconds = speed_rng.lognormal(mean=0.0, sigma=0.5, size=trials)
-    scale = noise * (final[:, None] + 0.1)
+    seconds = speed_rng.lognormal(mean=0.0, sigma=0.5, size=trials)  # median 1 s per epoch
+    scale = noise * (final[:, None] + 0.1)  # (n, 1)
     return Curves(final, tau, seconds, scale * noise_rng.standard_normal((trials, max_epochs)))
 
 
@@ -58,15 +61,27 @@ class SimulationResult:
     time_to_best: float  # simulated seconds until that value was reported
     makespan: float  # simulated seconds until the last trial ended
     completed: int
-    stopped: int
-    decisions: int
+    stopped: int  # pruned, paused or diverged
+    decisions: int  # on_result calls
 
     def __repr__(self) -> str:
         return (
             f"SimulationResult(epochs={self.epochs}, best_final={self.best_final:.4f} "
-            f"(true {self.best_true:.4f}) "
-            f"(trial {self.best_trial}, t={self.time_to_best:.1f}s), completed="
-            f"{self.completed}, stopped={self.stopped}, makespan={self.makespan:.1f}s)"
+            f"(true {self.best_true:.4f}, trial {self.best_trial}, t={self.time_to_best:.1f}s), "
+            f"completed={self.completed}, stopped={self.stopped}, "
+            f"makespan={self.makespan:.1f}s)"
+        )
+
+
+def _check(trials: int, workers: int, max_epochs: int, curves: Curves) -> None:
+    for key, n in (("trials", trials), ("workers", workers), ("max_epochs", max_epochs)):
+        if n < 1:
+            raise ValueError(f"{key}: must be >= 1, got {n}")
+    if curves.noise.shape[0] < trials or curves.noise.shape[1] < max_epochs:
+        raise ValueError(
+            f"curves: need at least {trials} trials x {max_epochs} epochs, got "
+            f"{curves.noise.shape[0]} x {curves.noise.shape[1]}; build them with "
+            f"make_curves(trials, max_epochs, seed)"
         )
 
 
@@ -78,41 +93,51 @@ def simulate(
     seed: int,
     curves: Curves | None = None,
 ) -> SimulationResult:
-    """Run `scheduler` over `trials` simulated trials on `workers` simulated workers."""
-    curves = curves or make_curves(trials, max_epochs, seed)
+    """Run `scheduler` over `trials` simulated trials on `workers` simulated workers.
+
+    `curves` (default: make_curves(trials, max_epochs, seed)) lets several schedulers
+    share one set without building it again.
+    """
+    if curves is None:
+        curves = make_curves(trials, max_epochs, seed)
+    _check(trials, workers, max_epochs, curves)
     events: list[tuple[float, int, int]] = []  # (time, trial, epoch just finished)
     next_trial = 0
     epochs = completed = stopped = 0
     best = (math.inf, -1, math.nan)  # value, trial, time
     makespan = 0.0
 
-    def start(trial: int, now: float) -> None:
-        scheduler.on_start(f"t{trial}")
-        heapq.heappush(events, (now + curves.seconds[trial], trial, 1))
+    def start(now: float) -> None:
+        nonlocal next_trial
+        scheduler.on_start(f"t{next_trial}")
+        heapq.heappush(events, (now + curves.seconds[next_trial], next_trial, 1))
+        next_trial += 1
 
     for _ in range(min(workers, trials)):
-        start(next_trial, 0.0)
-        next_trial += 1
+        start(0.0)
     while events:
         now, trial, epoch = heapq.heappop(events)
+        tid = f"t{trial}"
         epochs += 1
         value = curves.value(trial, epoch)
-        decision = scheduler.on_result(f"t{trial}", epoch, scheduler.sign * value)
-        ended = True
-        if decision is Decision.CONTINUE and epoch >= max_epochs:
-            scheduler.on_complete(f"t{trial}")
+        # Curves are costs; a maximising scheduler is fed their negation, so every direction
+        # sees the same ranking.
+        decision = scheduler.on_result(tid, epoch, scheduler.sign * value)
+        if decision is Decision.CONTINUE and epoch < max_epochs:
+            heapq.heappush(events, (now + curves.seconds[trial], trial, epoch + 1))
+            continue
+        if decision is Decision.CONTINUE:
+            scheduler.on_complete(tid)
             completed += 1
             best = min(best, (value, trial, now))
-        elif decision is Decision.CONTINUE:
-            heapq.heappush(events, (now + curves.seconds[trial], trial, epoch + 1))
-            ended = False
         else:
+            # As in orchestrator/loop.py: a paused trial is never resumed, so it ends here.
+            if decision is Decision.DIVERGED:
+                scheduler.on_failed(tid)
             stopped += 1
-        if ended:
-            makespan = now
-            if next_trial < trials:
-                start(next_trial, now)
-                next_trial += 1
+        makespan = now
+        if next_trial < trials:
+            start(now)
     true = float(curves.final[best[1]]) if best[1] >= 0 else math.nan
     return SimulationResult(
         epochs, best[0], true, best[1], best[2], makespan, completed, stopped, scheduler.decisions

@@ -33,7 +33,7 @@ def rung_epochs(grace: int, eta: float, max_epochs: int) -> list[int]:
 def promotable(value: float, recorded: SortedList, eta: float) -> bool:
     """Whether `value` is in the top 1/eta of `recorded` plus itself (smaller is better)."""
     n = len(recorded) + 1
-    keep = max(1, math.floor(n / eta))
+    keep = max(1, math.floor(n / eta + 1e-9))  # 33 / 1.1 is 29.999...96 in floating point
     return recorded.bisect_left(value) < keep  # ties go to the newcomer
 
 

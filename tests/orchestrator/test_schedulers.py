@@ -414,3 +414,15 @@ def test_make_scheduler_rejects_an_unknown_setting_by_name(name, settings, key):
 def test_make_scheduler_rejects_an_unknown_scheduler():
     with pytest.raises(ValueError, match="unknown scheduler 'ashaa'"):
         make_scheduler("ashaa", {}, 27, 1.0, np.random.default_rng(0))
+
+
+def test_the_top_share_is_counted_exactly_when_n_over_eta_is_a_whole_number():
+    # 33 results with eta 1.1 keep the best 33 / 1.1 = 30; 29.5 has 29 better ones (1..29)
+    # among the 32 recorded, so it is the 30th best and goes on
+    from sortedcontainers import SortedList
+
+    from orchestrator.schedulers.asha import promotable
+
+    recorded = SortedList(float(v) for v in range(1, 33))
+    assert promotable(29.5, recorded, 1.1)
+    assert not promotable(30.5, recorded, 1.1)  # the 31st best

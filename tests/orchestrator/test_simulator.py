@@ -2,80 +2,155 @@
 
 "Within 1 %" compares the noiseless final value of the trial each search picked: the
 full search picks the minimum of 1,000 noisy last values, a minimum biased low by the
-noise itself, so comparing observed values would reward luck rather than the choice.
+noise itself (about 2 % of the best value here), so comparing observed values would reward
+luck rather than the choice.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from orchestrator.schedulers import Fifo, make_scheduler
-from orchestrator.simulator import make_curves, simulate
+from orchestrator.schedulers import Decision, Fifo, Scheduler, make_scheduler
+from orchestrator.simulator import Curves, SimulationResult, make_curves, simulate
 
 TRIALS, WORKERS, EPOCHS = 1000, 100, 81
+SEEDS = [0, 1, 2]
 
 
-def _run(name: str, seed: int, settings: dict | None = None, sign: float = 1.0):
+def _run(
+    name: str, seed: int, settings: dict[str, Any] | None = None, sign: float = 1.0
+) -> SimulationResult:
     curves = make_curves(TRIALS, EPOCHS, seed)
     scheduler = make_scheduler(name, settings or {}, EPOCHS, sign, np.random.default_rng(seed))
-    return simulate(scheduler, TRIALS, WORKERS, EPOCHS, seed, curves), curves
+    return simulate(scheduler, TRIALS, WORKERS, EPOCHS, seed, curves)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_asha_finds_the_full_searchs_best_within_1_percent_with_a_quarter_of_the_epochs(seed):
-    full, curves = _run("fifo", seed)
-    asha, _ = _run("asha", seed, {"grace_period": 1, "reduction_factor": 3})
+class Seen(Scheduler):
+    """Records every value a scheduler is shown, and decides as the scheduler it wraps."""
+
+    def __init__(self, inner: Scheduler) -> None:
+        super().__init__(inner.sign)
+        self.inner = inner
+        self.values: dict[tuple[str, int], float] = {}
+
+    def on_start(self, trial_id: str) -> None:
+        self.inner.on_start(trial_id)
+
+    def on_result(self, trial_id: str, epoch: int, value: float) -> Decision:
+        self.values[trial_id, epoch] = value
+        return self.inner.on_result(trial_id, epoch, value)
+
+    def on_complete(self, trial_id: str) -> None:
+        self.inner.on_complete(trial_id)
+
+    def on_failed(self, trial_id: str) -> None:
+        self.inner.on_failed(trial_id)
+
+
+class StopFirstTrial(Fifo):
+    def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
+        return Decision.STOP if trial_id == "t0" else Decision.CONTINUE
+
+
+def _flat_curves(seconds: list[float], finals: list[float], epochs: int) -> Curves:
+    n = len(seconds)
+    return Curves(np.array(finals), np.ones(n), np.array(seconds), np.zeros((n, epochs)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_asha_finds_the_full_searchs_best_within_1_percent_with_a_quarter_of_the_epochs(
+    seed: int,
+) -> None:
+    full = _run("fifo", seed)
+    asha = _run("asha", seed, {"grace_period": 1, "reduction_factor": 3})
     assert asha.best_true <= full.best_true * 1.01
     assert asha.epochs <= 0.25 * full.epochs
     # and sooner: the full search needs every trial trained before it can say
     assert asha.time_to_best < full.makespan
 
 
-def test_fifo_trains_every_trial_to_the_end():
-    full, _ = _run("fifo", 0)
-    assert full.epochs == TRIALS * EPOCHS  # 81,000
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", ["median", "hyperband"])
+def test_median_stopping_and_hyperband_save_epochs_and_keep_a_good_trial(
+    name: str, seed: int
+) -> None:
+    full = _run("fifo", seed)
+    pruned = _run(name, seed)
+    assert pruned.epochs < 0.75 * full.epochs
+    assert pruned.stopped > 0
+    assert pruned.best_true <= full.best_true * 1.01
+
+
+def test_fifo_trains_every_trial_to_the_end() -> None:
+    full = _run("fifo", 0)
+    assert full.epochs == 81_000  # 1,000 trials x 81 epochs
+    assert full.decisions == 81_000  # one per epoch
     assert full.completed == TRIALS and full.stopped == 0
 
 
-def test_the_full_search_picks_the_trial_with_the_best_observed_final_value():
-    full, curves = _run("fifo", 4)
+def test_the_full_search_picks_the_trial_with_the_best_observed_final_value() -> None:
+    full = _run("fifo", 4)
+    curves = make_curves(TRIALS, EPOCHS, 4)
     finals = [curves.value(t, EPOCHS) for t in range(TRIALS)]
     assert full.best_trial == int(np.argmin(finals))
     assert full.best_final == pytest.approx(min(finals))
 
 
-@pytest.mark.parametrize("name", ["median", "hyperband"])
-def test_median_stopping_and_hyperband_save_epochs_and_keep_a_good_trial(name):
-    full, _ = _run("fifo", 1)
-    pruned, _ = _run(name, 1)
-    assert pruned.epochs < 0.75 * full.epochs
-    assert pruned.best_true <= full.best_true * 1.02
+def test_workers_take_trials_in_order_on_the_simulated_clock() -> None:
+    # 2 workers, 3 trials of 2 epochs at 1, 2 and 0.5 s per epoch: t0 ends at 2 s and its
+    # worker starts t2, which ends at 2 + 2 x 0.5 = 3 s; t1 ends at 4 s.
+    curves = _flat_curves([1.0, 2.0, 0.5], [0.5, 0.3, 0.4], 2)
+    result = simulate(Fifo(), 3, 2, 2, 0, curves)
+    assert (result.best_trial, result.time_to_best, result.makespan) == (1, 4.0, 4.0)
+    assert (result.epochs, result.completed, result.stopped) == (6, 3, 0)
 
 
-def test_maximising_the_negated_metric_makes_the_same_decisions():
-    low, _ = _run("asha", 2)
-    high, _ = _run("asha", 2, sign=-1.0)
+def test_a_stopped_trial_frees_its_worker_at_once() -> None:
+    # t0 is stopped after its first epoch (1 s), so t2 starts then and ends at
+    # 1 + 2 x 0.5 = 2 s, before t1 (4 s); the best value left is t2's.
+    curves = _flat_curves([1.0, 2.0, 0.5], [0.1, 0.5, 0.3], 2)
+    result = simulate(StopFirstTrial(), 3, 2, 2, 0, curves)
+    assert (result.best_trial, result.time_to_best, result.makespan) == (2, 2.0, 4.0)
+    assert (result.epochs, result.completed, result.stopped) == (5, 2, 1)
+
+
+def test_maximising_the_negated_metric_makes_the_same_decisions() -> None:
+    low = _run("asha", 2)
+    high = _run("asha", 2, sign=-1.0)
     assert (high.epochs, high.best_trial, high.stopped) == (low.epochs, low.best_trial, low.stopped)
 
 
-def test_same_seed_same_simulation_different_seed_different():
-    a, _ = _run("hyperband", 5)
-    b, _ = _run("hyperband", 5)
-    c, _ = _run("hyperband", 6)
+def test_same_seed_same_simulation_different_seed_different() -> None:
+    a, b, c = _run("hyperband", 5), _run("hyperband", 5), _run("hyperband", 6)
     assert a == b
     assert (a.epochs, a.best_trial) != (c.epochs, c.best_trial)
 
 
-def test_curves_depend_on_the_seed_alone():
-    one, two = make_curves(50, 10, 3), make_curves(50, 10, 3)
-    assert np.array_equal(one.noise, two.noise) and np.array_equal(one.final, two.final)
-    simulate(Fifo(), 50, 5, 10, 3, one)  # running a scheduler does not touch them
-    assert np.array_equal(one.noise, two.noise)
+def test_every_scheduler_sees_the_same_curves() -> None:
+    seen = {}
+    for name in ("fifo", "asha", "median", "hyperband"):
+        rng = np.random.default_rng(99)  # hyperband draws brackets from it; the curves must not
+        scheduler = Seen(make_scheduler(name, {}, 20, 1.0, rng))
+        simulate(scheduler, 200, 10, 20, 7)
+        seen[name] = scheduler.values
+    assert len(seen["fifo"]) == 200 * 20
+    for name in ("asha", "median", "hyperband"):
+        assert len(seen[name]) < len(seen["fifo"])
+        assert seen[name].items() <= seen["fifo"].items()  # same trial and epoch, same value
 
 
-def test_curves_fall_from_the_start_towards_their_final_value():
+def test_curves_fall_from_the_start_towards_their_final_value() -> None:
     curves = make_curves(20, 200, 0, noise=0.0)
     for t in range(20):
         assert curves.value(t, 1) > curves.value(t, 10) > curves.value(t, 200)
         assert curves.value(t, 200) == pytest.approx(curves.final[t], abs=1e-6)
+
+
+def test_too_few_curves_name_the_problem() -> None:
+    with pytest.raises(ValueError, match="curves: need at least 10 trials x 5 epochs"):
+        simulate(Fifo(), 10, 2, 5, 0, make_curves(10, 3, 0))
+    with pytest.raises(ValueError, match="workers: must be >= 1, got 0"):
+        simulate(Fifo(), 10, 0, 5, 0)
