@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -40,7 +41,8 @@ def processes_under(root: str) -> list[int]:
 
 
 def kill_processes_under(root: str, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL, every process started with `root` in its command line."""
+    """SIGTERM, then SIGKILL, every process started with `root` in its command line; then
+    remove `root` (Ray's logs and sockets) once nothing uses it."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in processes_under(root):
             with contextlib.suppress(ProcessLookupError):
@@ -49,6 +51,7 @@ def kill_processes_under(root: str, timeout: float = 10.0) -> None:
         while processes_under(root) and time.monotonic() < deadline:
             time.sleep(0.1)
         if not processes_under(root):
+            shutil.rmtree(root, ignore_errors=True)
             return
 
 

@@ -63,6 +63,17 @@ def _count(db: Path, table: str) -> int:
         return 0
 
 
+def _resume(db: Path, env: dict[str, str]) -> None:
+    resumed = subprocess.run(
+        [*CAVIAR, "resume", str(db.parent), "--plain", "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+
+
 def _points(db: Path) -> dict[tuple[str, int], float]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT trial_id, epoch, val_cost FROM curves").fetchall()
@@ -118,14 +129,7 @@ def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
     before = _points(db)
     assert 12 <= len(before) < 4 * 16
 
-    resumed = subprocess.run(
-        [*CAVIAR, "resume", str(db.parent), "--plain", "--workers", "2"],
-        env=ray_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    _resume(db, ray_env)
     after = _points(db)
     assert len(after) == 4 * 16  # the whole budget, each point once
     for key, value in before.items():  # every point recorded before the kill is still there
@@ -164,14 +168,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, ray_env):
             '"interrupted"'
         )
     before = _points(db)
-    resumed = subprocess.run(
-        [*CAVIAR, "resume", str(db.parent), "--plain", "--workers", "2"],
-        env=ray_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    _resume(db, ray_env)
     after = _points(db)
     assert len(after) == 4 * 16
     assert all(after[k] == pytest.approx(v, rel=1e-6) for k, v in before.items())
