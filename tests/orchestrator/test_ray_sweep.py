@@ -187,20 +187,39 @@ def test_the_dashboard_shows_named_workers_and_trial_epochs(ray_local, tmp_path)
 def test_per_trial_gauges_reach_the_metrics_endpoint(ray_local, tmp_path):
     import urllib.request
 
+    from orchestrator.ray_executor import RayExecutor
+
+    class KeepWorkers(RayExecutor):
+        """Workers outlive the sweep here: a killed worker's last gauges may never export."""
+
+        def shutdown(self) -> None:
+            pass
+
     spec = _spec("gauges", 2, 3)
-    store, sweep = _run(spec, tmp_path)
-    sweep.run()
+    store = Store.create(tmp_path / spec.name, spec.source)
+    executor = KeepWorkers(spec.name, 1.0, workers=2)
+    Sweep(spec, store, executor).run()
     ports = [n["MetricsExportPort"] for n in ray.nodes() if n["Alive"]]
-    deadline, text = time.monotonic() + 60, ""
-    while time.monotonic() < deadline:  # metrics are exported every few seconds
+
+    def ours() -> list[str]:
         text = "".join(
             urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics", timeout=5).read().decode()
             for p in ports
         )
-        ours = [line for line in text.splitlines() if 'sweep="gauges"' in line]
-        if any("best_val_cost" in line and 'trial="trial-0002"' in line for line in ours):
-            break
-        time.sleep(1.0)
-    lines = [line for line in text.splitlines() if line.startswith("ray_caviar_trial_epoch")]
-    ours = [line for line in lines if 'sweep="gauges"' in line]
-    assert any('trial="trial-0001"' in line and line.endswith(" 3.0") for line in ours), lines
+        return [line for line in text.splitlines() if 'sweep="gauges"' in line]
+
+    def done(lines: list[str]) -> bool:
+        epoch = [ln for ln in lines if ln.startswith("ray_caviar_trial_epoch{")]
+        best = [ln for ln in lines if ln.startswith("ray_caviar_trial_best_val_cost{")]
+        return any('trial="trial-0001"' in ln and ln.endswith(" 3.0") for ln in epoch) and any(
+            'trial="trial-0002"' in ln for ln in best
+        )
+
+    try:
+        deadline, lines = time.monotonic() + 90, ours()
+        while not done(lines) and time.monotonic() < deadline:  # exported every few seconds
+            time.sleep(1.0)
+            lines = ours()
+    finally:
+        RayExecutor.shutdown(executor)
+    assert done(lines), lines
