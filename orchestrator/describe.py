@@ -9,7 +9,7 @@ import pandas as pd
 
 from orchestrator.planner import Proposal
 from orchestrator.space import Choice, Constant, Param
-from orchestrator.sweepfile import SweepSpec
+from orchestrator.spec import SweepSpec
 
 
 def describe_param(param: Param) -> str:
@@ -25,14 +25,14 @@ def describe_sweep(spec: SweepSpec) -> list[str]:
     """A few lines that say what the sweep will do."""
     settings = ", ".join(
         f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-        for k, v in spec.scheduler_settings.items()
+        for k, v in spec.scheduler.settings.items()
     )
     lines = [
         f"sweep {spec.name!r} on dataset {spec.dataset!r}; results in {spec.run_dir}",
         f"metric {spec.metric} ({spec.direction}); at most {spec.max_epochs} epochs per trial; "
         f"{spec.cpus_per_trial:g} CPU per trial"
         + (f"; time limit {spec.time_limit:g} s" if spec.time_limit else ""),
-        f"scheduler {spec.scheduler}" + (f" ({settings})" if settings else ""),
+        f"scheduler {spec.scheduler.name}" + (f" ({settings})" if settings else ""),
     ]
     if spec.model:
         lines.append("fixed: " + ", ".join(f"{k}={v}" for k, v in spec.model.items()))

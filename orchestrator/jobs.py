@@ -23,7 +23,8 @@ from urllib.parse import urlparse
 
 import yaml
 
-from orchestrator.sweepfile import SweepSpec, load_sweep
+from orchestrator.spec import SweepSpec
+from orchestrator.sweepfile import load_sweep
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")

@@ -15,23 +15,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from caviar_common.seeds import scheduler_seed, trial_seed
 from orchestrator.executor import Crashed, EpochDone, Event, Executor, TrialTask
-from orchestrator.planner import (
-    SCHEDULER_STREAM,
-    TRIAL_STREAM,
-    Finished,
-    Proposal,
-    plan_stage,
-    stream,
-)
+from orchestrator.planner import Finished, Proposal, plan_stage
 from orchestrator.schedulers import Decision, Scheduler, diverged, make_scheduler
+from orchestrator.states import LIVE, SweepState, TrialState
 from orchestrator.status import Status
-from orchestrator.store import Store
-from orchestrator.sweepfile import SweepSpec
+
+if TYPE_CHECKING:
+    from orchestrator.spec import SweepSpec
+    from orchestrator.store import Store
 
 
 def trial_id(number: int) -> str:
@@ -83,10 +80,9 @@ class Sweep:
         self.executor = executor
         self.scheduler = scheduler or make_scheduler(
             spec.scheduler,
-            spec.scheduler_settings,
             spec.max_epochs,
             spec.sign,
-            np.random.default_rng(stream(spec.seed, SCHEDULER_STREAM)),
+            np.random.default_rng(scheduler_seed(spec.seed)),
         )
         self.options = options or Options()
         self.clock = clock
@@ -115,12 +111,12 @@ class Sweep:
                 self._check_time()
                 self._report()
         except KeyboardInterrupt:
-            self.store.set(state="interrupted")
+            self.store.set(state=SweepState.INTERRUPTED)
             self._report(final=True)
             raise
         finally:
             self.executor.shutdown()
-        self.store.set(state="finished", ended=self.clock())
+        self.store.set(state=SweepState.FINISHED, ended=self.clock())
         self._report(final=True)
         return self.status
 
@@ -154,7 +150,7 @@ class Sweep:
         finished = [
             Finished(r["config"], math.nan if r["best"] is None else r["best"], r["stage"])
             for r in rows
-            if r["state"] not in ("pending", "running")
+            if r["state"] not in LIVE
         ]
         proposals = plan_stage(
             self.spec.space,
@@ -185,13 +181,13 @@ class Sweep:
             trial.trial_id,
             trial.config,
             self._data,
-            (self.spec.seed, TRIAL_STREAM, trial.number),
+            trial_seed(self.spec.seed, trial.number),
             data,
         )
         where = self.executor.launch(task)
         self.store.start_trial(trial.trial_id, where.worker, where.node, self.clock())
         self.running[trial.trial_id] = trial
-        self.status.launched(trial, self.clock())
+        self.status.launched(trial.trial_id, trial.config, self.clock())
         self._feed(trial)
 
     def _feed(self, trial: Running) -> None:
@@ -227,15 +223,16 @@ class Sweep:
         if event.checkpoint is not None:
             self.store.save_checkpoint(trial.trial_id, epoch, event.checkpoint)
         decision = self.scheduler.on_result(trial.trial_id, epoch, value)
-        self.status.epoch(trial, record, value, self.clock())
+        self.status.epoch(trial.trial_id, epoch, value, self.clock())
         if decision is Decision.DIVERGED:
             self.scheduler.on_failed(trial.trial_id)
-            self._end(trial, "diverged", record.get("message") or f"{self.spec.metric}={value}")
+            message = record.get("message") or f"{self.spec.metric}={value}"
+            self._end(trial, TrialState.DIVERGED, message)
         elif decision in (Decision.STOP, Decision.PAUSE):
-            self._end(trial, "pruned")
+            self._end(trial, TrialState.PRUNED)
         elif epoch >= self.spec.max_epochs:
             self.scheduler.on_complete(trial.trial_id)
-            self._end(trial, "completed")
+            self._end(trial, TrialState.COMPLETED)
         else:
             self._feed(trial)
 
@@ -244,18 +241,20 @@ class Sweep:
         del self.running[trial.trial_id]
         if event.lost_worker and trial.failures < self.options.max_failures:
             trial.failures += 1
-            self.status.restarted(trial, event.error)
+            self.status.restarted(trial.trial_id, event.error)
             self.restarts.append(trial)
             return
         self.scheduler.on_failed(trial.trial_id)
-        self.store.end_trial(trial.trial_id, "failed", self.clock(), event.error)
-        self.status.ended(trial, "failed")
+        self._record_end(trial, TrialState.FAILED, event.error)
 
-    def _end(self, trial: Running, state: str, error: str | None = None) -> None:
+    def _end(self, trial: Running, state: TrialState, error: str | None = None) -> None:
         self.executor.release(trial.trial_id)
         del self.running[trial.trial_id]
+        self._record_end(trial, state, error)
+
+    def _record_end(self, trial: Running, state: TrialState, error: str | None) -> None:
         self.store.end_trial(trial.trial_id, state, self.clock(), error)
-        self.status.ended(trial, state)
+        self.status.ended(trial.trial_id, state, trial.reported)
 
     def _check_time(self) -> None:
         limit = self.spec.time_limit
@@ -264,11 +263,9 @@ class Sweep:
         self._stopping = True  # no new trials; the running ones stop where they are
         reason = f"budget.time_limit of {limit:g} s reached"
         for trial in list(self.running.values()):
-            self._end(trial, "stopped", reason)
+            self._end(trial, TrialState.STOPPED, reason)
         while self.restarts:  # waiting for a worker after losing one: it ends here too
-            trial = self.restarts.popleft()
-            self.store.end_trial(trial.trial_id, "stopped", self.clock(), reason)
-            self.status.ended(trial, "stopped")
+            self._record_end(self.restarts.popleft(), TrialState.STOPPED, reason)
 
     def _report(self, final: bool = False) -> None:
         if self.on_status is not None:
@@ -284,7 +281,7 @@ class Sweep:
             return
         by_id = {r["trial_id"]: r for r in rows}
         for row in rows:
-            if row["attempts"] > 0 or row["state"] != "pending":
+            if row["attempts"] > 0 or row["state"] != TrialState.PENDING:
                 self.scheduler.on_start(row["trial_id"])
         last_seq: dict[str, int] = {}
         points = list(self.store.points())
@@ -294,11 +291,11 @@ class Sweep:
             tid = p["trial_id"]
             value = math.nan if p["diverged"] else p[self.spec.metric]
             self.scheduler.on_result(tid, p["epoch"], math.nan if value is None else value)
-            if p["seq"] == last_seq[tid] and by_id[tid]["state"] == "completed":
+            if p["seq"] == last_seq[tid] and by_id[tid]["state"] == TrialState.COMPLETED:
                 self.scheduler.on_complete(tid)
-        self.status.replayed(rows, self.spec.sign)
+        self.status.replayed(rows)
         for row in rows:
-            if row["state"] in ("pending", "running"):
+            if row["state"] in LIVE:
                 trial = Running(row["trial_id"], row["number"], row["stage"], row["config"])
                 trial.best = math.inf if row["best"] is None else self.spec.sign * row["best"]
                 self.restarts.append(trial)

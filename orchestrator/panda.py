@@ -10,18 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from caviar_common.curves import CURVE_COLUMNS, EpochRecord
 from workers.datasets import Dataset
-from workers.trainer import EpochRecord, Trainer, state_to_bytes
+from workers.trainer import Trainer, state_to_bytes
 
-CURVE_COLUMNS = (
-    "epoch",
-    "train_cost",
-    "val_cost",
-    "val_accuracy",
-    "seconds",
-    "learning_rate",
-    "diverged",
-)
 BATCH_COLUMNS = ("epoch", "batch", "cost")
 
 

@@ -14,27 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from caviar_common.seeds import sampler_seed
 from orchestrator.samplers import SweepWarning, make_sampler
 from orchestrator.space import Box, Space
+from orchestrator.spec import Stage
 from orchestrator.zoom import top_k, zoom_box
-
-SAMPLER_STREAM, TRIAL_STREAM, SCHEDULER_STREAM = 0, 1, 2
-
-
-def stream(seed: int, *key: int) -> np.random.SeedSequence:
-    """An independent child of the master seed, named by a path of integers."""
-    return np.random.SeedSequence(seed, spawn_key=key)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One stage of a sweep: how many trials, how they are sampled, and how it zooms."""
-
-    trials: int
-    sampler: str = "random"
-    grid_points: int = 3
-    zoom_top_k: int | None = None  # None: sample the parent box as it is
-    zoom_shrink: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -83,7 +67,7 @@ def propose(
     seed: int,
 ) -> list[Proposal]:
     """The configurations stage `index` tries inside `box`."""
-    rng = np.random.default_rng(stream(seed, SAMPLER_STREAM, index))
+    rng = np.random.default_rng(sampler_seed(seed, index))
     sampler = make_sampler(stage.sampler, stage.grid_points)
     proposals, seen = [], set()
     for point in sampler.points(stage.trials, box, space, rng):

@@ -24,9 +24,9 @@ class PlainProgress:
         self._seen = 0
 
     def __call__(self, status: Status) -> None:
-        for line in status.since(self._seen):
-            if "new best" in line or "lost" in line or "failed" in line:
-                print(f"  {line}", file=self.out)
+        for note in status.since(self._seen):
+            if note.notable:
+                print(f"  {note}", file=self.out)
         self._seen = status.notes
         now = self.clock()
         if status.final or now - self._last >= self.every:
@@ -58,7 +58,7 @@ class RichProgress:
         if status.best_trial is not None:
             config = ", ".join(f"{k}={_short(v)}" for k, v in status.best_config.items())
             table.add_row(f"best {status.best_trial}: {config}")
-        recent = list(status.log)[-5:]
+        recent = [str(note) for note in list(status.log)[-5:]]
         self.live.update(Panel(Group(table, *recent), title=f"caviar · {status.name}"))
 
     def close(self) -> None:

@@ -20,15 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from orchestrator import plots
 from orchestrator import report_figures as rf
 from orchestrator.results import Run, load_run
-from orchestrator.schedulers import make_scheduler
+from orchestrator.schedulers import decision_epochs
 from orchestrator.space import Choice, Constant, Space
+from orchestrator.states import LIVE
 from orchestrator.status import Status
 from orchestrator.sweepfile import parse_sweep
 
@@ -64,16 +64,9 @@ def sweep_shape(run: Run) -> Shape:
     seen = int(run.curves["epoch"].max()) if len(run.curves) else 0
     try:
         spec = parse_sweep(run.source, run.path)  # dataset paths are not opened here
-        scheduler = make_scheduler(
-            spec.scheduler,
-            spec.scheduler_settings,
-            spec.max_epochs,
-            spec.sign,
-            np.random.default_rng(0),
-        )
     except ValueError as err:
         return Shape(None, (), seen, str(err))
-    return Shape(spec.space, tuple(sorted(scheduler.rung_epochs)), spec.max_epochs)
+    return Shape(spec.space, decision_epochs(spec.scheduler, spec.max_epochs), spec.max_epochs)
 
 
 def searched(run: Run, space: Space) -> list[str]:
@@ -161,7 +154,7 @@ class Savings:
 
 
 def epoch_savings(trials: pd.DataFrame, max_epochs: int) -> Savings:
-    ended = trials[~trials["state"].isin(["pending", "running"])]
+    ended = trials[~trials["state"].isin(LIVE)]
     left = (max_epochs - ended["epochs"]).clip(lower=0)
     by_state = {str(k): int(v) for k, v in left.groupby(ended["state"]).sum().items() if v}
     trained = int(ended["epochs"].sum())

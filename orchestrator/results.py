@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from caviar_common import curves
 from orchestrator.schedulers.base import DIVERGED_ABOVE
+from orchestrator.spec import default_direction
 from orchestrator.store import DB_NAME, StoreError
 
-_METRIC_DIRECTION = {"val_cost": "minimize", "val_accuracy": "maximize", "train_cost": "minimize"}
 TRIAL_COLUMNS = (
     "number",
     "stage",
@@ -33,16 +34,7 @@ TRIAL_COLUMNS = (
     "seconds",
     "error",
 )
-CURVE_COLUMNS = (
-    "trial_id",
-    "epoch",
-    "train_cost",
-    "val_cost",
-    "val_accuracy",
-    "learning_rate",
-    "seconds",
-    "diverged",
-)
+CURVE_COLUMNS = ("trial_id", *curves.CURVE_COLUMNS)
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: DataFrames have no single truth value
@@ -132,7 +124,7 @@ def load_run(path: str | Path) -> Run:
         path=db.parent,
         name=str(source.get("name", db.parent.name)),
         metric=metric,
-        direction=str(source.get("direction", _METRIC_DIRECTION.get(metric, "minimize"))),
+        direction=str(source.get("direction", default_direction(metric))),
         state=str(meta.get("state", "unknown")),
         trials=trials,
         curves=curves.reset_index(drop=True),

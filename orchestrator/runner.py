@@ -18,9 +18,11 @@ from typing import Any
 
 from orchestrator.loop import Options, Sweep
 from orchestrator.progress import make_progress
+from orchestrator.spec import SweepSpec
+from orchestrator.states import SweepState
 from orchestrator.status import Status
 from orchestrator.store import DB_NAME, Store, StoreError
-from orchestrator.sweepfile import SweepSpec, load_sweep, parse_sweep
+from orchestrator.sweepfile import load_sweep, parse_sweep
 from workers.host import TrialHost
 
 
@@ -82,10 +84,18 @@ def run_sweep(
     try:
         if url:
             say(f"Ray dashboard: {url}")
-        executor = RayExecutor(spec.name, spec.cpus_per_trial, workers, data=data, host=host)
+        executor = RayExecutor(
+            spec.name,
+            spec.cpus_per_trial,
+            workers,
+            data=data,
+            host=host,
+            metric=spec.metric,
+            direction=spec.direction,
+        )
         say(
             f"sweep {spec.name}: {spec.total_trials} trials, up to {spec.max_epochs} epochs each, "
-            f"{executor.slots} at a time, scheduler {spec.scheduler}; results in {run_dir}"
+            f"{executor.slots} at a time, scheduler {spec.scheduler.name}; results in {run_dir}"
         )
         progress: Any = make_progress(plain)
         if report:
@@ -133,7 +143,7 @@ def reopen_run(run_dir: Path) -> tuple[SweepSpec, Store]:
             f"run: {run_dir} is being run by process {driver['pid']} on {driver['host']}; "
             "stop it first (Ctrl-C), then resume"
         )
-    if store.get("state") == "finished":
+    if store.get("state") == SweepState.FINISHED:
         raise StoreError(f"run: {run_dir} holds a finished sweep; there is nothing to resume")
     spec = parse_sweep(store.get("source"), Path(store.get("base_dir", ".")))
     return spec, store

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from caviar_common.errors import suggest
+
 
 class SpaceError(ValueError):
     """A parameter definition that breaks a rule; `path` names it (``space.beta.low``)."""
@@ -276,7 +278,7 @@ def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
         return Constant(spec["value"])
     raise SpaceError(
         f"{path}.type",
-        f"unknown parameter type {kind!r}{_suggest(kind, list(PARAM_TYPES))}; types are "
+        f"unknown parameter type {kind!r}{suggest(kind, list(PARAM_TYPES))}; types are "
         f"{', '.join(PARAM_TYPES)}",
     )
 
@@ -293,18 +295,12 @@ PARAM_TYPES = (
 )
 
 
-def _suggest(word: str, known: list[str]) -> str:
-    from workers.config import suggest
-
-    return suggest(word, known)
-
-
 def _only(path: str, spec: Mapping[str, Any], needed: tuple[str, ...]) -> None:
     for key in spec:
         if key not in needed:
             raise SpaceError(
                 f"{path}.{key}",
-                f"unknown field{_suggest(str(key), list(needed))}; this type takes "
+                f"unknown field{suggest(str(key), list(needed))}; this type takes "
                 f"{', '.join(needed)}",
             )
     for key in needed:

@@ -1,21 +1,48 @@
 """A sweep's live numbers: trial counts by state, the best so far, epochs per second.
 
-The loop updates it on every event; progress displays and tests read it. Plain data, so
-it is cheap to update and easy to print.
+The loop updates it with trial ids and numbers on every event; progress displays and
+tests read it. Plain data, so it is cheap to update and easy to print. What happened is
+kept as `Note`s with a kind, so a display picks the events it shows by kind.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from collections import Counter, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.schedulers.base import diverged
+from orchestrator.states import LIVE, TrialState
 
 if TYPE_CHECKING:
-    from orchestrator.loop import Running
-    from orchestrator.sweepfile import SweepSpec
+    from orchestrator.spec import SweepSpec
+
+
+class NoteKind(enum.Enum):
+    NEW_BEST = "new best"  # a trial took the lead
+    ENDED = "ended"  # a trial ended (its state says how)
+    RESTARTED = "restarted"  # a trial lost its worker and starts again from its checkpoint
+
+
+@dataclass(frozen=True)
+class Note:
+    """One event worth a line in a progress display."""
+
+    kind: NoteKind
+    trial_id: str
+    text: str
+    state: TrialState | None = None  # how an ENDED trial ended
+
+    @property
+    def notable(self) -> bool:
+        """News even in a terse log: a new leader, a lost worker, a failed trial."""
+        return self.kind is not NoteKind.ENDED or self.state is TrialState.FAILED
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -28,16 +55,16 @@ class Status:
     time_limit: float | None
     now: float = 0.0
     counts: Counter[str] = field(default_factory=Counter)
-    running: set[str] = field(default_factory=set)
+    running: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> config
     epochs: int = 0  # epochs trained by this process
     epochs_before: int = 0  # epochs stored before a resume
     best_value: float = math.nan
     best_trial: str | None = None
-    best_config: dict[str, Any] = field(default_factory=dict)
+    best_config: Mapping[str, Any] = field(default_factory=dict)
     restarts: int = 0
     final: bool = False
-    log: deque[str] = field(default_factory=lambda: deque(maxlen=200))
-    notes: int = 0  # lines ever added to the log (it keeps only the latest)
+    log: deque[Note] = field(default_factory=lambda: deque(maxlen=200))
+    notes: int = 0  # notes ever added to the log (it keeps only the latest)
 
     @classmethod
     def start(cls, spec: SweepSpec, now: float) -> Status:
@@ -45,52 +72,59 @@ class Status:
 
     # -- updates from the loop ----------------------------------------------------------
 
-    def _note(self, line: str) -> None:
-        self.log.append(line)
+    def _note(self, note: Note) -> None:
+        self.log.append(note)
         self.notes += 1
 
-    def since(self, seen: int) -> list[str]:
-        """Log lines added after the first `seen` (as many as are still kept)."""
+    def since(self, seen: int) -> list[Note]:
+        """Notes added after the first `seen` (as many as are still kept)."""
         fresh = min(self.notes - seen, len(self.log))
         return list(self.log)[len(self.log) - fresh :] if fresh > 0 else []
 
-    def launched(self, trial: Running, now: float) -> None:
+    def launched(self, trial_id: str, config: Mapping[str, Any], now: float) -> None:
         self.now = now
-        self.running.add(trial.trial_id)
+        self.running[trial_id] = config
 
-    def epoch(self, trial: Running, record: dict[str, Any], value: float, now: float) -> None:
+    def epoch(self, trial_id: str, epoch: int, value: float, now: float) -> None:
         self.now = now
         self.epochs += 1
         if not diverged(value) and (
             math.isnan(self.best_value) or self.sign * value < self.sign * self.best_value
         ):
             leader = self.best_trial
-            self.best_value, self.best_trial, self.best_config = value, trial.trial_id, trial.config
-            if leader != trial.trial_id:  # a new leader is news; its own progress is not
+            self.best_value, self.best_trial = value, trial_id
+            self.best_config = self.running.get(trial_id, self.best_config)
+            if leader != trial_id:  # a new leader is news; its own progress is not
                 self._note(
-                    f"{trial.trial_id} new best {self.metric}={value:.4g} "
-                    f"at epoch {record['epoch']}"
+                    Note(
+                        NoteKind.NEW_BEST,
+                        trial_id,
+                        f"{trial_id} new best {self.metric}={value:.4g} at epoch {epoch}",
+                    )
                 )
 
-    def ended(self, trial: Running, state: str) -> None:
-        self.running.discard(trial.trial_id)
+    def ended(self, trial_id: str, state: TrialState, epochs: int) -> None:
+        self.running.pop(trial_id, None)
         self.counts[state] += 1
-        self._note(f"{trial.trial_id} {state} after {trial.reported} epochs")
+        text = f"{trial_id} {state} after {epochs} epochs"
+        self._note(Note(NoteKind.ENDED, trial_id, text, state))
 
-    def restarted(self, trial: Running, error: str) -> None:
-        self.running.discard(trial.trial_id)
+    def restarted(self, trial_id: str, error: str) -> None:
+        self.running.pop(trial_id, None)
         self.restarts += 1
         last = error.strip().splitlines()[-1] if error.strip() else "worker lost"
-        self._note(f"{trial.trial_id} lost its worker ({last}); restarting from checkpoint")
+        text = f"{trial_id} lost its worker ({last}); restarting from checkpoint"
+        self._note(Note(NoteKind.RESTARTED, trial_id, text))
 
-    def replayed(self, rows: list[dict[str, Any]], sign: float) -> None:
+    def replayed(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Count what a resumed sweep's store already holds."""
         for row in rows:
-            if row["state"] not in ("pending", "running"):
+            if row["state"] not in LIVE:
                 self.counts[row["state"]] += 1
             self.epochs_before += row["epochs"]
             best = row["best"]
             if best is not None and (
-                math.isnan(self.best_value) or sign * best < sign * self.best_value
+                math.isnan(self.best_value) or self.sign * best < self.sign * self.best_value
             ):
                 self.best_value, self.best_trial = best, row["trial_id"]
                 self.best_config = row["config"]
@@ -127,9 +161,9 @@ class Status:
         eta = "" if left is None or self.final else f" | ~{_duration(left)} left"
         return (
             f"[{self.name}] {self.ended_count}/{self.total} ended | running {len(self.running)} "
-            f"| completed {c['completed']} pruned {c['pruned']} diverged {c['diverged']} "
-            f"failed {c['failed']} | best {self.metric} {best} | "
-            f"{self.epochs_per_second:.1f} epochs/s{eta}"
+            f"| completed {c[TrialState.COMPLETED]} pruned {c[TrialState.PRUNED]} "
+            f"diverged {c[TrialState.DIVERGED]} failed {c[TrialState.FAILED]} "
+            f"| best {self.metric} {best} | {self.epochs_per_second:.1f} epochs/s{eta}"
         )
 
 

@@ -15,13 +15,15 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from caviar_common.curves import CURVE_COLUMNS
+from orchestrator.states import ENDED, SweepState, TrialState
+
 DB_NAME = "sweep.db"
-STATES = ("pending", "running", "completed", "pruned", "diverged", "failed", "stopped")
-ENDED = STATES[2:]  # "stopped": ended by the sweep's time limit
+_CURVE_TYPES = {"epoch": "INTEGER NOT NULL", "diverged": "INTEGER NOT NULL DEFAULT 0"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sweep (
@@ -48,13 +50,7 @@ CREATE TABLE IF NOT EXISTS trials (
 CREATE TABLE IF NOT EXISTS curves (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     trial_id TEXT NOT NULL REFERENCES trials(trial_id),
-    epoch INTEGER NOT NULL,
-    train_cost REAL,
-    val_cost REAL,
-    val_accuracy REAL,
-    learning_rate REAL,
-    seconds REAL,
-    diverged INTEGER NOT NULL DEFAULT 0,
+    {curve_columns},
     UNIQUE (trial_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -62,7 +58,13 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     epoch INTEGER NOT NULL,
     data BLOB NOT NULL
 );
-"""
+""".format(
+    curve_columns=",\n    ".join(f"{c} {_CURVE_TYPES.get(c, 'REAL')}" for c in CURVE_COLUMNS)
+)
+_INSERT_POINT = (
+    f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 1))})"
+)
 
 
 class StoreError(ValueError):
@@ -88,12 +90,20 @@ def _finite(value: Any) -> float | None:
 class Store:
     """One sweep's database; every write is committed before the call returns."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = path
         self.conn = conn
+        self.clock = clock
 
     @classmethod
-    def create(cls, run_dir: str | Path, source: Mapping[str, Any]) -> Store:
+    def create(
+        cls,
+        run_dir: str | Path,
+        source: Mapping[str, Any],
+        clock: Callable[[], float] = time.time,
+    ) -> Store:
         """A new store in `run_dir`; refuses a directory that already holds a sweep."""
         run_dir = Path(run_dir)
         db = run_dir / DB_NAME
@@ -107,17 +117,17 @@ class Store:
                 "directory; nothing was overwritten"
             )
         run_dir.mkdir(parents=True, exist_ok=True)
-        store = cls(db, _connect(db))
-        store.set(source=source, state="created", created=time.time())
+        store = cls(db, _connect(db), clock)
+        store.set(source=source, state=SweepState.CREATED, created=clock())
         return store
 
     @classmethod
-    def open(cls, run_dir: str | Path) -> Store:
+    def open(cls, run_dir: str | Path, clock: Callable[[], float] = time.time) -> Store:
         run_dir = Path(run_dir)
         db = run_dir / DB_NAME if run_dir.is_dir() or not run_dir.exists() else run_dir
         if not db.exists():
             raise StoreError(f"run: no sweep in {run_dir} (no {DB_NAME} there)")
-        return cls(db, _connect(db))
+        return cls(db, _connect(db), clock)
 
     def close(self) -> None:
         self.conn.close()
@@ -140,12 +150,13 @@ class Store:
 
     def claim(self) -> None:
         """Mark the sweep as driven by this process (so a second driver is refused)."""
-        self.set(state="running", driver={"pid": os.getpid(), "host": socket.gethostname()})
+        driver = {"pid": os.getpid(), "host": socket.gethostname()}
+        self.set(state=SweepState.RUNNING, driver=driver)
 
     def driver_alive(self) -> bool:
         """Whether the process that last drove this sweep still runs (on this host)."""
         driver = self.get("driver")
-        if self.get("state") != "running" or not driver:
+        if self.get("state") != SweepState.RUNNING or not driver:
             return False
         if driver.get("host") != socket.gethostname():
             return True  # cannot tell from here: assume it does
@@ -169,26 +180,38 @@ class Store:
         with self.conn:
             self.conn.execute(
                 "INSERT INTO trials (trial_id, number, stage, config, box, unit, state) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
-                (trial_id, number, stage, _json(dict(config)), _json(dict(box)), _json(unit)),
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    trial_id,
+                    number,
+                    stage,
+                    _json(dict(config)),
+                    _json(dict(box)),
+                    _json(unit),
+                    TrialState.PENDING,
+                ),
             )
 
     def start_trial(self, trial_id: str, worker: str, node: str, when: float) -> None:
         with self.conn:
             self.conn.execute(
-                "UPDATE trials SET state = 'running', worker = ?, node = ?, "
+                "UPDATE trials SET state = ?, worker = ?, node = ?, "
                 "started = COALESCE(started, ?), attempts = attempts + 1 WHERE trial_id = ?",
-                (worker, node, when, trial_id),
+                (TrialState.RUNNING, worker, node, when, trial_id),
             )
 
     def end_trial(self, trial_id: str, state: str, when: float, error: str | None = None) -> None:
+        """The trial has ended for good: record how, and drop its checkpoint, which nothing
+        will restore from again (a resume leaves ended trials be)."""
         if state not in ENDED:
-            raise ValueError(f"state: must be one of {', '.join(ENDED)}, got {state!r}")
+            ended = ", ".join(s for s in TrialState if s in ENDED)
+            raise ValueError(f"state: must be one of {ended}, got {state!r}")
         with self.conn:
             self.conn.execute(
                 "UPDATE trials SET state = ?, ended = ?, error = ? WHERE trial_id = ?",
-                (state, when, error, trial_id),
+                (TrialState(state), when, error, trial_id),
             )
+            self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
 
     def trial_rows(self) -> list[dict[str, Any]]:
         cur = self.conn.execute("SELECT * FROM trials ORDER BY number")
@@ -207,17 +230,17 @@ class Store:
         """One epoch's record, and the trial's epochs and best value so far."""
         with self.conn:
             self.conn.execute(
-                "INSERT OR REPLACE INTO curves (trial_id, epoch, train_cost, val_cost, "
-                "val_accuracy, learning_rate, seconds, diverged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                _INSERT_POINT,
                 (
                     trial_id,
-                    int(record["epoch"]),
-                    _finite(record["train_cost"]),
-                    _finite(record["val_cost"]),
-                    _finite(record["val_accuracy"]),
-                    _finite(record["learning_rate"]),
-                    _finite(record["seconds"]),
-                    int(bool(record.get("diverged", False))),
+                    *(
+                        int(record["epoch"])
+                        if c == "epoch"
+                        else int(bool(record.get("diverged", False)))
+                        if c == "diverged"
+                        else _finite(record[c])
+                        for c in CURVE_COLUMNS
+                    ),
                 ),
             )
             self.conn.execute(
@@ -254,10 +277,6 @@ class Store:
                 "DELETE FROM curves WHERE trial_id = ? AND epoch > ?", (trial_id, epoch)
             )
             self.conn.execute("UPDATE trials SET epochs = ? WHERE trial_id = ?", (epoch, trial_id))
-
-    def drop_checkpoint(self, trial_id: str) -> None:
-        with self.conn:
-            self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
 
 
 def _connect(db: Path) -> sqlite3.Connection:

@@ -1,7 +1,8 @@
 """The YAML sweep file: read with `yaml.safe_load`, checked strictly, turned into a SweepSpec.
 
 Every mistake is a SweepError whose message starts with the path of the offending entry in
-the file (``space.learning_rate.low``), then the rule and the value.
+the file (``space.learning_rate.low``), then the rule and the value. What a SweepSpec
+holds, and the metrics a sweep may name, are defined in orchestrator/spec.py.
 """
 
 from __future__ import annotations
@@ -9,18 +10,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from orchestrator.planner import Stage
+from caviar_common.errors import ConfigError, suggest
 from orchestrator.samplers import SAMPLERS
-from orchestrator.schedulers.spec import SCHEDULERS, check_scheduler
+from orchestrator.schedulers.spec import SCHEDULERS, SchedulerSpec, check_scheduler
 from orchestrator.space import Choice, Constant, Param, Space, SpaceError, make_param
-from workers.config import RULES, ConfigError, ModelConfig, check_setting, suggest
+from orchestrator.spec import DIRECTIONS, METRICS, Stage, SweepSpec
+from workers.config import RULES, ModelConfig, check_setting
 from workers.datasets import check_dataset_spec
 
 
@@ -32,8 +33,6 @@ class SweepError(ValueError):
         self.path = path
 
 
-METRICS = {"val_cost": "minimize", "val_accuracy": "maximize", "train_cost": "minimize"}
-DIRECTIONS = ("minimize", "maximize")
 TOP_KEYS = (
     "name",
     "dataset",
@@ -51,53 +50,6 @@ TOP_KEYS = (
     "results",
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    """A checked sweep: everything the tuning loop needs, nothing left to validate."""
-
-    name: str
-    dataset: str | Mapping[str, Any]
-    val_fraction: float
-    seed: int
-    metric: str
-    direction: str
-    model: Mapping[str, Any]  # fixed settings, checked by the worker's rules
-    space: Space
-    stages: tuple[Stage, ...]
-    scheduler: str
-    scheduler_settings: Mapping[str, Any]
-    max_epochs: int
-    time_limit: float | None  # seconds, or None for no limit
-    cpus_per_trial: float
-    results: Path  # the sweep's results go to results / name (relative: to the cwd)
-    source: Mapping[str, Any]  # the file as read, for the record
-
-    @property
-    def sign(self) -> float:
-        """+1 when smaller is better: multiply a metric by it and every rule minimises."""
-        return 1.0 if self.direction == "minimize" else -1.0
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """What a worker needs to load the dataset: spec, split seed, validation share."""
-        return {"spec": self.dataset, "seed": self.seed, "val_fraction": self.val_fraction}
-
-    @property
-    def total_trials(self) -> int:
-        return sum(s.trials for s in self.stages)
-
-    @property
-    def run_dir(self) -> Path:
-        return self.results / self.name
-
-    def __repr__(self) -> str:
-        return (
-            f"SweepSpec({self.name!r}, dataset={self.dataset!r}, {len(self.space.dims)} "
-            f"dimensions, stages={[s.trials for s in self.stages]}, scheduler={self.scheduler}, "
-            f"{self.metric} {self.direction})"
-        )
 
 
 class _Loader(yaml.SafeLoader):
@@ -157,7 +109,7 @@ def parse_sweep(raw: Any, base_dir: Path = Path(".")) -> SweepSpec:
         if limit is None
         else _num("budget.time_limit", limit, lambda v: v > 0, "a number of seconds > 0")
     )
-    scheduler, settings = _scheduler(top.get("scheduler", "fifo"), max_epochs)
+    scheduler = _scheduler(top.get("scheduler", "fifo"), max_epochs)
     resources = _mapping("resources", top.get("resources", {}), "a mapping")
     _known_keys("resources", resources, ("cpus_per_trial",))
     cpus = _num(
@@ -181,7 +133,6 @@ def parse_sweep(raw: Any, base_dir: Path = Path(".")) -> SweepSpec:
         space=space,
         stages=stages,
         scheduler=scheduler,
-        scheduler_settings=settings,
         max_epochs=max_epochs,
         time_limit=time_limit,
         cpus_per_trial=cpus,
@@ -389,7 +340,7 @@ def _stages(raw: Any, budget: Mapping[str, Any], default: tuple[str, int]) -> tu
     return tuple(stages)
 
 
-def _scheduler(raw: Any, max_epochs: int) -> tuple[str, dict[str, Any]]:
+def _scheduler(raw: Any, max_epochs: int) -> SchedulerSpec:
     if isinstance(raw, Mapping):
         fields = dict(raw)
         name = _one_of("scheduler.name", _required(fields, "name", "scheduler"), SCHEDULERS)
@@ -397,7 +348,7 @@ def _scheduler(raw: Any, max_epochs: int) -> tuple[str, dict[str, Any]]:
     else:
         name, fields = _one_of("scheduler", raw, SCHEDULERS), {}
     try:
-        return name, check_scheduler(name, fields, max_epochs)
+        return check_scheduler(name, fields, max_epochs)
     except ConfigError as err:
         raise SweepError("scheduler." + err.key, err.reason) from None
 

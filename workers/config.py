@@ -7,26 +7,15 @@ here, so every bad value gets the same message naming the key, the rule and the 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from caviar_common.errors import ConfigError, suggest
+
 OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
 LR_DECAYS = ("none", "inverse_time", "exponential", "staircase")
 DTYPES = ("float32", "float64")
-
-
-class ConfigError(ValueError):
-    """A setting that breaks its rule; `key` is the setting's name (or path)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.reason = message
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # crosses process boundaries
-        return (type(self), (self.key, self.reason))
 
 
 @dataclass(frozen=True)
@@ -133,17 +122,6 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def replace(self, **changes: Any) -> ModelConfig:
-        return ModelConfig.from_dict({**self.to_dict(), **changes})
-
-
-def suggest(key: str, known: list[str] | tuple[str, ...]) -> str:
-    """A ' (did you mean ...?)' hint for a misspelt key, or ''."""
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if not close and len(key) >= 3:  # a shortened name: "grace" for "grace_period"
-        close = [k for k in known if k.startswith(key) or key.startswith(k)][:1]
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def check_setting(key: str, value: Any) -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.config import suggest
+from caviar_common.errors import suggest
 
 Raw = tuple[np.ndarray, np.ndarray, tuple[str, ...]]  # X (n, d), y (n,), feature names
 

@@ -13,43 +13,17 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from caviar_common.curves import EpochRecord
 from workers.config import ModelConfig
 from workers.model import MLP
 from workers.optimizers import learning_rate, make_optimizer
 
 if TYPE_CHECKING:
     from workers.datasets import Dataset
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """What one epoch produced; plain values only, so it crosses process boundaries."""
-
-    epoch: int  # 1 for the first epoch trained
-    train_cost: float  # mean of the mini-batch costs, weighted by batch size (includes L2)
-    batch_costs: tuple[float, ...]
-    val_cost: float  # cross-entropy on the validation set, evaluation-mode batch norm
-    val_accuracy: float
-    seconds: float
-    learning_rate: float
-    diverged: bool = False
-    message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __repr__(self) -> str:
-        state = f", DIVERGED: {self.message}" if self.diverged else ""
-        return (
-            f"EpochRecord(epoch={self.epoch}, train_cost={self.train_cost:.4f}, "
-            f"val_cost={self.val_cost:.4f}, val_accuracy={self.val_accuracy:.4f}, "
-            f"seconds={self.seconds:.3f}{state})"
-        )
 
 
 class Trainer:

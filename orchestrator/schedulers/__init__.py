@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from orchestrator.schedulers.asha import Asha, Hyperband
+from orchestrator.schedulers.asha import Asha, Hyperband, bracket_rungs
 from orchestrator.schedulers.base import Decision, Fifo, Scheduler, diverged
 from orchestrator.schedulers.median import MedianStopping
-from orchestrator.schedulers.spec import SCHEDULERS, check_scheduler
+from orchestrator.schedulers.spec import SCHEDULERS, SchedulerSpec, check_scheduler
 
 __all__ = [
     "SCHEDULERS",
@@ -20,29 +17,34 @@ __all__ = [
     "Hyperband",
     "MedianStopping",
     "Scheduler",
+    "SchedulerSpec",
+    "check_scheduler",
+    "decision_epochs",
     "diverged",
     "make_scheduler",
 ]
 
 
 def make_scheduler(
-    name: str,
-    settings: Mapping[str, Any],
-    max_epochs: int,
-    sign: float,
-    rng: np.random.Generator,
+    spec: SchedulerSpec, max_epochs: int, sign: float, rng: np.random.Generator
 ) -> Scheduler:
-    """A scheduler from a sweep's `scheduler` name and settings (checked, defaults filled)."""
-    if name not in SCHEDULERS:
-        raise ValueError(
-            f"scheduler: unknown scheduler {name!r}; schedulers are {', '.join(SCHEDULERS)}"
-        )
-    s = check_scheduler(name, settings, max_epochs)
-    if name == "fifo":
+    """The scheduler a checked spec (from `check_scheduler`) describes."""
+    s = spec.settings
+    if spec.name == "fifo":
         return Fifo(sign)
-    if name == "median":
+    if spec.name == "median":
         return MedianStopping(s["grace_period"], s["min_trials"], sign)
-    cls = Asha if name == "asha" else Hyperband
+    cls = Asha if spec.name == "asha" else Hyperband
     return cls(
         max_epochs, s["grace_period"], s["reduction_factor"], s["brackets"], sign=sign, rng=rng
     )
+
+
+def decision_epochs(spec: SchedulerSpec, max_epochs: int) -> tuple[int, ...]:
+    """The rung epochs, sorted, where the scheduler `spec` describes judges trials (none
+    for FIFO and median stopping, which judge every epoch or none)."""
+    if spec.name not in ("asha", "hyperband"):
+        return ()
+    s = spec.settings
+    rungs = bracket_rungs(max_epochs, s["grace_period"], s["reduction_factor"], s["brackets"])
+    return tuple(sorted({epoch for bracket in rungs for epoch in bracket}))

@@ -30,6 +30,15 @@ def rung_epochs(grace: int, eta: float, max_epochs: int) -> list[int]:
         k += 1
 
 
+def bracket_rungs(max_epochs: int, grace: int, eta: float, brackets: int) -> list[list[int]]:
+    """Each bracket's rung epochs; bracket b's grace period is grace * eta**b."""
+    return [rung_epochs(bracket_grace(grace, eta, b), eta, max_epochs) for b in range(brackets)]
+
+
+def bracket_grace(grace: int, eta: float, bracket: int) -> int:
+    return int(round(grace * eta**bracket))
+
+
 def promotable(value: float, recorded: SortedList, eta: float) -> bool:
     """Whether `value` is in the top 1/eta of `recorded` plus itself (smaller is better)."""
     n = len(recorded) + 1
@@ -87,7 +96,7 @@ class Asha(Scheduler):
         if brackets > 1 and rng is None:
             raise ValueError("rng: brackets > 1 assign trials at random and need a generator")
         self.brackets = [
-            Bracket(int(round(grace_period * reduction_factor**b)), reduction_factor, max_epochs)
+            Bracket(bracket_grace(grace_period, reduction_factor, b), reduction_factor, max_epochs)
             for b in range(brackets)
         ]
         self._rung_epochs = frozenset(e for bracket in self.brackets for e in bracket.epochs)

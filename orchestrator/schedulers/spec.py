@@ -1,17 +1,19 @@
 """The schedulers a sweep can name and the settings each takes, with their defaults.
 
 Kept apart from the schedulers themselves so that a sweep file is checked without building
-one. Errors are ConfigErrors that name the setting.
+one, and checked once: `check_scheduler` is the only place a setting is validated, and
+what it returns, a `SchedulerSpec`, is what `make_scheduler` builds from. Errors are
+ConfigErrors that name the setting.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from workers.config import ConfigError, suggest
+from caviar_common.errors import ConfigError, suggest
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,27 @@ SETTINGS: dict[str, dict[str, Setting]] = {
 SCHEDULERS = tuple(SETTINGS)
 
 
-def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> dict[str, Any]:
-    """The scheduler's settings with defaults filled in; ConfigError names a bad one."""
+@dataclass(frozen=True)
+class SchedulerSpec:
+    """A scheduler's name and its settings, checked and with every default filled in."""
+
+    name: str = "fifo"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v:g}" for k, v in self.settings.items())
+        return f"SchedulerSpec({self.name!r}{', ' if settings else ''}{settings})"
+
+
+def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> SchedulerSpec:
+    """The scheduler with its settings checked and defaults filled in; ConfigError names a
+    bad one."""
+    if name not in SETTINGS:
+        raise ConfigError(
+            "name",
+            f"unknown scheduler {name!r}{suggest(name, SCHEDULERS)}; schedulers are "
+            f"{', '.join(SCHEDULERS)}",
+        )
     rules = SETTINGS[name]
     settings: dict[str, Any] = {}
     for key, value in given.items():
@@ -78,4 +99,4 @@ def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> dic
     if name == "hyperband" and settings["brackets"] is None:
         eta, grace = settings["reduction_factor"], settings["grace_period"]
         settings["brackets"] = int(math.floor(math.log(max_epochs / grace, eta) + 1e-9)) + 1
-    return settings
+    return SchedulerSpec(name, settings)

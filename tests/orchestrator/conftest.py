@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.executor import InProcessExecutor
+from orchestrator.inprocess import InProcessExecutor
 from orchestrator.loop import Sweep
 from orchestrator.store import Store
 from orchestrator.sweepfile import parse_sweep

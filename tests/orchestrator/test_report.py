@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.executor import InProcessExecutor
+from orchestrator.inprocess import InProcessExecutor
 from orchestrator.loop import Sweep
 from orchestrator.report import LiveReport, build_html, write_atomically
 from orchestrator.store import Store

@@ -17,7 +17,7 @@ import pytest
 
 from orchestrator import load_run
 from orchestrator.cli import main
-from orchestrator.executor import InProcessExecutor
+from orchestrator.inprocess import InProcessExecutor
 from orchestrator.loop import Sweep
 from orchestrator.store import Store, StoreError
 from orchestrator.sweepfile import parse_sweep

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
-from orchestrator.planner import Stage, propose
+from orchestrator.planner import propose
 from orchestrator.samplers import (
     GridSampler,
     RandomSampler,
@@ -30,6 +30,7 @@ from orchestrator.space import (
     Space,
     Uniform,
 )
+from orchestrator.spec import Stage
 
 
 def _cube(d: int) -> Space:

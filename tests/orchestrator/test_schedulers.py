@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
+from caviar_common.errors import ConfigError
 from orchestrator.schedulers import (
     SCHEDULERS,
     Asha,
@@ -18,10 +19,11 @@ from orchestrator.schedulers import (
     Hyperband,
     MedianStopping,
     Scheduler,
+    check_scheduler,
+    decision_epochs,
     make_scheduler,
 )
 from orchestrator.schedulers.asha import hyperband_weights, rung_epochs
-from workers.config import ConfigError
 
 C, S = Decision.CONTINUE, Decision.STOP
 DIVERGENT = [math.nan, math.inf, -math.inf, 1e300, -1e300]
@@ -234,7 +236,7 @@ def test_hyperband_weights_match_the_bracket_sizes_of_hyperband():
 
 
 def test_hyperband_brackets_have_growing_grace_periods():
-    hb = make_scheduler("hyperband", {}, 27, 1.0, np.random.default_rng(0))
+    hb = make_scheduler(check_scheduler("hyperband", {}, 27), 27, 1.0, np.random.default_rng(0))
     assert isinstance(hb, Hyperband)
     # default brackets: floor(log_3(27 / 1)) + 1 = 4, graces 1, 3, 9, 27
     assert [b.grace for b in hb.brackets] == [1, 3, 9, 27]
@@ -300,7 +302,7 @@ def test_hyperband_each_bracket_is_asha_with_its_own_grace():
 
 
 def _make(name: str, sign: float = 1.0, seed: int = 0) -> Scheduler:
-    return make_scheduler(name, {}, 27, sign, np.random.default_rng(seed))
+    return make_scheduler(check_scheduler(name, {}, 27), 27, sign, np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("name", SCHEDULERS)
@@ -365,17 +367,17 @@ def test_diverged_result_changes_no_later_decision(name, value):
 
 def test_make_scheduler_builds_each_scheduler_with_its_defaults():
     rng = np.random.default_rng(0)
-    assert isinstance(make_scheduler("fifo", {}, 27, 1.0, rng), Fifo)
-    asha = make_scheduler("asha", {}, 27, 1.0, rng)
+    assert isinstance(make_scheduler(check_scheduler("fifo", {}, 27), 27, 1.0, rng), Fifo)
+    asha = make_scheduler(check_scheduler("asha", {}, 27), 27, 1.0, rng)
     # grace 1, eta 3: rungs 1, 3, 9 below 27, one bracket
     assert type(asha) is Asha and asha.rung_epochs == {1, 3, 9} and len(asha.brackets) == 1
-    median = make_scheduler("median", {}, 27, 1.0, rng)
+    median = make_scheduler(check_scheduler("median", {}, 27), 27, 1.0, rng)
     assert isinstance(median, MedianStopping)
     assert (median.grace_period, median.min_trials) == (1, 3)
 
 
 def test_make_scheduler_default_median_stops_after_three_trials_end():
-    median = make_scheduler("median", {}, 27, 1.0, np.random.default_rng(0))
+    median = make_scheduler(check_scheduler("median", {}, 27), 27, 1.0, np.random.default_rng(0))
     for i, v in enumerate([1.0, 2.0]):
         assert _run(median, f"done{i}", [v]) == [C]
         median.on_complete(f"done{i}")
@@ -388,7 +390,10 @@ def test_make_scheduler_default_median_stops_after_three_trials_end():
 
 def test_make_scheduler_applies_settings_and_direction():
     asha = make_scheduler(
-        "asha", {"grace_period": 2, "reduction_factor": 2}, 16, -1.0, np.random.default_rng(0)
+        check_scheduler("asha", {"grace_period": 2, "reduction_factor": 2}, 16),
+        16,
+        -1.0,
+        np.random.default_rng(0),
     )
     assert asha.rung_epochs == {2, 4, 8}
     # maximising: 9 beats 1 at rung 2 (n = 2 keeps 1)
@@ -405,15 +410,37 @@ def test_make_scheduler_applies_settings_and_direction():
         ("hyperband", {"grace": 1}, "grace"),
     ],
 )
-def test_make_scheduler_rejects_an_unknown_setting_by_name(name, settings, key):
+def test_check_scheduler_rejects_an_unknown_setting_by_name(name, settings, key):
     with pytest.raises(ConfigError, match=f"^{key}: unknown setting for {name}") as info:
-        make_scheduler(name, settings, 27, 1.0, np.random.default_rng(0))
+        make_scheduler(check_scheduler(name, settings, 27), 27, 1.0, np.random.default_rng(0))
     assert info.value.key == key
 
 
-def test_make_scheduler_rejects_an_unknown_scheduler():
+def test_check_scheduler_rejects_an_unknown_scheduler():
     with pytest.raises(ValueError, match="unknown scheduler 'ashaa'"):
-        make_scheduler("ashaa", {}, 27, 1.0, np.random.default_rng(0))
+        make_scheduler(check_scheduler("ashaa", {}, 27), 27, 1.0, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "max_epochs", "expected"),
+    [
+        ("fifo", {}, 27, ()),
+        ("median", {"grace_period": 2}, 27, ()),
+        ("asha", {}, 27, (1, 3, 9)),  # grace 1, eta 3: 1, 3, 9 below 27
+        ("asha", {"grace_period": 2, "reduction_factor": 2}, 16, (2, 4, 8)),
+        # four brackets, graces 1, 3, 9, 27: their rungs [1, 3, 9], [3, 9], [9], []
+        ("hyperband", {}, 27, (1, 3, 9)),
+        # two brackets, graces 2 and 4, eta 2, below 20: [2, 4, 8, 16] and [4, 8, 16]
+        ("hyperband", {"grace_period": 2, "reduction_factor": 2, "brackets": 2}, 20, (2, 4, 8, 16)),
+    ],
+)
+def test_decision_epochs_are_the_rungs_the_built_scheduler_judges_at(
+    name, settings, max_epochs, expected
+):
+    spec = check_scheduler(name, settings, max_epochs)
+    assert decision_epochs(spec, max_epochs) == expected
+    built = make_scheduler(spec, max_epochs, 1.0, np.random.default_rng(0))
+    assert built.rung_epochs == frozenset(expected)
 
 
 def test_the_top_share_is_counted_exactly_when_n_over_eta_is_a_whole_number():

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from orchestrator.schedulers import Decision, Fifo, Scheduler, make_scheduler
+from orchestrator.schedulers import Decision, Fifo, Scheduler, check_scheduler, make_scheduler
 from orchestrator.simulator import Curves, SimulationResult, make_curves, simulate
 
 TRIALS, WORKERS, EPOCHS = 1000, 100, 81
@@ -24,7 +24,9 @@ def _run(
     name: str, seed: int, settings: dict[str, Any] | None = None, sign: float = 1.0
 ) -> SimulationResult:
     curves = make_curves(TRIALS, EPOCHS, seed)
-    scheduler = make_scheduler(name, settings or {}, EPOCHS, sign, np.random.default_rng(seed))
+    scheduler = make_scheduler(
+        check_scheduler(name, settings or {}, EPOCHS), EPOCHS, sign, np.random.default_rng(seed)
+    )
     return simulate(scheduler, TRIALS, WORKERS, EPOCHS, seed, curves)
 
 
@@ -133,7 +135,7 @@ def test_every_scheduler_sees_the_same_curves() -> None:
     seen = {}
     for name in ("fifo", "asha", "median", "hyperband"):
         rng = np.random.default_rng(99)  # hyperband draws brackets from it; the curves must not
-        scheduler = Seen(make_scheduler(name, {}, 20, 1.0, rng))
+        scheduler = Seen(make_scheduler(check_scheduler(name, {}, 20), 20, 1.0, rng))
         simulate(scheduler, 200, 10, 20, 7)
         seen[name] = scheduler.values
     assert len(seen["fifo"]) == 200 * 20

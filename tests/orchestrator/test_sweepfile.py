@@ -51,7 +51,7 @@ def test_the_examples_load_as_written():
     assert isinstance(course.space.params["beta"], OneMinusLogUniform)
     assert isinstance(course.space.params["batch_size"], PowerOfTwo)
     assert course.space.conditions["beta2"] == {"optimizer": ("adam",)}
-    assert course.scheduler == "asha" and course.max_epochs == 30
+    assert course.scheduler.name == "asha" and course.max_epochs == 30
     assert course.run_dir == Path("runs/digits")
     fine = load_sweep(EXAMPLES / "coarse_to_fine.yaml")
     assert [s.trials for s in fine.stages] == [24, 16]
@@ -61,7 +61,7 @@ def test_the_examples_load_as_written():
 def test_defaults():
     spec = parse_sweep(BASE)
     assert (spec.metric, spec.direction, spec.sign) == ("val_cost", "minimize", 1.0)
-    assert spec.scheduler == "fifo" and spec.seed == 0 and spec.cpus_per_trial == 1.0
+    assert spec.scheduler.name == "fifo" and spec.seed == 0 and spec.cpus_per_trial == 1.0
     assert [s.trials for s in spec.stages] == [8] and spec.stages[0].sampler == "random"
     accuracy = parse_sweep(_with("metric", "val_accuracy"))
     assert (accuracy.direction, accuracy.sign) == ("maximize", -1.0)

@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from orchestrator.planner import Finished, Stage, propose, stage_box
+from orchestrator.planner import Finished, propose, stage_box
 from orchestrator.space import Box, Choice, LogUniform, OneMinusLogUniform, Space, Uniform
+from orchestrator.spec import Stage
 from orchestrator.zoom import top_k, zoom_box
 
 # --- a synthetic sweep with a known optimum ------------------------------------------

@@ -1,0 +1,44 @@
+"""One epoch of one trial: the record a worker returns, and the curve columns stored of it.
+
+`EpochRecord` is the single definition: the store's `curves` table, `load_run(...).curves`
+and `caviar train`'s curve.csv all take their columns from `CURVE_COLUMNS` below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What one epoch produced; plain values only, so it crosses process boundaries."""
+
+    epoch: int  # 1 for the first epoch trained
+    train_cost: float  # mean of the mini-batch costs, weighted by batch size (includes L2)
+    batch_costs: tuple[float, ...]
+    val_cost: float  # cross-entropy on the validation set, evaluation-mode batch norm
+    val_accuracy: float
+    learning_rate: float  # the decayed rate this epoch trained with
+    seconds: float
+    diverged: bool = False
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __repr__(self) -> str:
+        state = f", DIVERGED: {self.message}" if self.diverged else ""
+        return (
+            f"EpochRecord(epoch={self.epoch}, train_cost={self.train_cost:.4f}, "
+            f"val_cost={self.val_cost:.4f}, val_accuracy={self.val_accuracy:.4f}, "
+            f"seconds={self.seconds:.3f}{state})"
+        )
+
+
+# What a curve keeps of each record: every field but the per-batch costs and the message.
+CURVE_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(EpochRecord) if f.name not in ("batch_costs", "message")
+)
+# The columns that hold a number per epoch (all but the epoch and the divergence flag).
+VALUE_COLUMNS: tuple[str, ...] = tuple(c for c in CURVE_COLUMNS if c not in ("epoch", "diverged"))
