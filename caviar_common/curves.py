@@ -1,4 +1,5 @@
-"""One epoch of one trial: the record a worker returns, and the curve columns stored of it.
+"""One epoch of one trial: the record a worker returns, the curve columns stored of it, and
+when a value counts as diverged.
 
 `EpochRecord` is the single definition: the store's `curves` table, `load_run(...).curves`
 and `caviar train`'s curve.csv all take their columns from `CURVE_COLUMNS` below.
@@ -6,8 +7,17 @@ and `caviar train`'s curve.csv all take their columns from `CURVE_COLUMNS` below
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+# A cost this large is an overflow in all but name; it must never rank as a best value.
+DIVERGED_ABOVE = 1e30
+
+
+def diverged(value: float) -> bool:
+    """Whether a metric value means the trial blew up: NaN, infinite or absurdly large."""
+    return not math.isfinite(value) or abs(value) >= DIVERGED_ABOVE
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,17 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import ray
 from ray.exceptions import ActorAlreadyExistsError, GetTimeoutError, RayActorError
 
+from caviar_common.errors import suggest
 from orchestrator.executor import Crashed, EpochDone, Event, Placement, TrialTask
-from workers.actor import TrialWorker
+from orchestrator.spec import DIRECTIONS, METRICS, sign_of
 from workers.host import TrialHost
+from workers.trial_worker import TrialWorker
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -41,7 +43,6 @@ class _Call:
     kind: str  # "ready", "begin", "step" or "end"
     worker: str
     trial: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class RayExecutor:
@@ -53,18 +54,32 @@ class RayExecutor:
         start_timeout: float = 120.0,
         data: Mapping[str, Any] | None = None,
         host: TrialHost | None = None,
+        metric: str = "val_cost",
+        direction: str = "minimize",
     ) -> None:
         """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold.
 
         With `data` (a TrialTask's dataset spec), the dataset is loaded here once, while the
         actors start, and shared with every worker through the object store (zero-copy),
-        instead of each worker loading its own copy.
+        instead of each worker loading its own copy. `metric` and `direction` are the
+        sweep's: the workers' gauges show that metric and its best value in that direction.
         """
+        if metric not in METRICS:
+            raise ValueError(
+                f"metric: must be one of {list(METRICS)}, got {metric!r}"
+                f"{suggest(metric, list(METRICS))}"
+            )
+        if direction not in DIRECTIONS:
+            raise ValueError(
+                f"direction: must be one of {list(DIRECTIONS)}, got {direction!r}"
+                f"{suggest(direction, DIRECTIONS)}"
+            )
         if workers is None:
             cpus = ray.cluster_resources().get("CPU", 1.0)
             workers = max(1, math.floor(cpus / cpus_per_trial + 1e-9))
         self.sweep = sweep
         self.cpus = cpus_per_trial
+        self.metric, self.sign = metric, sign_of(direction)
         self._slots = workers
         self._cls = ray.remote(TrialWorker)
         self._workers: dict[str, _Worker] = {}
@@ -93,7 +108,7 @@ class RayExecutor:
                     name=name,
                     num_cpus=self.cpus,
                     max_restarts=0,
-                ).remote(name, self.sweep, self.cpus)
+                ).remote(name, self.sweep, self.cpus, self.metric, self.sign)
                 break
             except ActorAlreadyExistsError:
                 continue

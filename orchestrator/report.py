@@ -28,7 +28,7 @@ from orchestrator import report_figures as rf
 from orchestrator.results import Run, load_run
 from orchestrator.schedulers import decision_epochs
 from orchestrator.space import Choice, Constant, Space
-from orchestrator.states import LIVE
+from orchestrator.states import LIVE, SweepState, TrialState
 from orchestrator.status import Status
 from orchestrator.sweepfile import parse_sweep
 
@@ -100,7 +100,7 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
             plots.training_figure(curve, None, f"best trial: {best_id}"),
         )
     space = shape.space
-    diverged = bool((run.trials["state"] == "diverged").any())
+    diverged = bool((run.trials["state"] == TrialState.DIVERGED).any())
     names = searched(run, space) if space is not None else []
     if space is None or not names or (best_id is None and not diverged):
         return out
@@ -136,7 +136,7 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
 def _top(run: Run) -> pd.DataFrame:
     """The best trials that did not diverge (a diverged trial may keep a finite best)."""
     ranked = run.best(len(run.trials))
-    return ranked[ranked["state"] != "diverged"].head(TOP)
+    return ranked[ranked["state"] != TrialState.DIVERGED].head(TOP)
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def page(
 ) -> str:
     esc = html.escape
     counts = run.counts()
-    running = run.state == "running"
+    running = run.state == SweepState.RUNNING
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<meta http-equiv='refresh' content='{REFRESH_SECONDS}'>" if running else "",
@@ -230,7 +230,7 @@ def _status_html(run: Run) -> str:
     if not len(run.trials):
         return "<p class='note'><b>No trial has started yet</b>: nothing to show.</p>"
     metric = html.escape(run.metric)
-    if counts.get("diverged", 0) == len(run.trials):
+    if counts.get(TrialState.DIVERGED, 0) == len(run.trials):
         return (
             f"<p class='note'><b>Every trial diverged</b>: none trained to a usable {metric}, "
             "so there is nothing to rank. Try smaller learning rates.</p>"
@@ -246,7 +246,10 @@ def _status_html(run: Run) -> str:
 def _savings_html(s: Savings, max_epochs: int) -> str:
     if not s.ended:
         return "<p>Epochs saved by pruning: none to count until a trial ends.</p>"
-    how = {"pruned": "by pruning", "diverged": "by stopping diverged trials at once"}
+    how: dict[str, str] = {
+        TrialState.PRUNED: "by pruning",
+        TrialState.DIVERGED: "by stopping diverged trials at once",
+    }
     split = ", ".join(f"{v:,} {how.get(k, f'by {k} trials')}" for k, v in s.by_state.items())
     return (
         f"<p>Running each of the {s.ended} ended trials to {max_epochs} epochs would take "

@@ -31,8 +31,14 @@ from orchestrator.space import (
     Space,
     Uniform,
 )
+from orchestrator.states import TrialState
 
-STATE_COLOURS = {"pruned": "0.72", "diverged": "tab:red", "stopped": "0.5", "failed": "0.35"}
+STATE_COLOURS: dict[str, str] = {
+    TrialState.PRUNED: "0.72",
+    TrialState.DIVERGED: "tab:red",
+    TrialState.STOPPED: "0.5",
+    TrialState.FAILED: "0.35",
+}
 # Completed trials' colours: the default cycle without its red (C3) and grey (C7), which
 # mean diverged and pruned here.
 PALETTE = ("C0", "C1", "C2", "C4", "C5", "C6", "C8", "C9")
@@ -67,7 +73,9 @@ def curves_figure(
     top = clip_ceiling(curves)
     clipped = False
     for i, (trial_id, points) in enumerate(curves.groupby("trial_id", sort=True)):
-        state = str(trials.loc[trial_id, "state"]) if trial_id in trials.index else "running"
+        state = (
+            str(trials.loc[trial_id, "state"]) if trial_id in trials.index else TrialState.RUNNING
+        )
         y = points["val_cost"].astype(float).to_numpy()
         high = ~np.isfinite(y) | (y > top)
         clipped = clipped or bool(high.any())
@@ -76,7 +84,7 @@ def curves_figure(
         (line,) = ax.plot(points["epoch"], y, color=colour, linewidth=1.0, marker=".", ms=4)
         line.set_gid(str(trial_id))
         line.set_label(state)
-        if state == "diverged":
+        if state == TrialState.DIVERGED:
             ax.scatter(points["epoch"].iloc[-1:], y[-1:], marker="x", s=40, color=colour, zorder=3)
     if best is not None and best in set(curves["trial_id"]):
         points = curves[curves["trial_id"] == best]
@@ -108,7 +116,7 @@ def _curve_legend(states: set[str], best: str | None) -> list[Line2D]:
     handles = [Line2D([], [], color="C0", label="completed or running (a colour each)")]
     for state, colour in STATE_COLOURS.items():
         if state in states:
-            marker = "x" if state == "diverged" else "."
+            marker = "x" if state == TrialState.DIVERGED else "."
             handles.append(Line2D([], [], color=colour, marker=marker, label=state))
     if best is not None:
         handles.append(Line2D([], [], color="black", linewidth=2.4, label=f"best ({best})"))
@@ -202,7 +210,7 @@ def parameter_figure(
     rows = max(1, math.ceil(len(names) / cols))
     fig = Figure(figsize=(4.2 * cols, 3.4 * rows), layout="constrained")
     value = trials["best"].astype(float)
-    good = (trials["state"] != "diverged") & np.isfinite(value)
+    good = (trials["state"] != TrialState.DIVERGED) & np.isfinite(value)
     finite = trials[good]
     ceiling = CLIP * float(finite["best"].median()) if minimize and len(finite) else math.inf
     best_id = None
@@ -220,7 +228,7 @@ def parameter_figure(
         if best_id is not None and best_id in data.index:
             i = list(data.index).index(best_id)
             ax.scatter(x[i : i + 1], y[i : i + 1], marker="*", s=160, color="black", gid="best")
-        blown = trials[(trials["state"] == "diverged") & active(trials, name)]
+        blown = trials[(trials["state"] == TrialState.DIVERGED) & active(trials, name)]
         if len(blown):
             edge = 0.97 if minimize else 0.03
             bx = _spread(param, positions(param, list(blown[name])))
@@ -334,7 +342,7 @@ def importance(trials: pd.DataFrame, space: Space, names: Sequence[str]) -> dict
     from scipy.stats import spearmanr
 
     value = trials["best"].astype(float)
-    finite = trials[(trials["state"] != "diverged") & np.isfinite(value)]
+    finite = trials[(trials["state"] != TrialState.DIVERGED) & np.isfinite(value)]
     out: dict[str, float] = {}
     for name in names:
         data = finite[active(finite, name)]

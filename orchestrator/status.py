@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.schedulers.base import diverged
+from caviar_common.curves import diverged
 from orchestrator.states import LIVE, TrialState
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from workers.config import suggest
+from caviar_common.errors import suggest
 from workers.datafiles import Raw, read_file
 
 FILE_SUFFIXES = (".csv", ".parquet", ".npz")
@@ -77,8 +77,6 @@ OPTIONS: dict[str, _Option] = {
     "classes": _Option(int, lambda v: v >= 2, "an integer >= 2"),
     "noise": _Option(float, lambda v: 0 <= v < math.inf, "a finite number >= 0"),
 }
-
-# X (n, d), raw labels (n,), feature names: what every source produces before the split.
 
 
 @dataclass(frozen=True)
@@ -149,11 +147,6 @@ _BUILTINS: dict[str, _Builtin] = {
 }
 
 
-def builtin_names() -> tuple[str, ...]:
-    """The names `load_dataset` accepts without a file."""
-    return tuple(_BUILTINS)
-
-
 def load_dataset(
     spec: str | os.PathLike[str] | Mapping[str, Any],
     *,
@@ -183,11 +176,9 @@ def load_dataset(
     return _prepare(name, X, y, feature_names, val_fraction, split_seq)
 
 
-def check_dataset_spec(
-    spec: str | os.PathLike[str] | Mapping[str, Any], label: str | None = None
-) -> str:
+def check_dataset_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> str:
     """Check a dataset spec without loading it (a file must exist); return its name."""
-    name, _ = _parse_spec(spec, label)
+    name, _ = _parse_spec(spec, None)
     return name
 
 

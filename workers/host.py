@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from caviar_common.seeds import SeedKey, sequence
 from workers.datasets import Dataset, load_dataset
 from workers.trainer import Trainer, state_from_bytes, state_to_bytes
 
@@ -48,7 +47,7 @@ class TrialHost:
         trial_id: str,
         config: Mapping[str, Any],
         data: Mapping[str, Any] | Dataset,
-        seed: tuple[int, ...],
+        seed: SeedKey,
         checkpoint: bytes | None = None,
     ) -> int:
         """Set up a trial; returns the epoch it has done (0, or its checkpoint's epoch).
@@ -62,12 +61,7 @@ class TrialHost:
             if isinstance(data, Dataset)
             else self.dataset(data["spec"], data["seed"], data["val_fraction"])
         )
-        trainer = Trainer(
-            config,
-            dataset,
-            np.random.SeedSequence(seed[0], spawn_key=tuple(seed[1:])),
-            clock=self.clock,
-        )
+        trainer = Trainer(config, dataset, sequence(seed), clock=self.clock)
         if checkpoint is not None:
             trainer.load_state_dict(state_from_bytes(checkpoint))
         self._trainers[trial_id] = trainer
@@ -82,7 +76,3 @@ class TrialHost:
 
     def end(self, trial_id: str) -> None:
         self._trainers.pop(trial_id, None)
-
-    @property
-    def trials(self) -> list[str]:
-        return sorted(self._trainers)

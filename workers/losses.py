@@ -1,4 +1,7 @@
-"""Output losses: each takes logits and integer labels, returns the mean cost and dcost/dlogits."""
+"""Output losses: each takes logits and integer labels, returns the mean cost and dcost/dlogits.
+
+As in the course (and workers/model.py), m is the number of rows in the mini-batch.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +13,17 @@ LossFn = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 
 
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Multiclass: logits (B, K), y (B,) codes in [0, K). Reuses logits as the grad."""
-    b = logits.shape[0]
-    rows = _arange(b)
+    """Multiclass: logits (m, K), y (m,) codes in [0, K). Reuses logits as the grad."""
+    m = logits.shape[0]
+    rows = _arange(m)
     logits -= np.maximum.reduce(logits, axis=1, keepdims=True)  # stable exp
-    true = logits[rows, y]  # (B,) shifted logit of the true class
+    true = logits[rows, y]  # (m,) shifted logit of the true class
     np.exp(logits, out=logits)
-    total = np.add.reduce(logits, axis=1, keepdims=True)  # (B, 1)
-    cost = (float(np.log(total).sum()) - float(true.sum())) / b  # mean of log(total) - true
-    total *= b
-    logits /= total  # softmax probabilities / B
-    logits[rows, y] -= 1.0 / b
+    total = np.add.reduce(logits, axis=1, keepdims=True)  # (m, 1)
+    cost = (float(np.log(total).sum()) - float(true.sum())) / m  # mean of log(total) - true
+    total *= m
+    logits /= total  # softmax probabilities / m
+    logits[rows, y] -= 1.0 / m
     return cost, logits
 
 
@@ -32,12 +35,12 @@ def _arange(n: int) -> np.ndarray:
 
 
 def sigmoid_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Binary: logits (B, 1), y (B,) in {0, 1}. Returns the mean cost and a new grad array."""
-    z = logits[:, 0]
+    """Binary: logits (m, 1), y (m,) in {0, 1}. Returns the mean cost and a new grad array."""
+    z = logits[:, 0]  # (m,)
     yf = y.astype(logits.dtype)
     # log(1 + e^z) - y z, written so that neither branch overflows
     cost = float(np.mean(np.maximum(z, 0) - z * yf + np.log1p(np.exp(-np.abs(z)))))
-    grad = (_sigmoid(z) - yf) / z.shape[0]
+    grad = (_sigmoid(z) - yf) / z.shape[0]  # (m,)
     return cost, grad[:, None]
 
 

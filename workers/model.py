@@ -84,15 +84,17 @@ class MLP:
 
     def layer(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(W, gamma, beta) of hidden layer i (0-based)."""
-        w, g, b = self.params[3 * i : 3 * i + 3]
-        return w, g, b
+        w, gamma, beta = self.params[3 * i : 3 * i + 3]
+        return w, gamma, beta
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0) -> float:
         """Train-mode pass over one mini-batch: fill `flat_grads`, update running stats.
 
-        Returns the mini-batch cost, mean cross-entropy plus l2/(2m) * sum of squared weights.
-        Written for few numpy calls per layer: on small layers their overhead, not the
-        arithmetic, is what a mini-batch costs.
+        X is (m, n_features) for a mini-batch of m rows, y (m,) class codes. Returns the
+        mini-batch cost, mean cross-entropy plus l2/(2m) * sum of squared weights. Written
+        for few numpy calls per layer: on small layers their overhead, not the arithmetic,
+        is what a mini-batch costs. Shapes: n is a hidden layer's width, n_in its input's
+        (n_features for the first), K the output units.
         """
         m = X.shape[0]
         eps_m, sqrt_m = self.bn_epsilon * m, np.sqrt(m)
@@ -113,7 +115,7 @@ class MLP:
             out = z * scale  # gamma * z_hat
             out += beta
             np.maximum(out, 0, out=out)  # ReLU
-            cache.append((a, z, inv_std, scale))
+            cache.append((a, z, inv_std, scale))  # (m, n_in), (m, n), (n,), (n,)
             a = out
         # exponentially weighted running statistics, all layers in one go
         mom = self.bn_momentum
@@ -129,27 +131,27 @@ class MLP:
         logits += b_out
         cost, dlogits = LOSSES[self.output](logits, y)
 
-        np.dot(a.T, dlogits, out=self.grads[-2])
-        np.add.reduce(dlogits, axis=0, out=self.grads[-1])
-        da = np.dot(dlogits, w_out.T)
+        np.dot(a.T, dlogits, out=self.grads[-2])  # (n, K)
+        np.add.reduce(dlogits, axis=0, out=self.grads[-1])  # (K,)
+        da = np.dot(dlogits, w_out.T)  # (m, n)
         for i in reversed(range(self.n_hidden)):
-            a_prev, zc, inv_std, scale = cache[i]
+            a_prev, zc, inv_std, scale = cache[i]  # (m, n_in), (m, n), (n,), (n,)
             w, _, _, gw, ggamma, gbeta = self._layers[i]
-            relu_out = cache[i + 1][0] if i + 1 < self.n_hidden else a
-            da *= relu_out > 0  # back through ReLU: da is now d(gamma z_hat + beta)
-            np.add.reduce(da, axis=0, out=gbeta)
-            np.einsum("ij,ij->j", da, zc, out=ggamma)
+            relu_out = cache[i + 1][0] if i + 1 < self.n_hidden else a  # (m, n)
+            da *= relu_out > 0  # back through ReLU: da is now d(gamma z_hat + beta), (m, n)
+            np.add.reduce(da, axis=0, out=gbeta)  # (n,)
+            np.einsum("ij,ij->j", da, zc, out=ggamma)  # (n,)
             ggamma *= inv_std  # sum(da * z_hat)
             # back through batch norm: dz = scale * (da - mean(da) - z_hat * mean(da z_hat))
-            coef = ggamma * inv_std
+            coef = ggamma * inv_std  # (n,)
             coef *= 1.0 / m
-            zc *= coef
+            zc *= coef  # (m, n); the centred z is spent, so reuse it
             da -= zc
             da -= gbeta * (1.0 / m)
-            da *= scale
-            np.dot(a_prev.T, da, out=gw)
+            da *= scale  # dz, (m, n)
+            np.dot(a_prev.T, da, out=gw)  # (n_in, n)
             if i > 0:  # the input needs no gradient
-                da = np.dot(da, w.T)
+                da = np.dot(da, w.T)  # (m, n_in)
         if l2:
             cost += self._add_l2(l2, m)
         return cost
@@ -182,10 +184,6 @@ class MLP:
         predicted = PREDICT[self.output](logits)
         cost, _ = LOSSES[self.output](logits, y)
         return cost, float(np.mean(predicted == y))
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Class codes for the rows of X."""
-        return PREDICT[self.output](self.logits(X))
 
 
 def _views(flat: np.ndarray, shapes: Sequence[tuple[str, tuple[int, ...]]]) -> list[np.ndarray]:

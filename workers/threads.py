@@ -13,9 +13,3 @@ BLAS_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-
-
-def blas_env(cpus: float) -> dict[str, str]:
-    """Environment that holds every BLAS to a worker's CPUs, so trials do not fight."""
-    threads = str(max(1, int(cpus)))
-    return {name: threads for name in BLAS_VARIABLES}

@@ -1,7 +1,8 @@
 """The Ray actor around `TrialHost`: a long-lived worker that runs many trials in turn.
 
 Each epoch is one actor call, named after its trial and epoch, so the Ray dashboard shows
-what every worker is doing; per-trial gauges go to Ray's metrics (Prometheus) endpoint.
+what every worker is doing; per-trial gauges of the sweep's metric go to Ray's metrics
+(Prometheus) endpoint.
 """
 
 from __future__ import annotations
@@ -15,24 +16,63 @@ import ray
 from ray.util import metrics
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from caviar_common.curves import VALUE_COLUMNS, diverged
+from caviar_common.errors import suggest
+from caviar_common.seeds import SeedKey
 from workers.host import StepResult, TrialHost
 
 
+def best_so_far(best: float | None, value: float, sign: float) -> float | None:
+    """The better of `best` (None before the first) and `value`, `sign` being +1 when
+    smaller is better and -1 when larger is. A diverged value (NaN, infinite or absurd)
+    is never the best."""
+    if diverged(value):
+        return best
+    if best is None or sign * value < sign * best:
+        return value
+    return best
+
+
 class TrialWorker:
-    def __init__(self, name: str, sweep: str, cpus: float = 1.0) -> None:
+    """A worker process: a `TrialHost`, its BLAS pool, and its trials' gauges.
+
+    `metric` is the record field the sweep optimises and `sign` its direction (+1 to
+    minimise, -1 to maximise); the gauges report that metric's latest value and its best
+    so far in that direction.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sweep: str,
+        cpus: float = 1.0,
+        metric: str = "val_cost",
+        sign: float = 1.0,
+    ) -> None:
+        if metric not in VALUE_COLUMNS:
+            raise ValueError(
+                f"metric: must be one of {list(VALUE_COLUMNS)}, got {metric!r}"
+                f"{suggest(metric, VALUE_COLUMNS)}"
+            )
+        if sign not in (1.0, -1.0):
+            raise ValueError(f"sign: must be +1 (minimise) or -1 (maximise), got {sign!r}")
         # numpy's BLAS is loaded already in a Ray worker, so size its pool directly (a
         # runtime_env with thread variables would cost a fresh worker process per actor)
         self._limits = threadpool_limits(limits=max(1, int(cpus)))
         self.name = name
         self.sweep = sweep
+        self.metric = metric
+        self.sign = float(sign)
         self.host = TrialHost()
         tags = ("sweep", "trial")
         self._epoch = metrics.Gauge("caviar_trial_epoch", "epochs trained", tag_keys=tags)
         self._value = metrics.Gauge(
-            "caviar_trial_val_cost", "latest validation cost", tag_keys=tags
+            "caviar_trial_metric", "latest value of the sweep's metric", tag_keys=(*tags, "metric")
         )
         self._best = metrics.Gauge(
-            "caviar_trial_best_val_cost", "best validation cost so far", tag_keys=tags
+            "caviar_trial_best_metric",
+            "best value of the sweep's metric so far, in the sweep's direction",
+            tag_keys=(*tags, "metric"),
         )
         self._best_so_far: dict[str, float] = {}
 
@@ -52,7 +92,7 @@ class TrialWorker:
         trial_id: str,
         config: Mapping[str, Any],
         data: Mapping[str, Any],
-        seed: tuple[int, ...],
+        seed: SeedKey,
         checkpoint: bytes | None,
     ) -> int:
         self._best_so_far.pop(trial_id, None)
@@ -62,10 +102,12 @@ class TrialWorker:
         result = self.host.step(trial_id, checkpoint)
         record, tags = result.record, {"sweep": self.sweep, "trial": trial_id}
         self._epoch.set(record["epoch"], tags=tags)
-        cost = record["val_cost"]
-        if math.isfinite(cost):
-            self._value.set(cost, tags=tags)
-            best = min(cost, self._best_so_far.get(trial_id, math.inf))
+        value = math.nan if record.get("diverged") else float(record[self.metric])
+        tags = {**tags, "metric": self.metric}
+        if not diverged(value):  # a diverged epoch leaves the last value shown
+            self._value.set(value, tags=tags)
+        best = best_so_far(self._best_so_far.get(trial_id), value, self.sign)
+        if best is not None:
             self._best_so_far[trial_id] = best
             self._best.set(best, tags=tags)
         return result
@@ -75,4 +117,5 @@ class TrialWorker:
         self._best_so_far.pop(trial_id, None)
 
     def __repr__(self) -> str:
-        return f"TrialWorker({self.name!r}, {self.host!r})"
+        direction = "minimize" if self.sign > 0 else "maximize"
+        return f"TrialWorker({self.name!r}, {self.metric} {direction}, {self.host!r})"

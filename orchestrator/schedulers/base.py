@@ -9,10 +9,8 @@ below only minimises.
 from __future__ import annotations
 
 import enum
-import math
 
-# A cost this large is an overflow in all but name; it must not become a rung's cutoff.
-DIVERGED_ABOVE = 1e30
+from caviar_common.curves import diverged
 
 
 class Decision(enum.Enum):
@@ -20,10 +18,6 @@ class Decision(enum.Enum):
     STOP = "stop"  # pruned: the scheduler judged it weak
     PAUSE = "pause"  # keep its checkpoint; it may be resumed later
     DIVERGED = "diverged"  # NaN, infinite or absurd value: stopped at once
-
-
-def diverged(value: float) -> bool:
-    return not math.isfinite(value) or abs(value) >= DIVERGED_ABOVE
 
 
 class Scheduler:

@@ -28,7 +28,7 @@ SPACE = {
 }
 
 
-def _spec(name: str, trials: int, epochs: int, scheduler: Any = "fifo") -> Any:
+def _spec(name: str, trials: int, epochs: int, scheduler: Any = "fifo", **top: Any) -> Any:
     raw = {
         "name": name,
         "dataset": "digits",
@@ -37,6 +37,7 @@ def _spec(name: str, trials: int, epochs: int, scheduler: Any = "fifo") -> Any:
         "space": SPACE,
         "scheduler": scheduler,
         "budget": {"trials": trials, "max_epochs": epochs},
+        **top,
     }
     return parse_sweep(raw)
 
@@ -58,7 +59,9 @@ def _run(spec: Any, tmp: Path, hook: Any = None, **options: Any) -> tuple[Store,
     return store, sweep
 
 
-def test_a_sweep_runs_on_two_named_workers_and_prunes(ray_local, tmp_path):
+def test_a_sweep_runs_on_two_named_workers_and_prunes(
+    ray_local: dict[str, str], tmp_path: Path
+) -> None:
     spec = _spec("ray-asha", 9, 9, {"name": "asha", "grace_period": 1, "reduction_factor": 3})
     store, sweep = _run(spec, tmp_path)
     # each worker's BLAS holds to its one CPU
@@ -100,7 +103,9 @@ def _kill_once(sweep: Sweep, how: str) -> Any:
 
 
 @pytest.mark.parametrize("how", ["ray.kill", "SIGKILL"])
-def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(ray_local, tmp_path, how):
+def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(
+    ray_local: dict[str, str], tmp_path: Path, how: str
+) -> None:
     clean = _clean_twin(tmp_path, f"twin-{how[:3]}")
     spec = _spec(f"twin-{how[:3]}", 3, 6)
     store = Store.create(tmp_path / "faulty" / spec.name, spec.source)
@@ -126,7 +131,7 @@ def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(ray_local, tmp_p
         )
 
 
-def test_an_exception_in_a_trial_fails_it_and_the_worker_goes_on(ray_local):
+def test_an_exception_in_a_trial_fails_it_and_the_worker_goes_on(ray_local: dict[str, str]) -> None:
     from orchestrator.ray_executor import RayExecutor
 
     executor = RayExecutor("raises", 1.0, workers=1)
@@ -162,7 +167,9 @@ def _poll_until(executor: Any, done: Any, limit: float = 120.0) -> list[Any]:
     raise AssertionError(f"no such event within {limit} s; saw {seen}")
 
 
-def test_the_dashboard_shows_named_workers_and_trial_epochs(ray_local, tmp_path):
+def test_the_dashboard_shows_named_workers_and_trial_epochs(
+    ray_local: dict[str, str], tmp_path: Path
+) -> None:
     from ray.util.state import list_actors, list_tasks
 
     spec = _spec("dash", 2, 3)
@@ -184,9 +191,34 @@ def test_the_dashboard_shows_named_workers_and_trial_epochs(ray_local, tmp_path)
     )
 
 
-def test_per_trial_gauges_reach_the_metrics_endpoint(ray_local, tmp_path):
+_SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")  # name{tag="value",...} value
+
+
+def _samples(ports: list[int], sweep: str) -> dict[tuple[str, str], tuple[dict[str, str], float]]:
+    """This sweep's gauges on the nodes' metrics ports: (name, trial) -> (tags, value)."""
     import urllib.request
 
+    out = {}
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+            text = page.read().decode()
+        for line in text.splitlines():
+            match = _SAMPLE.match(line)
+            if match is None:
+                continue
+            tags = dict(re.findall(r'(\w+)="([^"]*)"', match[2]))
+            if tags.get("sweep") == sweep and "trial" in tags:
+                out[match[1], tags["trial"]] = (tags, float(match[3]))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("metric", "direction", "best_of"),
+    [("val_cost", "minimize", min), ("val_accuracy", "maximize", max)],
+)
+def test_per_trial_gauges_reach_the_metrics_endpoint(
+    ray_local: dict[str, str], tmp_path: Path, metric: str, direction: str, best_of: Any
+) -> None:
     from orchestrator.ray_executor import RayExecutor
 
     class KeepWorkers(RayExecutor):
@@ -195,31 +227,44 @@ def test_per_trial_gauges_reach_the_metrics_endpoint(ray_local, tmp_path):
         def shutdown(self) -> None:
             pass
 
-    spec = _spec("gauges", 2, 3)
+    spec = _spec(f"gauges-{direction[:3]}", 2, 3, metric=metric, direction=direction)
     store = Store.create(tmp_path / spec.name, spec.source)
-    executor = KeepWorkers(spec.name, 1.0, workers=2)
+    executor = KeepWorkers(spec.name, 1.0, workers=2, metric=metric, direction=direction)
     Sweep(spec, store, executor).run()
+    values: dict[str, list[float]] = {}  # each trial's stored metric, epoch by epoch
+    for p in sorted(store.points(), key=lambda p: (p["trial_id"], p["epoch"])):
+        values.setdefault(p["trial_id"], []).append(p[metric])
+    assert sorted(values) == ["trial-0001", "trial-0002"]
+    assert all(len(v) == 3 for v in values.values())
+    assert any(min(v) != max(v) for v in values.values())  # so the direction shows
     ports = [n["MetricsExportPort"] for n in ray.nodes() if n["Alive"]]
 
-    def ours() -> list[str]:
-        text = "".join(
-            urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics", timeout=5).read().decode()
-            for p in ports
-        )
-        return [line for line in text.splitlines() if 'sweep="gauges"' in line]
+    def shown(samples: dict[Any, Any], name: str, trial: str) -> float | None:
+        tags, value = samples.get((f"ray_caviar_trial_{name}", trial), ({}, None))
+        return value if name == "epoch" or tags.get("metric") == metric else None
 
-    def done(lines: list[str]) -> bool:
-        epoch = [ln for ln in lines if ln.startswith("ray_caviar_trial_epoch{")]
-        best = [ln for ln in lines if ln.startswith("ray_caviar_trial_best_val_cost{")]
-        return any('trial="trial-0001"' in ln and ln.endswith(" 3.0") for ln in epoch) and any(
-            'trial="trial-0002"' in ln for ln in best
+    def done(samples: dict[Any, Any]) -> bool:  # every trial's gauges at their final values
+        return all(
+            shown(samples, "epoch", trial) == 3.0
+            and shown(samples, "metric", trial) == pytest.approx(curve[-1], rel=1e-9)
+            and shown(samples, "best_metric", trial) == pytest.approx(best_of(curve), rel=1e-9)
+            for trial, curve in values.items()
         )
 
     try:
-        deadline, lines = time.monotonic() + 90, ours()
-        while not done(lines) and time.monotonic() < deadline:  # exported every few seconds
+        deadline, samples = time.monotonic() + 90, _samples(ports, spec.name)
+        while not done(samples) and time.monotonic() < deadline:  # exported every few seconds
             time.sleep(1.0)
-            lines = ours()
+            samples = _samples(ports, spec.name)
     finally:
         RayExecutor.shutdown(executor)
-    assert done(lines), lines
+    assert done(samples), (values, samples)
+
+
+def test_a_bad_metric_or_direction_is_refused_before_any_worker_starts() -> None:
+    from orchestrator.ray_executor import RayExecutor
+
+    with pytest.raises(ValueError, match=r"metric: must be one of .*'val_acuracy'.*val_accuracy"):
+        RayExecutor("bad", 1.0, workers=1, metric="val_acuracy")
+    with pytest.raises(ValueError, match=r"direction: must be one of .*'maximise'.*maximize"):
+        RayExecutor("bad", 1.0, workers=1, direction="maximise")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workers.config import ConfigError, ModelConfig, parse_assignment
+from caviar_common.errors import ConfigError
+from workers.config import ModelConfig, parse_assignment
 
 
 def test_defaults_are_valid_and_round_trip():

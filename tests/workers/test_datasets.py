@@ -10,7 +10,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier
 
-from workers.datasets import Dataset, builtin_names, load_dataset
+from workers.datasets import Dataset, load_dataset
 
 SMALL_SYNTHETIC = "synthetic:rows=500,features=7,classes=4"
 
@@ -66,7 +66,10 @@ def _raw_rows(ds: Dataset, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_builtin_names() -> None:
-    assert set(builtin_names()) == {"digits", "breast_cancer", "moons", "spirals", "synthetic"}
+    # the names a user may give without a file, as an unknown name's message lists them
+    builtins = "digits, breast_cancer, moons, spirals, synthetic"
+    with pytest.raises(ValueError, match=f"built-in datasets are {builtins}, and a file path"):
+        load_dataset("mnist")
 
 
 def test_digits_shape() -> None:

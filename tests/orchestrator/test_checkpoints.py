@@ -1,0 +1,58 @@
+"""A sweep keeps a trial's checkpoint exactly while something may restore it: a trial that
+ended for good loses it, a trial cut off by Ctrl-C keeps it for `caviar resume`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.inprocess import InProcessExecutor
+from orchestrator.loop import Options, Sweep
+from orchestrator.runner import builtin_sweep
+from orchestrator.states import ENDED, LIVE, SweepState
+from orchestrator.status import Status
+from orchestrator.store import Store
+from orchestrator.sweepfile import load_sweep
+
+
+def _checkpointed(store: Store) -> dict[str, int]:
+    """trial -> epoch of the checkpoint the store holds for it."""
+    return dict(store.conn.execute("SELECT trial_id, epoch FROM checkpoints").fetchall())
+
+
+def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tmp_path: Path):
+    spec = load_sweep(builtin_sweep())  # the course's digits sweep: 32 trials, ASHA
+    assert spec.total_trials == 32
+    run_dir = tmp_path / "digits"
+    store = Store.create(run_dir, spec.source)
+    options = Options(checkpoint_every=2)
+    seen = 0
+
+    def interrupt(status: Status) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == 60:  # some trials ended, others mid-way, with a checkpoint or two
+            raise KeyboardInterrupt
+
+    try:
+        Sweep(spec, store, InProcessExecutor(2), options=options, on_status=interrupt).run()
+    except KeyboardInterrupt:
+        pass
+    rows = {r["trial_id"]: r for r in store.trial_rows()}
+    assert store.get("state") == SweepState.INTERRUPTED
+    kept = _checkpointed(store)
+    ended = {t for t, r in rows.items() if r["state"] in ENDED}
+    live = {t for t, r in rows.items() if r["state"] in LIVE and r["epochs"] >= 2}
+    assert ended and live  # the cut fell where both kinds exist
+    assert not ended & kept.keys()
+    assert live <= kept.keys()  # what resume restarts from
+    store.close()
+
+    again = Store.open(run_dir)
+    Sweep(spec, again, InProcessExecutor(2), options=options).run()
+    rows = {r["trial_id"]: r for r in again.trial_rows()}
+    assert len(rows) == 32 and all(r["state"] in ENDED for r in rows.values())
+    assert again.get("state") == SweepState.FINISHED
+    assert _checkpointed(again) == {}
+    points = [(p["trial_id"], p["epoch"]) for p in again.points()]
+    assert len(points) == len(set(points)) == sum(r["epochs"] for r in rows.values())
+    again.close()

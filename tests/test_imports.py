@@ -1,0 +1,72 @@
+"""The layering the code relies on: a pure core that imports no Ray, no training stack, no
+YAML and no plotting; workers that never import the driver; a shared vocabulary that
+imports neither."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("ray", "workers.model", "workers.trainer", "yaml", "matplotlib")
+PURE = (
+    "orchestrator.loop",
+    "orchestrator.schedulers",
+    "orchestrator.space",
+    "orchestrator.spec",
+    "orchestrator.store",
+    "orchestrator.states",
+    "orchestrator.status",
+    "orchestrator.planner",
+    "orchestrator.executor",
+    "orchestrator.simulator",
+)
+
+
+def _imported_by(module: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after `import module`."""
+    code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(out.stdout))
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_the_pure_core_imports_no_ray_training_yaml_or_plotting(module):
+    loaded = _imported_by(module)
+    assert module in loaded  # the probe itself works
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY)
+    assert heavy == []
+
+
+def test_the_probe_sees_a_heavy_import_when_there_is_one():
+    assert "yaml" in _imported_by("orchestrator.sweepfile")
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [("workers", {"orchestrator"}), ("caviar_common", {"orchestrator", "workers", "ray"})],
+)
+def test_lower_layers_never_import_higher_ones(package, forbidden):
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files
+    offenders = {
+        str(f.relative_to(ROOT)): sorted(_top_level_imports(f) & forbidden) for f in files
+    }
+    assert {f: names for f, names in offenders.items() if names} == {}
