@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from caviar_common.seeds import sampler_seed
 from orchestrator.samplers import SweepWarning, make_sampler
 from orchestrator.space import Box, Space
-from orchestrator.spec import Stage
+from orchestrator.spec import Stage, SweepSpec
 from orchestrator.zoom import top_k, zoom_box
 
 
@@ -107,3 +107,16 @@ def plan_stage(
     for i in range(index + 1):
         boxes.append(stage_box(space, stages, i, finished, boxes, sign))
     return propose(space, fixed, stages[index], index, boxes[index], seed)
+
+
+def first_stage(spec: SweepSpec, count: int | None = None) -> list[Proposal]:
+    """The configurations the sweep's first stage tries (`count` of them, if given).
+
+    Later stages depend on results, so this is all of a sweep that can be planned before it
+    runs: what `caviar sample` prints and `caviar validate` checks.
+    """
+    if count is not None and count < 1:
+        raise ValueError(f"count: must be an integer >= 1, got {count}")
+    stage = spec.stages[0] if count is None else replace(spec.stages[0], trials=count)
+    box = stage_box(spec.space, spec.stages, 0, [], [], spec.sign)
+    return propose(spec.space, spec.model, stage, 0, box, spec.seed)

@@ -1,4 +1,4 @@
-"""A sweep's results as pandas DataFrames: `load_run("runs/NAME")`.
+"""A sweep's results as pandas DataFrames (`load_run("runs/NAME")`), summed up or exported.
 
 Reads the sweep's SQLite store read-only and in one snapshot, so it is safe, and
 consistent, while the sweep still runs.
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from caviar_common import curves
-from orchestrator.schedulers.base import DIVERGED_ABOVE
+from caviar_common.curves import DIVERGED_ABOVE
 from orchestrator.spec import default_direction
 from orchestrator.store import DB_NAME, StoreError
 
@@ -35,6 +35,7 @@ TRIAL_COLUMNS = (
     "error",
 )
 CURVE_COLUMNS = ("trial_id", *curves.CURVE_COLUMNS)
+EXPORT_FORMATS = ("csv", "parquet")
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: DataFrames have no single truth value
@@ -88,8 +89,53 @@ class Run:
         """Trials by state."""
         return {str(k): int(v) for k, v in self.trials["state"].value_counts().items()}
 
+    def summary(self, n: int = 10) -> str:
+        """What `caviar run` prints at the end and `caviar show` prints: counts, the top `n`."""
+        board = self.leaderboard(n)
+        epochs = int(self.trials["epochs"].sum())
+        return "\n".join(
+            [
+                f"sweep {self.name} ({self.state}): {len(self.trials)} trials "
+                f"({self._counted()}), {epochs} epochs",
+                f"leaderboard ({self.metric}, {self.direction}):",
+                board.to_string(index=False) if len(board) else "  no trial has a finite value yet",
+                f"results: {self.path} (caviar show {self.path}; orchestrator.load_run in Python)",
+            ]
+        )
+
+    def export(self, out: Path | None = None, fmt: str = "csv", force: bool = False) -> list[Path]:
+        """Write trials.FMT and curves.FMT (csv or parquet) into `out`, by default the run's
+        own directory; returns their paths.
+
+        Earlier exports are overwritten only with `force`: otherwise nothing is written.
+        """
+        if fmt not in EXPORT_FORMATS:
+            raise ValueError(f"format: must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+        out = self.path if out is None else out
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out: must be a directory, got the file {str(out)!r}")
+        paths = {name: out / f"{name}.{fmt}" for name in ("trials", "curves")}
+        clash = [str(p) for p in paths.values() if p.exists()]
+        if clash and not force:
+            raise ValueError(
+                f"{' and '.join(clash)} already exist{'s' if len(clash) == 1 else ''}; "
+                "nothing was written. Pass --force to overwrite, or --out DIR to write elsewhere"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        for name, path in paths.items():
+            frame = self.trials.reset_index() if name == "trials" else self.curves
+            if fmt == "csv":
+                frame.to_csv(path, index=False)
+            else:
+                frame.to_parquet(path, index=False)
+        return list(paths.values())
+
+    def _counted(self) -> str:
+        """Trials by state as a phrase: 'completed 2, pruned 1'."""
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))
+
     def __repr__(self) -> str:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))
+        counts = self._counted()
         return (
             f"Run({self.name!r}, {self.state}, {self.metric} {self.direction}, "
             f"{len(self.trials)} trials" + (f": {counts})" if counts else ")")

@@ -1,4 +1,5 @@
-"""Panda mode: babysit one model, print its cost every epoch, keep its curve on disk."""
+"""Training one model in the open (`caviar train`, panda mode): its cost printed every epoch,
+its curve, mini-batch costs and weights kept on disk."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
+
+from orchestrator.cli.args import add_command, add_sweep_file, positive_int
 
 ADDRESS_HELP = (
     "the cluster's dashboard / Jobs API, e.g. http://127.0.0.1:8265 "
@@ -13,35 +13,34 @@ ADDRESS_HELP = (
 )
 
 
-def add_commands(commands: Any, positive_int: Any) -> None:
-    submit = commands.add_parser(
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    submit = add_command(
+        commands,
         "submit",
+        _submit,
         help="submit a sweep to a Ray cluster as a Ray Job and follow its logs",
         description="Upload the sweep file (and the dataset file it names) and run it on the "
         "cluster with `caviar run`; results land in the head node's results directory.",
     )
-    submit.add_argument("file", type=Path, help="the sweep's YAML file")
+    add_sweep_file(submit)
     submit.add_argument("--address", help=ADDRESS_HELP)
     submit.add_argument("--workers", type=positive_int, help="trials at a time on the cluster")
     submit.add_argument(
         "--no-wait", action="store_true", help="print the job id and return at once"
     )
-    submit.set_defaults(handler=_submit)
 
-    jobs = commands.add_parser("jobs", help="list the sweeps submitted to a cluster")
+    jobs = add_command(commands, "jobs", _jobs, help="list the sweeps submitted to a cluster")
     jobs.add_argument("--address", help=ADDRESS_HELP)
-    jobs.set_defaults(handler=_jobs)
 
     for name, helps, handler in (
         ("logs", "print a submitted sweep's logs (--follow: until it ends)", _logs),
         ("stop", "stop a submitted sweep", _stop),
     ):
-        command = commands.add_parser(name, help=helps)
+        command = add_command(commands, name, handler, help=helps)
         command.add_argument("job", help="the job id that `caviar submit` printed")
         command.add_argument("--address", help=ADDRESS_HELP)
         if name == "logs":
             command.add_argument("--follow", action="store_true", help="keep following")
-        command.set_defaults(handler=handler)
 
 
 def _submit(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`caviar run`, `resume`, `report`, `show` and `export`: the sweep commands of the command line."""
+"""`caviar run`, `resume`, `report`, `show` and `export`: the commands on a sweep's results."""
 
 from __future__ import annotations
 
@@ -6,75 +6,86 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from orchestrator.cli.args import add_command, add_run_dir, add_sweep_file, positive_int
+
+if TYPE_CHECKING:
+    from orchestrator.spec import SweepSpec
+    from orchestrator.store import Store
 
 
-def add_commands(commands: Any, positive_int: Any) -> None:
-    run = commands.add_parser(
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = add_command(
+        commands,
         "run",
+        _run,
         help="run a sweep on Ray (without FILE: the built-in digits sweep)",
         description="Run a sweep: sample configurations, train them on Ray workers in "
         "parallel, prune weak trials, and record everything under results/NAME. Without an "
         "address it starts a local Ray with one worker per core.",
     )
-    run.add_argument("file", type=Path, nargs="?", help="the sweep's YAML file")
-    run.add_argument(
-        "--report",
-        action="store_true",
-        help="keep runs/NAME/report.html up to date while the sweep runs",
-    )
-    run.add_argument(
-        "--results",
-        type=Path,
-        help="results directory (default: $CAVIAR_RESULTS, else the sweep file's `results`)",
-    )
-    _ray_options(run, positive_int)
-    run.set_defaults(handler=_run)
+    add_sweep_file(run, nargs="?")
+    _driver_options(run, results=True)
 
-    resume = commands.add_parser(
+    resume = add_command(
+        commands,
         "resume",
+        _resume,
         help="finish a sweep that was interrupted or whose driver died",
         description="Continue a sweep from its results directory: finished trials stay, "
         "running ones continue from their checkpoints, the rest of the budget is run.",
     )
-    resume.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
-    resume.add_argument(
-        "--report",
-        action="store_true",
-        help="keep runs/NAME/report.html up to date while the sweep runs",
-    )
-    _ray_options(resume, positive_int)
-    resume.set_defaults(handler=_resume)
+    add_run_dir(resume)
+    _driver_options(resume)
 
-    report = commands.add_parser(
+    report = add_command(
+        commands,
         "report",
+        _report,
         help="write a sweep's HTML report (and, with --png DIR, its figures as PNG files)",
         description="One self-contained HTML file (no server, no network) with every cost "
         "curve, the metric against each hyperparameter on its own scale, the top trials, each "
         "stage's sampling box, the leaderboard and the epochs pruning saved. Safe to run while "
         "the sweep runs.",
     )
-    report.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
+    add_run_dir(report)
     report.add_argument("--out", type=Path, help="HTML file (default: runs/NAME/report.html)")
     report.add_argument("--png", type=Path, metavar="DIR", help="also write each figure here")
-    report.set_defaults(handler=_report)
 
-    show = commands.add_parser("show", help="print a sweep's leaderboard and counts")
-    show.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
+    show = add_command(commands, "show", _show, help="print a sweep's leaderboard and counts")
+    add_run_dir(show)
     show.add_argument("-n", type=positive_int, default=10, help="rows (default: 10)")
-    show.set_defaults(handler=_show)
 
-    export = commands.add_parser(
-        "export", help="write a sweep's trials and curves as CSV or Parquet files"
+    export = add_command(
+        commands,
+        "export",
+        _export,
+        help="write a sweep's trials and curves as CSV or Parquet files",
     )
-    export.add_argument("run_dir", type=Path, help="the sweep's results directory (runs/NAME)")
+    add_run_dir(export)
+    # results.EXPORT_FORMATS, spelled out: importing results would load pandas at start-up
     export.add_argument("--format", choices=("csv", "parquet"), default="csv")
     export.add_argument("--out", type=Path, help="directory (default: the run directory)")
     export.add_argument("--force", action="store_true", help="overwrite earlier exports")
-    export.set_defaults(handler=_export)
 
 
-def _ray_options(parser: argparse.ArgumentParser, positive_int: Any) -> None:
+def _driver_options(parser: argparse.ArgumentParser, results: bool = False) -> None:
+    """What `run` and `resume` share: where to run, how wide, how to show progress.
+
+    Only a new run takes `--results`: a resumed sweep stays where it was recorded.
+    """
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="keep runs/NAME/report.html up to date while the sweep runs",
+    )
+    if results:
+        parser.add_argument(
+            "--results",
+            type=Path,
+            help="results directory (default: $CAVIAR_RESULTS, else the sweep file's `results`)",
+        )
     parser.add_argument(
         "--address",
         help="an existing Ray cluster: 'auto', 'ray://HOST:10001' or 'HOST:6379' "
@@ -107,7 +118,8 @@ def _resume(args: argparse.Namespace) -> int:
     return _drive(spec, args.run_dir, store, args)
 
 
-def _drive(spec: Any, run_dir: Path, store: Any, args: argparse.Namespace) -> int:
+def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespace) -> int:
+    from orchestrator.results import load_run
     from orchestrator.runner import run_sweep
 
     try:
@@ -118,7 +130,7 @@ def _drive(spec: Any, run_dir: Path, store: Any, args: argparse.Namespace) -> in
             address=args.address,
             workers=args.workers,
             plain=True if args.plain else None,
-            report=getattr(args, "report", False),
+            report=args.report,
         )
     except KeyboardInterrupt:
         print(
@@ -129,24 +141,8 @@ def _drive(spec: Any, run_dir: Path, store: Any, args: argparse.Namespace) -> in
         raise
     finally:
         store.close()
-    print(_summary(run_dir))
+    print(f"\n{load_run(run_dir).summary()}")
     return 0
-
-
-def _summary(run_dir: Path, n: int = 10) -> str:
-    from orchestrator.results import load_run
-
-    run = load_run(run_dir)
-    board = run.leaderboard(n)
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts().items()))
-    epochs = int(run.trials["epochs"].sum())
-    lines = [
-        f"\nsweep {run.name} ({run.state}): {len(run.trials)} trials ({counts}), {epochs} epochs",
-        f"leaderboard ({run.metric}, {run.direction}):",
-        board.to_string(index=False) if len(board) else "  no trial has a finite value yet",
-        f"results: {run_dir} (caviar show {run_dir}; orchestrator.load_run in Python)",
-    ]
-    return "\n".join(lines)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -163,30 +159,15 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    print(_summary(args.run_dir, args.n).lstrip("\n"))
+    from orchestrator.results import load_run
+
+    print(load_run(args.run_dir).summary(args.n))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from orchestrator.results import load_run
 
-    run = load_run(args.run_dir)
-    out = args.out or run.path  # run.path: the directory even when given its sweep.db
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out: must be a directory, got the file {str(out)!r}")
-    paths = {name: out / f"{name}.{args.format}" for name in ("trials", "curves")}
-    clash = [str(p) for p in paths.values() if p.exists()]
-    if clash and not args.force:
-        raise ValueError(
-            f"{' and '.join(clash)} already exist{'s' if len(clash) == 1 else ''}; "
-            "nothing was written. Pass --force to overwrite, or --out DIR to write elsewhere"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    for name, path in paths.items():
-        frame = run.trials.reset_index() if name == "trials" else run.curves
-        if args.format == "csv":
-            frame.to_csv(path, index=False)
-        else:
-            frame.to_parquet(path, index=False)
+    for path in load_run(args.run_dir).export(args.out, args.format, args.force):
         print(path)
     return 0

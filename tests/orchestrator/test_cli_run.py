@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,15 +65,38 @@ def _count(db: Path, table: str) -> int:
         return 0
 
 
+def _caviar(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CAVIAR, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
 def _resume(db: Path, env: dict[str, str]) -> None:
-    resumed = subprocess.run(
-        [*CAVIAR, "resume", str(db.parent), "--plain", "--workers", "2"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = _caviar("resume", str(db.parent), "--plain", "--workers", "2", env=env)
     assert resumed.returncode == 0, resumed.stderr
+
+
+@contextmanager
+def _running(
+    sweep: Path, env: dict[str, str], ready: Callable[[], bool], before: str, capture: bool
+) -> Iterator[subprocess.Popen[str]]:
+    """`caviar run` in the background, handed over once `ready()` holds (or after 240 s);
+    killed on the way out if the test left it running."""
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    driver = subprocess.Popen(
+        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
+        env=env,
+        stdout=output,
+        stderr=output,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not ready():
+            assert driver.poll() is None, f"the sweep ended before {before}"
+            time.sleep(0.05)
+        yield driver
+    finally:
+        if driver.poll() is None:
+            driver.kill()
 
 
 def _points(db: Path) -> dict[tuple[str, int], float]:
@@ -82,13 +107,7 @@ def _points(db: Path) -> dict[tuple[str, int], float]:
 
 def test_run_prints_the_dashboard_and_a_leaderboard_and_refuses_a_second_run(tmp_path, ray_env):
     sweep = _sweep_file(tmp_path, "cli", 4, 3, "fifo")
-    done = subprocess.run(
-        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
-        env=ray_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _caviar("run", str(sweep), "--plain", "--workers", "2", env=ray_env)
     assert done.returncode == 0, done.stderr
     assert "Ray dashboard: http://127.0.0.1:" in done.stdout
     assert "leaderboard" in done.stdout and "trial-0001" in done.stdout
@@ -96,9 +115,7 @@ def test_run_prints_the_dashboard_and_a_leaderboard_and_refuses_a_second_run(tmp
     points = _points(run_dir / "sweep.db")
     assert len(points) == 4 * 3
 
-    again = subprocess.run(
-        [*CAVIAR, "run", str(sweep), "--plain"], env=ray_env, capture_output=True, text=True
-    )
+    again = _caviar("run", str(sweep), "--plain", env=ray_env)
     assert again.returncode == 2
     assert "already holds a sweep (state: finished)" in again.stderr
     assert _points(run_dir / "sweep.db") == points  # nothing overwritten
@@ -107,24 +124,13 @@ def test_run_prints_the_dashboard_and_a_leaderboard_and_refuses_a_second_run(tmp
 def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
     sweep = _sweep_file(tmp_path, "killed", 4, 16, "fifo")
     db = tmp_path / "runs" / "killed" / "sweep.db"
-    driver = subprocess.Popen(
-        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
-        env=ray_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:  # wait for checkpoints and some progress
-            if _count(db, "checkpoints") >= 2 and _count(db, "curves") >= 12:
-                break
-            assert driver.poll() is None, "the sweep ended before it could be killed"
-            time.sleep(0.05)
+
+    def progressed() -> bool:  # checkpoints and some progress to keep
+        return _count(db, "checkpoints") >= 2 and _count(db, "curves") >= 12
+
+    with _running(sweep, ray_env, progressed, "it could be killed", capture=False) as driver:
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait(30)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
     kill_processes_under(ray_env["RAY_TMPDIR"])  # its Ray outlives a SIGKILLed driver
     before = _points(db)
     assert 12 <= len(before) < 4 * 16
@@ -142,25 +148,11 @@ def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
 def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, ray_env):
     sweep = _sweep_file(tmp_path, "ctrlc", 4, 16, "fifo")
     db = tmp_path / "runs" / "ctrlc" / "sweep.db"
-    driver = subprocess.Popen(
-        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
-        env=ray_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            if _count(db, "curves") >= 8:
-                break
-            assert driver.poll() is None, "the sweep ended before Ctrl-C"
-            time.sleep(0.05)
+    with _running(
+        sweep, ray_env, lambda: _count(db, "curves") >= 8, "Ctrl-C", capture=True
+    ) as driver:
         driver.send_signal(signal.SIGINT)
         _, err = driver.communicate(timeout=120)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
     assert driver.returncode == 130
     assert f"caviar resume {db.parent}" in err
     with sqlite3.connect(db) as conn:

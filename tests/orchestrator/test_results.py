@@ -1,4 +1,5 @@
-"""A sweep's results as a user reads them: `load_run` DataFrames, `caviar show`, `caviar export`.
+"""A sweep's results as a user reads them: `load_run` DataFrames, the summary and the export,
+and `caviar show` and `caviar export` that print them.
 
 Most tests read a store written by hand, so every best value and every rank below can be
 checked on paper; one reads a real tiny sweep trained in this process.
@@ -6,6 +7,7 @@ checked on paper; one reads a real tiny sweep trained in this process.
 
 from __future__ import annotations
 
+import copy
 import math
 import subprocess
 import sys
@@ -17,10 +19,8 @@ import pytest
 
 from orchestrator import load_run
 from orchestrator.cli import main
-from orchestrator.inprocess import InProcessExecutor
-from orchestrator.loop import Sweep
 from orchestrator.store import Store, StoreError
-from orchestrator.sweepfile import parse_sweep
+from tests.orchestrator.conftest import MIXED, run_sweep
 
 NAN = math.nan
 SPACE = {
@@ -232,36 +232,12 @@ def test_importing_the_results_api_does_not_import_ray():
 
 
 def test_a_real_sweep_has_every_trials_curve_and_its_epochs(tmp_path):
-    spec = parse_sweep(
-        {
-            "name": "digits",
-            "dataset": "digits",
-            "seed": 0,
-            "model": {"hidden_layers": 1, "batch_size": 128},
-            "space": {
-                "learning_rate": {"type": "log_uniform", "low": 1e-3, "high": 0.3},
-                "hidden_units": {"type": "int_uniform", "low": 8, "high": 32},
-                "optimizer": ["momentum", "adam"],
-                "beta": {
-                    "type": "uniform",
-                    "low": 0.8,
-                    "high": 0.95,
-                    "when": SPACE["beta"]["when"],
-                },
-                "beta1": {
-                    "type": "uniform",
-                    "low": 0.8,
-                    "high": 0.95,
-                    "when": {"optimizer": "adam"},
-                },
-            },
-            "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 2},
-            "budget": {"trials": 6, "max_epochs": 5},
-        }
-    )
-    store = Store.create(tmp_path / "digits", spec.source)
-    Sweep(spec, store, InProcessExecutor(2)).run()
-    store.close()
+    # the mixed sweep's conditional space at learning rates that never diverge, one stage
+    raw = copy.deepcopy(MIXED) | {"name": "digits", "seed": 0, "stages": [{"trials": 6}]}
+    raw["space"]["learning_rate"] = {"type": "log_uniform", "low": 1e-3, "high": 0.3}
+    raw["space"]["hidden_units"] = {"type": "int_uniform", "low": 8, "high": 32}
+    raw["budget"] = {"max_epochs": 5}
+    run_sweep(raw, tmp_path / "digits")
 
     run = load_run(tmp_path / "digits")
     assert len(run.trials) == 6 and run.state == "finished"
@@ -276,6 +252,56 @@ def test_a_real_sweep_has_every_trials_curve_and_its_epochs(tmp_path):
     assert adam.any() and (~adam).any()  # seed 0 draws both optimizers
     assert run.trials.loc[adam, "beta"].isna().all()
     assert run.trials.loc[~adam, "beta1"].isna().all()
+
+
+# -- Run.summary and Run.export -------------------------------------------------------------
+
+
+def test_the_summary_counts_trials_and_epochs_and_ranks_the_best(hand):
+    lines = load_run(hand).summary(2).splitlines()
+    # 8 epochs: 3 + 3 + 1 + 1, and nothing for the pending trial
+    assert lines[0] == (
+        "sweep hand (finished): 5 trials (completed 2, diverged 1, pending 1, pruned 1), 8 epochs"
+    )
+    assert lines[1] == "leaderboard (val_cost, minimize):"
+    assert [line.split()[:4] for line in lines[3:5]] == [
+        ["1", "trial-0002", "completed", "0.25"],
+        ["2", "trial-0001", "completed", "0.30"],
+    ]
+    assert lines[5] == f"results: {hand} (caviar show {hand}; orchestrator.load_run in Python)"
+    assert len(lines) == 6
+
+
+def test_the_summary_of_a_sweep_without_values_says_so(empty_run):
+    assert "  no trial has a finite value yet" in load_run(empty_run).summary().splitlines()
+
+
+def test_export_returns_what_it_wrote(hand, tmp_path):
+    run = load_run(hand)
+    assert run.export() == [hand / "trials.csv", hand / "curves.csv"]
+    out = tmp_path / "new" / "dir"  # made as needed
+    assert run.export(out, "parquet") == [out / "trials.parquet", out / "curves.parquet"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "curves.parquet"), run.curves)
+
+
+def test_export_writes_nothing_when_one_file_exists_and_force_is_off(hand):
+    run = load_run(hand)
+    (hand / "curves.csv").write_text("kept\n")
+    with pytest.raises(ValueError, match="curves.csv already exists; nothing was written"):
+        run.export()
+    assert not (hand / "trials.csv").exists()
+    assert (hand / "curves.csv").read_text() == "kept\n"
+    run.export(force=True)
+    assert len(pd.read_csv(hand / "curves.csv")) == 8
+
+
+def test_export_refuses_a_file_as_its_directory_and_an_unknown_format(hand):
+    run = load_run(hand)
+    with pytest.raises(ValueError, match="--out: must be a directory, got the file"):
+        run.export(hand / "sweep.db")
+    with pytest.raises(ValueError, match="format: must be one of csv, parquet, got 'xlsx'"):
+        run.export(fmt="xlsx")
+    assert sorted(p.name for p in hand.iterdir() if p.suffix in (".csv", ".parquet")) == []
 
 
 # -- caviar show and caviar export ----------------------------------------------------------

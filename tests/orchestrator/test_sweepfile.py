@@ -10,23 +10,19 @@ import pytest
 import yaml
 
 from orchestrator.cli import main
+from orchestrator.runner import builtin_sweep
 from orchestrator.space import LogUniform, OneMinusLogUniform, PowerOfTwo
 from orchestrator.sweepfile import SweepError, load_sweep, parse_sweep
+from tests.orchestrator.conftest import MIXED
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+COURSE = builtin_sweep()  # the course's digits sweep, packaged; `caviar run` without a file
+# The mixed sweep's learning rate, optimizer and momentum-only beta: a conditional space
+# small enough to count its grid by hand.
 BASE = {
     "name": "t",
     "dataset": "digits",
-    "space": {
-        "learning_rate": {"type": "log_uniform", "low": 1e-4, "high": 1.0},
-        "optimizer": ["momentum", "adam"],
-        "beta": {
-            "type": "one_minus_log_uniform",
-            "low": 0.9,
-            "high": 0.999,
-            "when": {"optimizer": "momentum"},
-        },
-    },
+    "space": {k: MIXED["space"][k] for k in ("learning_rate", "optimizer", "beta")},
     "budget": {"trials": 8, "max_epochs": 10},
 }
 
@@ -45,8 +41,8 @@ def _with(path: str, value: object) -> dict:
     return raw
 
 
-def test_the_examples_load_as_written():
-    course = load_sweep(EXAMPLES / "digits.yaml")
+def test_the_packaged_sweep_and_the_examples_load_as_written():
+    course = load_sweep(COURSE)
     assert isinstance(course.space.params["learning_rate"], LogUniform)
     assert isinstance(course.space.params["beta"], OneMinusLogUniform)
     assert isinstance(course.space.params["batch_size"], PowerOfTwo)
@@ -56,6 +52,22 @@ def test_the_examples_load_as_written():
     fine = load_sweep(EXAMPLES / "coarse_to_fine.yaml")
     assert [s.trials for s in fine.stages] == [24, 16]
     assert fine.stages[1].zoom_top_k == 5 and fine.stages[0].sampler == "sobol"
+    other = load_sweep(EXAMPLES / "breast_cancer.yaml")  # the course's space elsewhere
+    assert other.space.params == course.space.params
+    assert other.space.conditions == course.space.conditions
+    assert (other.dataset, other.metric, other.direction) == (
+        "breast_cancer",
+        "val_accuracy",
+        "maximize",
+    )
+    assert other.scheduler.name == "median" and other.total_trials == 16
+
+
+def test_every_example_is_a_valid_sweep():
+    files = sorted(EXAMPLES.glob("*.yaml"))
+    assert len(files) >= 2
+    for f in files:
+        assert main(["validate", str(f)]) == 0, f
 
 
 def test_defaults():
@@ -234,10 +246,10 @@ def test_a_missing_space_and_a_missing_file_are_named(tmp_path):
 
 
 def test_validate_and_sample_commands(tmp_path, capsys):
-    assert main(["validate", str(EXAMPLES / "digits.yaml")]) == 0
+    assert main(["validate", str(COURSE)]) == 0
     out = capsys.readouterr().out
     assert "ok" in out and "stage 1: 32 trials, random" in out
-    assert main(["sample", str(EXAMPLES / "digits.yaml"), "-n", "5"]) == 0
+    assert main(["sample", str(COURSE), "-n", "5"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["trial", "stage", "learning_rate"]
     assert len(table) == 6  # header and five configurations

@@ -1,0 +1,85 @@
+"""`caviar validate` and `caviar sample`: read a sweep file and say what it would do."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orchestrator.cli.args import add_command, add_sweep_file, positive_int
+
+if TYPE_CHECKING:
+    from orchestrator.planner import Proposal
+    from orchestrator.spec import SweepSpec
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    validate = add_command(
+        commands,
+        "validate",
+        _validate,
+        help="check a sweep file and say what it will do",
+        description="Check a sweep file strictly; exit 2 naming the first problem found.",
+    )
+    add_sweep_file(validate)
+
+    sample = add_command(
+        commands,
+        "sample",
+        _sample,
+        help="print the configurations a sweep would try, training nothing",
+        description="Print the configurations the first stage of a sweep would try. Later "
+        "stages zoom around results, so they are sampled only when the sweep runs.",
+    )
+    add_sweep_file(sample)
+    sample.add_argument(
+        "-n",
+        type=positive_int,
+        dest="count",
+        help="how many configurations (default: the first stage's trials)",
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from orchestrator.describe import describe_sweep
+
+    spec, _, caught = _first_stage(args.file, None)
+    print(f"{args.file}: ok")
+    for line in describe_sweep(spec):
+        print(f"  {line}")
+    for message in caught:
+        print(f"  warning: {message}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from orchestrator.describe import proposals_table
+
+    spec, proposals, caught = _first_stage(args.file, args.count)
+    for message in caught:  # on stderr, so that stdout stays one table
+        print(f"warning: {message}", file=sys.stderr)
+    print(proposals_table(proposals, spec.space.dims))
+    if len(spec.stages) > 1:
+        print(
+            f"(stage 1 of {len(spec.stages)}; later stages zoom around its results when the "
+            "sweep runs)"
+        )
+    return 0
+
+
+def _first_stage(file: Path, count: int | None) -> tuple[SweepSpec, list[Proposal], list[str]]:
+    """The sweep in `file`, its first stage's configurations, and what planning warned of.
+
+    Planning is what finds some problems (a grid implies its own number of trials), so
+    both commands plan the first stage and show its warnings.
+    """
+    from orchestrator.planner import first_stage
+    from orchestrator.sweepfile import load_sweep
+
+    spec = load_sweep(file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        proposals = first_stage(spec, count)
+    return spec, proposals, [str(w.message) for w in caught]
