@@ -21,7 +21,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # benchmark the working tree, installed or not
 
-from orchestrator.schedulers import Decision, Scheduler, make_scheduler  # noqa: E402
+from orchestrator.schedulers import (  # noqa: E402
+    Decision,
+    Scheduler,
+    check_scheduler,
+    make_scheduler,
+)
 from orchestrator.simulator import make_curves, simulate  # noqa: E402
 
 EPOCHS, WORKERS, TARGET_US = 81, 100, 50.0
@@ -63,7 +68,8 @@ def micros_per_decision(name: str, trials: int, seed: int) -> tuple[float, int]:
     """Mean µs per `on_result` over one simulated sweep, and how many calls it made."""
     curves = make_curves(trials, EPOCHS, seed)  # built before the clock could see it
     rng = np.random.default_rng(seed)
-    timed = Timed(make_scheduler(name, SCHEDULERS[name], EPOCHS, 1.0, rng))
+    spec = check_scheduler(name, SCHEDULERS[name], EPOCHS)
+    timed = Timed(make_scheduler(spec, EPOCHS, 1.0, rng))
     simulate(timed, trials, WORKERS, EPOCHS, seed, curves)
     return timed.seconds / timed.decisions * 1e6, timed.decisions
 

@@ -13,68 +13,35 @@ child process. It prints Markdown tables of wall times and ratios next to their 
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
+import multiprocessing
 import os
+import sqlite3
+import statistics
 import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from workers.threads import BLAS_VARIABLES as THREAD_VARS  # noqa: E402  (imports nothing)
+# Before numpy: importing the harness holds every BLAS to one thread, here and in children.
+from benchmarks import harness  # noqa: E402
+from benchmarks.harness import ROOT, WORKERS, FixedTrials, load_average, spread  # noqa: E402
+from orchestrator.sweepfile import load_sweep  # noqa: E402
 
-# Before numpy is imported, here and (through the environment) in every child process.
-for _var in THREAD_VARS:
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import multiprocessing  # noqa: E402
-import shutil  # noqa: E402
-import sqlite3  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # benchmark the working tree, installed or not
-
-WORKERS = 2  # trials at a time, and the CPUs every Ray is started with
 SCALING_DATASET = "synthetic:rows=60000,features=784,classes=10"
 NULL_DATASET = "synthetic:rows=40,features=2,classes=2"
-RESULT = "RESULT "  # a child's last stdout line: this prefix, then JSON
 
-# The course's digits space, as orchestrator/sweeps/digits.yaml has it.
-DIGITS_SPACE: dict[str, Any] = {
-    "learning_rate": {"type": "log_uniform", "low": 1e-4, "high": 1},
-    "hidden_units": {"type": "int_uniform", "low": 50, "high": 100},
-    "hidden_layers": {"type": "int_uniform", "low": 2, "high": 4},
-    "batch_size": {"type": "power_of_two", "low": 32, "high": 256},
-    "optimizer": ["momentum", "adam"],
-    "beta": {
-        "type": "one_minus_log_uniform",
-        "low": 0.9,
-        "high": 0.999,
-        "when": {"optimizer": "momentum"},
-    },
-    "beta1": {
-        "type": "one_minus_log_uniform",
-        "low": 0.8,
-        "high": 0.95,
-        "when": {"optimizer": "adam"},
-    },
-    "beta2": {
-        "type": "one_minus_log_uniform",
-        "low": 0.99,
-        "high": 0.9999,
-        "when": {"optimizer": "adam"},
-    },
-    "epsilon": {"type": "log_uniform", "low": 1e-9, "high": 1e-6, "when": {"optimizer": "adam"}},
-    "decay_rate": {"type": "log_uniform", "low": 1e-3, "high": 1},
-}
+# The course's digits space, read from the built-in sweep `caviar run` uses.
+DIGITS_SPACE: dict[str, Any] = dict(
+    load_sweep(ROOT / "orchestrator" / "sweeps" / "digits.yaml").source["space"]
+)
 ASHA: dict[str, Any] = {"name": "asha", "grace_period": 1, "reduction_factor": 3}
 
 # Reported in the issue, before Caviar existed, on this machine (seconds).
@@ -146,6 +113,9 @@ class Timing:
         return None if self.span is None else self.process[1] - self.span[1]
 
 
+Runs = dict[str, list[Timing]]  # by row label
+
+
 # -- sweeps and the fixed configurations -------------------------------------------------
 
 
@@ -189,122 +159,28 @@ def scaling_source(name: str, plan: Plan, results: Path) -> dict[str, Any]:
     }
 
 
-def fixed_trials(source: dict[str, Any]) -> dict[str, Any]:
+def fixed_trials(source: dict[str, Any]) -> FixedTrials:
     """The sweep's first-stage configurations and their trial seeds, as Caviar plans them."""
-    from orchestrator.planner import TRIAL_STREAM, plan_stage
     from orchestrator.sweepfile import parse_sweep
 
-    spec = parse_sweep(source)
-    proposals = plan_stage(spec.space, spec.model, spec.stages, 0, [], spec.sign, spec.seed)
-    return {
-        "data": {"spec": spec.dataset, "seed": spec.seed, "val_fraction": spec.val_fraction},
-        "seed": [spec.seed, TRIAL_STREAM],  # + the trial's number, as the loop spawns it
-        "trials": [[number, p.config] for number, p in enumerate(proposals, start=1)],
-    }
-
-
-def make_trainer(trials: dict[str, Any], number: int, config: dict[str, Any], dataset: Any) -> Any:
-    import numpy as np
-
-    from workers.trainer import Trainer
-
-    seed = np.random.SeedSequence(trials["seed"][0], spawn_key=(*trials["seed"][1:], number))
-    return Trainer(config, dataset, seed)
-
-
-def load_data(trials: dict[str, Any]) -> Any:
-    from workers.datasets import load_dataset
-
-    data = trials["data"]
-    return load_dataset(data["spec"], seed=data["seed"], val_fraction=data["val_fraction"])
+    return FixedTrials.plan(parse_sweep(source))
 
 
 # -- children: each measurement in its own process ----------------------------------------
 
 
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({v: "1" for v in THREAD_VARS})
-    env["RAY_AUTH_MODE"] = "token"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.pop("RAY_ADDRESS", None)  # every measurement starts its own Ray
-    return env
-
-
-def run_child(argv: list[str], log: Path, expect_result: bool = True) -> tuple[Timing, Any, int]:
-    """Run a process to its end; returns its times, its RESULT (or None), its exit code."""
-    launched = time.time()
-    start = time.perf_counter()
-    with log.open("w") as out:
-        proc = subprocess.run(argv, cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT)
-    wall = time.perf_counter() - start
-    exited = time.time()
-    lines = log.read_text().splitlines()
-    result = next(
-        (json.loads(ln[len(RESULT) :]) for ln in reversed(lines) if ln.startswith(RESULT)), None
-    )
-    if expect_result and (proc.returncode != 0 or result is None):
-        tail = "\n".join(lines[-25:])
-        raise RuntimeError(f"{' '.join(argv[:4])} ... exited {proc.returncode}; log {log}:\n{tail}")
-    return Timing(wall, process=(launched, exited)), result, proc.returncode
-
-
-def child(task: dict[str, Any]) -> dict[str, Any]:
-    kinds: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-        "tune": tune_sweep,
-        "tune-null": tune_null,
-        "pool": ideal_pool,
-        "caviar-null": caviar_null,
-    }
-    return kinds[task["kind"]](task)
-
-
 def tune_sweep(task: dict[str, Any]) -> dict[str, Any]:
     """The sweep on Ray Tune: a function trainable, one `tune.report` per epoch."""
-    import ray
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-    trials = json.loads(Path(task["trials"]).read_text())
-    configs = {number: config for number, config in trials["trials"]}
-    epochs = task["epochs"]
-
-    def trainable(param: dict[str, Any], dataset: Any) -> None:
-        t_start = time.time()
-        number = param["number"]
-        trainer = make_trainer(trials, number, configs[number], dataset)
-        for _ in range(epochs):
-            record = trainer.step()
-            tune.report({"val_cost": record.val_cost, "t_start": t_start, "t_now": time.time()})
-            if record.diverged:  # Caviar ends a diverged trial there too
-                return
-
-    ray.init(num_cpus=WORKERS)
-    dataset = load_data(trials)  # shipped once through the object store
-    scheduler: Any = FIFOScheduler()
-    if task["scheduler"] == "asha":
-        scheduler = ASHAScheduler(
-            metric="val_cost",
-            mode="min",
-            grace_period=ASHA["grace_period"],
-            reduction_factor=ASHA["reduction_factor"],
-            max_t=epochs,
-        )
-    tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(trainable, dataset=dataset), {"cpu": 1}),
-        param_space={"number": tune.grid_search(sorted(configs))},
-        tune_config=tune.TuneConfig(
-            scheduler=scheduler, max_concurrent_trials=WORKERS, reuse_actors=task["reuse"]
-        ),
-        run_config=tune.RunConfig(storage_path=task["storage"], name=task["name"], verbose=0),
+    trials = FixedTrials.from_json(Path(task["trials"]).read_text())
+    grid, fit_call = harness.tune_trials(
+        trials,
+        task["epochs"],
+        ASHA if task["scheduler"] == "asha" else None,
+        reuse=task["reuse"],
+        storage=Path(task["storage"]),
+        name=task["name"],
     )
-    start = time.perf_counter()
-    grid = tuner.fit()
-    fit_call = time.perf_counter() - start
-    ray.shutdown()
     metrics = [grid[i].metrics or {} for i in range(len(grid))]
-    if grid.errors:
-        raise RuntimeError(f"{len(grid.errors)} Ray Tune trials failed: {grid.errors[0]!r}")
     return {
         "span": [min(m["t_start"] for m in metrics), max(m["t_now"] for m in metrics)],
         "fit_call": fit_call,
@@ -315,7 +191,6 @@ def tune_sweep(task: dict[str, Any]) -> dict[str, Any]:
 
 def tune_null(task: dict[str, Any]) -> dict[str, Any]:
     """Trials that do nothing but report `reports` times: all Tune's overhead, no work."""
-    import ray
     from ray import tune
 
     reports = task["reports"]
@@ -324,29 +199,26 @@ def tune_null(task: dict[str, Any]) -> dict[str, Any]:
         for i in range(reports):
             tune.report({"i": i})
 
-    ray.init(num_cpus=WORKERS)
-    tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": 1}),
-        param_space={"n": tune.grid_search(list(range(task["trials"])))},
-        tune_config=tune.TuneConfig(max_concurrent_trials=WORKERS, reuse_actors=task["reuse"]),
-        run_config=tune.RunConfig(storage_path=task["storage"], name=task["name"], verbose=0),
+    grid, total = harness.fit_on_tune(
+        trainable,
+        range(task["trials"]),
+        reuse=task["reuse"],
+        storage=Path(task["storage"]),
+        name=task["name"],
     )
-    start = time.perf_counter()
-    grid = tuner.fit()
-    total = time.perf_counter() - start
-    ray.shutdown()
     return {"total": total, "ideal": 0.0, "trials": len(grid), "errors": len(grid.errors)}
 
 
 _POOL_DATA: dict[str, Any] = {}  # per pool process: the dataset, loaded on first use
 
 
-def _pool_trial(args: tuple[dict[str, Any], int, dict[str, Any], int]) -> tuple[float, float, int]:
-    trials, number, config, epochs = args
+def _pool_trial(args: tuple[FixedTrials, int, int]) -> tuple[float, float, int]:
+    trials, number, epochs = args
     start = time.time()
     if "dataset" not in _POOL_DATA:
-        _POOL_DATA["dataset"] = load_data(trials)
-    trainer = make_trainer(trials, number, config, _POOL_DATA["dataset"])
+        _POOL_DATA["dataset"] = harness.load_data(trials.data)
+    config = trials.configs[number]
+    trainer = harness.make_trainer(trials.seed, number, config, _POOL_DATA["dataset"])
     for _ in range(epochs):
         if trainer.step().diverged:
             break
@@ -355,8 +227,8 @@ def _pool_trial(args: tuple[dict[str, Any], int, dict[str, Any], int]) -> tuple[
 
 def ideal_pool(task: dict[str, Any]) -> dict[str, Any]:
     """No framework: Pool(2) over the configurations, each trained to the end."""
-    trials = json.loads(Path(task["trials"]).read_text())
-    work = [(trials, number, config, task["epochs"]) for number, config in trials["trials"]]
+    trials = FixedTrials.from_json(Path(task["trials"]).read_text())
+    work = [(trials, number, task["epochs"]) for number in trials.configs]
     with multiprocessing.Pool(WORKERS) as pool:
         spans = list(pool.imap_unordered(_pool_trial, work, chunksize=1))
     return {
@@ -370,8 +242,8 @@ def caviar_null(task: dict[str, Any]) -> dict[str, Any]:
     """Caviar's loop and Ray executor on trials too small to cost anything but overhead."""
     import ray
 
+    from caviar_common.seeds import trial_seed
     from orchestrator.loop import Sweep
-    from orchestrator.planner import TRIAL_STREAM
     from orchestrator.ray_executor import RayExecutor
     from orchestrator.runner import start_ray
     from orchestrator.store import Store
@@ -392,11 +264,10 @@ def caviar_null(task: dict[str, Any]) -> dict[str, Any]:
     rows = store.trial_rows()
     # The same trials' own work, in this process, as if spread perfectly over the workers.
     host = TrialHost()
-    data = {"spec": spec.dataset, "seed": spec.seed, "val_fraction": spec.val_fraction}
     host.dataset(spec.dataset, spec.seed, spec.val_fraction)
     start = time.perf_counter()
     for row in rows:
-        host.begin(row["trial_id"], row["config"], data, (spec.seed, TRIAL_STREAM, row["number"]))
+        host.begin(row["trial_id"], row["config"], spec.data, trial_seed(spec.seed, row["number"]))
         for _ in range(spec.max_epochs):
             host.step(row["trial_id"])
         host.end(row["trial_id"])
@@ -419,43 +290,37 @@ def caviar_null(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "tune": tune_sweep,
+    "tune-null": tune_null,
+    "pool": ideal_pool,
+    "caviar-null": caviar_null,
+}
+
+
 # -- the parent: Caviar's own command line, and the children above -------------------------
-
-
-def caviar_command() -> list[str]:
-    script = Path(sys.executable).parent / "caviar"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "orchestrator.cli"]
 
 
 def caviar_run(source: dict[str, Any], workers: int, tmp: Path, expected: Any = None) -> Timing:
     """`caviar run FILE --plain --workers N` as a user runs it; fit phase from its store."""
-    import yaml
-
-    path = tmp / f"{source['name']}.yaml"
-    path.write_text(yaml.safe_dump(source, sort_keys=False))
-    log = tmp / f"{source['name']}.log"
-    argv = [*caviar_command(), "run", str(path), "--plain", "--workers", str(workers)]
-    timing, _, code = run_child(argv, log, expect_result=False)
+    run = harness.run_caviar(source, tmp, workers)
     db = Path(source["results"]) / source["name"] / "sweep.db"
     state, rows, seconds = read_store(db) if db.exists() else (None, [], [])
     if state != "finished":
-        tail = "\n".join(log.read_text().splitlines()[-25:])
-        raise RuntimeError(f"caviar run exited {code}, sweep state {state}; log {log}:\n{tail}")
+        raise failed(f"caviar run exited {run.code}, sweep state {state}", run)
     extra: dict[str, Any] = {
         "states": Counter(r["state"] for r in rows),
         "epoch_seconds": statistics.median(seconds) if seconds else None,
     }
-    if code != 0:  # the sweep finished; what came after it failed
-        lines = [ln for ln in log.read_text().splitlines() if ln.strip()]
-        extra["exit"] = f"exit {code} after the sweep finished: {lines[-1] if lines else ''}"
+    if run.code != 0:  # the sweep finished; what came after it failed
+        last = harness.tail(run.log, 1)
+        extra["exit"] = f"exit {run.code} after the sweep finished: {last[0] if last else ''}"
     if expected is not None:
         got = [[r["number"], r["config"]] for r in rows]
         if json.loads(json.dumps(got)) != json.loads(json.dumps(expected)):
             extra["mismatch"] = "Caviar trained other configurations than the fixed list"
-    timing.span = (min(r["started"] for r in rows), max(r["ended"] for r in rows))
-    timing.epochs = sum(r["epochs"] for r in rows)
-    timing.extra = extra
-    return timing
+    span = (min(r["started"] for r in rows), max(r["ended"] for r in rows))
+    return Timing(run.wall, span, sum(r["epochs"] for r in rows), extra, process_times(run))
 
 
 def read_store(db: Path) -> tuple[str | None, list[dict[str, Any]], list[float]]:
@@ -476,19 +341,24 @@ def read_store(db: Path) -> tuple[str | None, list[dict[str, Any]], list[float]]
 
 
 def child_run(task: dict[str, Any], tmp: Path) -> Timing:
-    log = tmp / f"{task['name']}.log"
-    timing, result, _ = run_child([sys.executable, __file__, "--child", json.dumps(task)], log)
-    timing.span = tuple(result["span"]) if "span" in result else None  # type: ignore[assignment]
-    timing.epochs = result.get("epochs", 0)
-    timing.extra = result
-    return timing
+    """A measurement in a child process; its times and epochs from its RESULT line."""
+    run = harness.run_process(harness.child_argv(__file__, task), tmp / f"{task['name']}.log")
+    result = run.result
+    if run.code != 0 or result is None:
+        raise failed(f"child {task['name']} exited {run.code}", run)
+    span = (result["span"][0], result["span"][1]) if "span" in result else None
+    return Timing(run.wall, span, result.get("epochs", 0), result, process_times(run))
+
+
+def process_times(run: harness.Finished) -> tuple[float, float]:
+    return run.launched, run.exited
+
+
+def failed(what: str, run: harness.Finished) -> RuntimeError:
+    return RuntimeError(f"{what}; log {run.log}:\n" + "\n".join(harness.tail(run.log, 25)))
 
 
 # -- reporting ----------------------------------------------------------------------------
-
-
-def load_average() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def med(values: Sequence[float | None]) -> float | None:
@@ -508,43 +378,42 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("OK" if ok else "MISS")
 
 
-def spread(runs: Sequence[Timing], key: Callable[[Timing], float | None]) -> str:
-    values = [v for v in map(key, runs) if v is not None]
-    if len(values) < 2:
-        return ""
-    return f" ({min(values):.1f}-{max(values):.1f})"
+def median_of(runs: Runs, label: str, key: Callable[[Timing], float | None]) -> float | None:
+    return med([key(t) for t in runs.get(label, [])])
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"{QUICK.trials} trials x {QUICK.epochs} epochs, {QUICK.null_trials} null "
-        "trials, one repetition: a few minutes",
+def wall(runs: Runs, label: str) -> float | None:
+    return median_of(runs, label, lambda t: t.wall)
+
+
+def fit(runs: Runs, label: str) -> float | None:
+    return median_of(runs, label, lambda t: t.fit)
+
+
+def overhead_ms(runs: Runs, label: str) -> float | None:
+    """Null trials' cost per trial beyond their own work: (total - ideal) / trials."""
+    return median_of(
+        runs, label, lambda t: (t.extra["total"] - t.extra["ideal"]) / t.extra["trials"] * 1e3
     )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=None,
-        help="repetitions of the cheap rows (default 3, or 1 with --quick); Ray Tune "
-        "without reuse_actors always runs once",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the results and logs")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.repeat is None:
-        args.repeat = 1 if args.quick else 3
-    if args.repeat < 1:
-        parser.error(f"--repeat must be an integer >= 1, got {args.repeat}")
-    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        print(RESULT + json.dumps(child(json.loads(args.child))), flush=True)
-        return 0
+    return harness.bench_main(parser(), argv, CHILDREN, run)
+
+
+def parser() -> argparse.ArgumentParser:
+    return harness.bench_parser(
+        __doc__.split("\n\n")[0],
+        quick=f"{QUICK.trials} trials x {QUICK.epochs} epochs, {QUICK.null_trials} null "
+        "trials, one repetition: a few minutes",
+        repeat="repetitions of the cheap rows (default 3, or 1 with --quick); Ray Tune "
+        "without reuse_actors always runs once",
+        keep="keep the results and logs",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """The measurements, interleaved, then the tables."""
     plan = QUICK if args.quick else FULL
     tmp = Path(tempfile.mkdtemp(prefix="caviar-bench-sweep-"))
     results = tmp / "runs"
@@ -558,10 +427,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     trials = fixed_trials(sweep_source("configs", "fifo", plan, results))
     trials_file = tmp / "trials.json"
-    trials_file.write_text(json.dumps(trials))
+    trials_file.write_text(trials.to_json())
     started = time.perf_counter()
 
-    runs: dict[str, list[Timing]] = {}
+    runs: Runs = {}
 
     def measure(label: str, fn: Callable[..., Timing], *args: Any) -> None:
         t0 = time.perf_counter()
@@ -598,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Repetition {n + 1} of {args.repeat} (load average {load_average()})")
         for label, scheduler in (("Caviar FIFO", "fifo"), ("Caviar ASHA", ASHA)):
             source = sweep_source(f"{label.split()[1].lower()}-{n}", scheduler, plan, results)
-            measure(label, caviar_run, source, WORKERS, tmp, trials["trials"])
+            measure(label, caviar_run, source, WORKERS, tmp, trials.pairs())
         pool_task = {
             "kind": "pool",
             "name": f"pool-{n}",
@@ -626,57 +495,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     measure("Tune ASHA default", tune("Tune ASHA default", "asha", False, 0))
     measure("Tune null default", tune_null_run("Tune null default", False, 0))
 
-    print_tables(runs, plan)
+    for table in (sweep_table, null_table, scaling_table):
+        print("\n".join(table(runs, plan)))
+    print("\n".join(targets_table(runs)))
     print(
         f"\nLoad average at the end: {load_average()} (other jobs on the machine skew every row)."
     )
     print(f"\nTotal {time.perf_counter() - started:.0f} s.")
-    if args.keep:
-        print(f"Results and logs kept in {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    harness.keep_or_remove(tmp, args.keep, "Results and logs")
     return 0
 
 
-def print_tables(runs: dict[str, list[Timing]], plan: Plan) -> None:
-    def median_of(label: str, key: Callable[[Timing], float | None]) -> float | None:
-        return med([key(t) for t in runs.get(label, [])])
-
-    wall = {k: median_of(k, lambda t: t.wall) for k in runs}
-    fit = {k: median_of(k, lambda t: t.fit) for k in runs}
-    print(
-        f"\n### Sweep: digits, {plan.trials} trials x {plan.epochs} epochs, {WORKERS} at a time\n"
-    )
-    print(
-        "| run | runs | process s | startup s | fit phase s | teardown s | epochs "
-        "| process / Tune default | process / Tune reuse | fit / ideal pool | reported before s |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for label in SWEEP_ROWS:
-        if label not in runs:
-            continue
-        rs, sched = runs[label], label.split()[1]
-        caviar = label.startswith("Caviar")
-        vs_default = ratio(wall[label], wall.get(f"Tune {sched} default")) if caviar else None
-        vs_reuse = ratio(wall[label], wall.get(f"Tune {sched} reuse")) if caviar else None
-        vs_pool = ratio(fit[label], fit.get("pool FIFO")) if sched == "FIFO" else None
-        name = "ideal Pool(2), no framework" if label == "pool FIFO" else label
-        print(
-            f"| {name} | {len(rs)} | {fmt(wall[label])}{spread(rs, lambda t: t.wall)} "
-            f"| {fmt(median_of(label, lambda t: t.startup))} "
-            f"| {fmt(fit[label])}{spread(rs, lambda t: t.fit)} "
-            f"| {fmt(median_of(label, lambda t: t.teardown))} | {rs[0].epochs} "
-            f"| {fmt(vs_default, 2, 'x')} | {fmt(vs_reuse, 2, 'x')} | {fmt(vs_pool, 2, 'x')} "
-            f"| {REPORTED.get(label, '')} |"
-        )
-    print(
-        "\nprocess = wall time of the whole child process (`caviar run FILE --plain --workers "
-        "2` for Caviar;\na Python child that starts Ray, fits and shuts Ray down for Ray Tune; "
-        "the Pool(2) child for the ideal)\n= startup (to the first trial's start) + fit phase "
-        "(to the last trial's end) + teardown.\nTrial starts and ends: trials.started/ended in "
-        "Caviar's sweep.db; time.time() in the trials elsewhere.\nMedians, range in brackets. "
-        "Ray Tune without reuse_actors ran once (over 2 minutes per run at full size)."
-    )
+def sweep_table(runs: Runs, plan: Plan) -> list[str]:
+    """The digits sweep: a line per row that ran, what the columns mean, what went wrong."""
     notes = {
         f"{label}: {t.extra[key]}"
         for label in runs
@@ -684,82 +515,129 @@ def print_tables(runs: dict[str, list[Timing]], plan: Plan) -> None:
         for key in ("exit", "mismatch")
         if key in t.extra
     }
-    for note in sorted(notes):
-        print(f"note: {note}")
+    return [
+        f"\n### Sweep: digits, {plan.trials} trials x {plan.epochs} epochs, {WORKERS} at a time\n",
+        "| run | runs | process s | startup s | fit phase s | teardown s | epochs "
+        "| process / Tune default | process / Tune reuse | fit / ideal pool | reported before s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(sweep_line(runs, label) for label in SWEEP_ROWS if label in runs),
+        "\nprocess = wall time of the whole child process (`caviar run FILE --plain --workers "
+        "2` for Caviar;\na Python child that starts Ray, fits and shuts Ray down for Ray Tune; "
+        "the Pool(2) child for the ideal)\n= startup (to the first trial's start) + fit phase "
+        "(to the last trial's end) + teardown.\nTrial starts and ends: trials.started/ended in "
+        "Caviar's sweep.db; time.time() in the trials elsewhere.\nMedians, range in brackets. "
+        "Ray Tune without reuse_actors ran once (over 2 minutes per run at full size).",
+        *(f"note: {note}" for note in sorted(notes)),
+    ]
 
-    print(
+
+def sweep_line(runs: Runs, label: str) -> str:
+    """A sweep row; Caviar's process time over Tune's, and FIFO fit phases over the pool's."""
+    rs, sched = runs[label], label.split()[1]
+    caviar = label.startswith("Caviar")
+    vs_default = ratio(wall(runs, label), wall(runs, f"Tune {sched} default")) if caviar else None
+    vs_reuse = ratio(wall(runs, label), wall(runs, f"Tune {sched} reuse")) if caviar else None
+    vs_pool = ratio(fit(runs, label), fit(runs, "pool FIFO")) if sched == "FIFO" else None
+    name = "ideal Pool(2), no framework" if label == "pool FIFO" else label
+    return (
+        f"| {name} | {len(rs)} | {spread([t.wall for t in rs], 1)} "
+        f"| {fmt(median_of(runs, label, lambda t: t.startup))} "
+        f"| {spread([t.fit for t in rs], 1)} "
+        f"| {fmt(median_of(runs, label, lambda t: t.teardown))} | {rs[0].epochs} "
+        f"| {fmt(vs_default, 2, 'x')} | {fmt(vs_reuse, 2, 'x')} | {fmt(vs_pool, 2, 'x')} "
+        f"| {REPORTED.get(label, '')} |"
+    )
+
+
+def null_table(runs: Runs, plan: Plan) -> list[str]:
+    """Trials too small to cost anything but the framework's overhead."""
+    return [
         f"\n### Null trials: {plan.null_trials} trials x {plan.null_epochs} reports, "
-        f"{WORKERS} at a time\n"
-    )
-    print(
+        f"{WORKERS} at a time\n",
         "| run | runs | total s | ideal s | overhead ms/trial | worker pool start s "
-        "| warm-up s | after warm-up ms/trial | reported before |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    overhead: dict[str, float | None] = {}
-    for label in ("Caviar null", "Tune null default", "Tune null reuse"):
-        if label not in runs:
-            continue
-        rs = runs[label]
-        overhead[label] = median_of(
-            label, lambda t: (t.extra["total"] - t.extra["ideal"]) / t.extra["trials"] * 1e3
-        )
-        print(
-            f"| {label} | {len(rs)} | {fmt(median_of(label, lambda t: t.extra['total']), 2)} "
-            f"| {fmt(median_of(label, lambda t: t.extra['ideal']), 2)} "
-            f"| {fmt(overhead[label], 1)} "
-            f"| {fmt(median_of(label, lambda t: t.extra.get('pool_start')), 2)} "
-            f"| {fmt(median_of(label, lambda t: t.extra.get('warm_up')), 2)} "
-            f"| {fmt(median_of(label, lambda t: t.extra.get('steady_ms')), 1)} "
-            f"| {REPORTED.get(label, '')} |"
-        )
-    print(
+        "| warm-up s | after warm-up ms/trial | reported before |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(
+            null_line(runs, label)
+            for label in ("Caviar null", "Tune null default", "Tune null reuse")
+            if label in runs
+        ),
         "\nCaviar: orchestrator.loop.Sweep + RayExecutor in one process on "
         f"'{NULL_DATASET}' (one mini-batch per epoch);\ntotal = Sweep.run() with the worker "
         "pool already up (its start is the last column), ideal = the same trials' TrialHost "
         f"work in-process / {WORKERS}.\nRay Tune: tuner.fit() of a function trainable that "
         "only reports; ideal 0. overhead = (total - ideal) / trials.\nwarm-up = Sweep.run() "
         "start until every worker has ended its first trial (which loads the dataset);\n"
-        "after warm-up = the same overhead over the trials that ended after that."
+        "after warm-up = the same overhead over the trials that ended after that.",
+    ]
+
+
+def null_line(runs: Runs, label: str) -> str:
+    def extra(key: str, digits: int) -> str:
+        return fmt(median_of(runs, label, lambda t: t.extra.get(key)), digits)
+
+    return (
+        f"| {label} | {len(runs[label])} | {extra('total', 2)} | {extra('ideal', 2)} "
+        f"| {fmt(overhead_ms(runs, label), 1)} | {extra('pool_start', 2)} "
+        f"| {extra('warm_up', 2)} | {extra('steady_ms', 1)} | {REPORTED.get(label, '')} |"
     )
 
-    print(
+
+def scaling_table(runs: Runs, plan: Plan) -> list[str]:
+    """Caviar on a large set with 1 and 2 workers."""
+    lines = [
         f"\n### Scaling: Caviar on '{SCALING_DATASET}', 2x256 b128 adam, "
-        f"{plan.scaling_trials} trials x {plan.scaling_epochs} epochs\n"
-    )
-    print("| workers | runs | process s | startup s | fit phase s | median s/epoch |")
-    print("|---|---|---|---|---|---|")
+        f"{plan.scaling_trials} trials x {plan.scaling_epochs} epochs\n",
+        "| workers | runs | process s | startup s | fit phase s | median s/epoch |",
+        "|---|---|---|---|---|---|",
+    ]
     for w in (1, 2):
         label = f"scaling {w}w"
         if label in runs:
-            print(
-                f"| {w} | {len(runs[label])} | {fmt(wall[label])} "
-                f"| {fmt(median_of(label, lambda t: t.startup))} "
-                f"| {fmt(fit[label])}{spread(runs[label], lambda t: t.fit)} "
-                f"| {fmt(median_of(label, lambda t: t.extra.get('epoch_seconds')), 2)} |"
+            lines.append(
+                f"| {w} | {len(runs[label])} | {fmt(wall(runs, label))} "
+                f"| {fmt(median_of(runs, label, lambda t: t.startup))} "
+                f"| {spread([t.fit for t in runs[label]], 1)} "
+                f"| {fmt(median_of(runs, label, lambda t: t.extra.get('epoch_seconds')), 2)} |"
             )
-    print("\nThe fit phase includes each worker loading the dataset on its first trial.")
+    return [*lines, "\nThe fit phase includes each worker loading the dataset on its first trial."]
 
-    print("\n### Targets\n")
-    print("| target | measured | goal | |")
-    print("|---|---|---|---|")
-    targets: list[tuple[str, float | None, float, bool]] = []  # name, value, goal, at least?
+
+def targets(runs: Runs) -> list[tuple[str, float | None, float, bool]]:
+    """Each target: its name, the measured value, the goal, and whether it is a minimum."""
+    found = []
     for sched in ("FIFO", "ASHA"):
         for kind, goal in (("default", 0.1), ("reuse", 0.6)):
-            value = ratio(wall.get(f"Caviar {sched}"), wall.get(f"Tune {sched} {kind}"))
-            targets.append((f"caviar run process / Ray Tune {kind}, {sched}", value, goal, False))
-    value = ratio(fit.get("Caviar FIFO"), fit.get("pool FIFO"))
-    targets.append(("Caviar FIFO fit phase / ideal pool", value, 1.1, False))
-    targets.append(("Caviar null-trial overhead, ms/trial", overhead.get("Caviar null"), 5, False))
-    value = ratio(fit.get("scaling 1w"), fit.get("scaling 2w"))
-    targets.append(("scaling: fit phase 1 worker / 2 workers", value, 1.8, True))
-    for name, value, goal, at_least in targets:
+            value = ratio(wall(runs, f"Caviar {sched}"), wall(runs, f"Tune {sched} {kind}"))
+            found.append((f"caviar run process / Ray Tune {kind}, {sched}", value, goal, False))
+    return [
+        *found,
+        (
+            "Caviar FIFO fit phase / ideal pool",
+            ratio(fit(runs, "Caviar FIFO"), fit(runs, "pool FIFO")),
+            1.1,
+            False,
+        ),
+        ("Caviar null-trial overhead, ms/trial", overhead_ms(runs, "Caviar null"), 5, False),
+        (
+            "scaling: fit phase 1 worker / 2 workers",
+            ratio(fit(runs, "scaling 1w"), fit(runs, "scaling 2w")),
+            1.8,
+            True,
+        ),
+    ]
+
+
+def targets_table(runs: Runs) -> list[str]:
+    lines = ["\n### Targets\n", "| target | measured | goal | |", "|---|---|---|---|"]
+    for name, value, goal, at_least in targets(runs):
         unit = "" if "ms" in name else "x"
         ok = None if value is None else (value >= goal if at_least else value <= goal)
-        print(
+        lines.append(
             f"| {name} | {fmt(value, 2, unit)} | {'>=' if at_least else '<='} {goal:g}{unit} "
             f"| {verdict(ok)} |"
         )
+    return lines
 
 
 if __name__ == "__main__":

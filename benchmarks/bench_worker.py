@@ -17,20 +17,15 @@ from __future__ import annotations
 import os
 import sys
 
-# Before numpy or torch is imported: one BLAS/OpenMP thread each, so both sides are
-# measured per core and the shared 2-core machine's other jobs skew neither.
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from workers.threads import BLAS_VARIABLES as THREAD_VARS  # noqa: E402  (imports nothing)
+
 # This machine pins OpenBLAS to its Haswell kernels (older OpenBLAS builds fail on the
 # real CPU); a current numpy runs its own kernels only when both are unset together.
 OPENBLAS_TUNING_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
+# Before numpy or torch is imported: one BLAS/OpenMP thread each, so both sides are
+# measured per core and the shared 2-core machine's other jobs skew neither.
 for _var in THREAD_VARS:
     os.environ[_var] = "1"
 if "--native-openblas" in sys.argv[1:] and any(v in os.environ for v in OPENBLAS_TUNING_VARS):
@@ -50,8 +45,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # benchmark the working tree, installed or not
+ROOT = Path(__file__).resolve().parent.parent  # the working tree, on sys.path above
 
 from workers.trainer import Trainer  # noqa: E402
 

@@ -14,37 +14,28 @@ table (compare.md) and the anytime curves (anytime.png) to benchmarks/results/.
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import os
+import platform
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from workers.threads import BLAS_VARIABLES  # noqa: E402  (imports nothing)
+# Before numpy: importing the harness holds every BLAS to one thread, here and in children.
+from benchmarks import harness  # noqa: E402
+from benchmarks.harness import ROOT, WORKERS, load_average, spread  # noqa: E402
 
-# Before numpy is imported, here and (through the environment) in every child process.
-for _var in BLAS_VARIABLES:
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 SWEEP_FILE = ROOT / "orchestrator" / "sweeps" / "digits.yaml"
-WORKERS = 2  # trials at a time in every framework, and the CPUs every Ray gets
-RESULT = "RESULT "  # a child's last stdout line: this prefix, then JSON
 OPTUNA_STREAM = 7  # child seeds of the master seed for Optuna's samplers, one per process
 OTHER_BENCHMARKS = "benchmarks/bench_"  # a full run waits while one of these runs
 
@@ -63,8 +54,9 @@ class Budget:
 
 @dataclass(frozen=True)
 class Plan:
+    """The datasets a run covers (repetitions: --repeat, 3 by default, 1 with --quick)."""
+
     budgets: tuple[Budget, ...]
-    repeat: int
     suffix: str  # of the output files
 
 
@@ -81,10 +73,9 @@ FULL = Plan(
             "(about 0.01 s on digits).",
         ),
     ),
-    repeat=3,
     suffix="",
 )
-QUICK = Plan((Budget("digits", "digits", 16, 10, tune_default_runs=1),), repeat=1, suffix="-quick")
+QUICK = Plan((Budget("digits", "digits", 16, 10, tune_default_runs=1),), suffix="-quick")
 
 
 @dataclass(frozen=True)
@@ -194,75 +185,29 @@ def read_epoch_logs(folder: Path) -> list[dict[str, Any]]:
     return sorted((json.loads(ln) for ln in lines if ln.strip()), key=lambda e: e["t"])
 
 
-def make_trainer(spec: Any, number: int, config: dict[str, Any], dataset: Any) -> Any:
-    """The trainer Caviar's worker would build for trial `number` (same seed)."""
-    import numpy as np
-
-    from orchestrator.planner import TRIAL_STREAM
-    from workers.trainer import Trainer
-
-    return Trainer(
-        config, dataset, np.random.SeedSequence(spec.seed, spawn_key=(TRIAL_STREAM, number))
-    )
-
-
-def load_data(spec: Any) -> Any:
-    from workers.datasets import load_dataset
-
-    return load_dataset(spec.dataset, seed=spec.seed, val_fraction=spec.val_fraction)
-
-
 def tune_child(task: dict[str, Any]) -> dict[str, Any]:
     """Ray Tune: a function trainable, one `tune.report` per epoch, ASHA, 2 at a time.
 
     It trains Caviar's own random sample for the seed (the configurations and trial seeds
     of the Caviar random + ASHA row), so the two differ only in how they run and prune.
     """
-    import ray
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
-
-    from orchestrator.planner import plan_stage
     from orchestrator.sweepfile import parse_sweep
 
     spec = parse_sweep(task["source"])
-    proposals = plan_stage(spec.space, spec.model, spec.stages, 0, [], spec.sign, spec.seed)
-    configs = {number: p.config for number, p in enumerate(proposals, start=1)}
-    epochs, logs = spec.max_epochs, Path(task["dir"])
-    settings = spec.scheduler_settings
+    logs = Path(task["dir"])
 
-    def trainable(param: dict[str, Any], dataset: Any) -> None:
-        number = param["number"]
-        trainer = make_trainer(spec, number, configs[number], dataset)
-        log = EpochLog(logs / f"trial-{number:04d}.jsonl")
-        for _ in range(epochs):
-            record = trainer.step()
-            log.write(number, record)
-            tune.report({"val_cost": record.val_cost})
-            if record.diverged:  # Caviar ends a diverged trial there too
-                return
+    def on_epoch(number: int, record: Any) -> None:
+        EpochLog(logs / f"trial-{number:04d}.jsonl").write(number, record)
 
-    ray.init(num_cpus=WORKERS)
-    dataset = load_data(spec)  # shipped once through the object store
-    scheduler = ASHAScheduler(
-        metric="val_cost",
-        mode="min",
-        grace_period=settings["grace_period"],
-        reduction_factor=settings["reduction_factor"],
-        max_t=epochs,
+    grid, _ = harness.tune_trials(
+        harness.FixedTrials.plan(spec),
+        spec.max_epochs,
+        spec.scheduler.settings,
+        reuse=task["reuse"],
+        storage=logs / "tune",
+        name="tune",
+        on_epoch=on_epoch,
     )
-    tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(trainable, dataset=dataset), {"cpu": 1}),
-        param_space={"number": tune.grid_search(sorted(configs))},
-        tune_config=tune.TuneConfig(
-            scheduler=scheduler, max_concurrent_trials=WORKERS, reuse_actors=task["reuse"]
-        ),
-        run_config=tune.RunConfig(storage_path=str(logs / "tune"), name="tune", verbose=0),
-    )
-    grid = tuner.fit()
-    ray.shutdown()
-    if grid.errors:
-        raise RuntimeError(f"{len(grid.errors)} Ray Tune trials failed: {grid.errors[0]!r}")
     return {"trials": len(grid)}
 
 
@@ -314,11 +259,8 @@ def optuna_child(task: dict[str, Any]) -> dict[str, Any]:
     folder = Path(task["dir"])
     storage = journal_storage(folder)
     optuna.create_study(study_name=spec.name, storage=storage, direction="minimize")
-    argv = [sys.executable, __file__, "--child"]
-    procs = [
-        subprocess.Popen([*argv, json.dumps({**task, "kind": "optuna-worker", "index": i})])
-        for i in range(WORKERS)
-    ]
+    workers = [{**task, "kind": "optuna-worker", "index": i} for i in range(WORKERS)]
+    procs = [subprocess.Popen(harness.child_argv(__file__, w)) for w in workers]
     codes = [p.wait() for p in procs]
     if any(codes):
         raise RuntimeError(f"Optuna worker processes exited {codes}")
@@ -332,18 +274,18 @@ def optuna_child(task: dict[str, Any]) -> dict[str, Any]:
 
 def optuna_worker(task: dict[str, Any]) -> dict[str, Any]:
     """One of Optuna's processes: TPE proposes, Trainer trains, the pruner halves."""
-    import numpy as np
     import optuna
 
+    from caviar_common.seeds import stream
     from orchestrator.sweepfile import parse_sweep
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # a NaN (diverged) trial warns
     spec = parse_sweep(task["source"])
     folder, index = Path(task["dir"]), task["index"]
-    dataset = load_data(spec)
+    dataset = harness.load_data(spec.data)
     storage = journal_storage(folder)
-    seed = np.random.SeedSequence(spec.seed, spawn_key=(OPTUNA_STREAM, index)).generate_state(1)
-    settings = spec.scheduler_settings
+    seed = stream(spec.seed, OPTUNA_STREAM, index).generate_state(1)
+    settings = spec.scheduler.settings
     study = optuna.load_study(
         study_name=spec.name,
         storage=storage,
@@ -361,7 +303,8 @@ def optuna_worker(task: dict[str, Any]) -> dict[str, Any]:
             trial.study.stop()
             raise optuna.TrialPruned("the budget is spent")
         number = trial.number + 1
-        trainer = make_trainer(spec, number, suggest(trial, spec.space, dict(spec.model)), dataset)
+        config = suggest(trial, spec.space, dict(spec.model))
+        trainer = harness.make_trainer(spec.seed, number, config, dataset)
         best = math.inf
         for epoch in range(1, epochs + 1):
             record = trainer.step()
@@ -389,106 +332,32 @@ CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 # -- the parent ---------------------------------------------------------------------------
 
 
-def child_env(ray_tmp: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({v: "1" for v in BLAS_VARIABLES})
-    env["RAY_AUTH_MODE"] = "token"
-    env["RAY_TMPDIR"] = str(ray_tmp)  # this run's Ray, and nothing else, lives under it
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.pop("RAY_ADDRESS", None)  # every run starts its own Ray
-    return env
-
-
-def processes_under(ray_tmp: Path) -> list[int]:
-    """Processes whose environment names this run's RAY_TMPDIR: what the run started."""
-    mark = f"RAY_TMPDIR={ray_tmp}".encode() + b"\0"
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            environ = Path("/proc", entry, "environ").read_bytes()
-        except OSError:
-            continue
-        if mark in environ:
-            found.append(int(entry))
-    return found
-
-
-def stop_leftovers(ray_tmp: Path, grace: float = 15.0) -> int:
-    """End, by process id, what the run left behind; returns how many needed ending.
-
-    Ray's dashboard leaves a forkserver that exits on its own a second after the driver,
-    so processes get `grace` seconds before SIGTERM, then 5 more before SIGKILL.
-    """
-    killed = 0
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
-        pids = processes_under(ray_tmp)
-        if sig is not None:
-            killed = max(killed, len(pids))
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):  # it ended on its own
-                    os.kill(pid, sig)
-        deadline = time.time() + (grace if sig is None else 5.0)
-        while processes_under(ray_tmp) and time.time() < deadline:
-            time.sleep(0.2)
-        if not processes_under(ray_tmp):
-            break
-    return killed
-
-
-def run_process(argv: list[str], log: Path) -> tuple[float, float, int]:
-    """Run a command in a fresh RAY_TMPDIR; returns its launch time, wall time, exit code."""
-    ray_tmp = Path(tempfile.mkdtemp(prefix="cvr", dir="/tmp"))  # short: Ray's socket paths
-    launched, start = time.time(), time.perf_counter()
-    with log.open("w") as out:
-        proc = subprocess.run(
-            argv, cwd=ROOT, env=child_env(ray_tmp), stdout=out, stderr=subprocess.STDOUT
-        )
-    wall = time.perf_counter() - start
-    left = stop_leftovers(ray_tmp)
-    if left:
-        with log.open("a") as out:
-            out.write(f"\ncompare.py: stopped {left} process(es) the run left behind\n")
-    shutil.rmtree(ray_tmp, ignore_errors=True)
-    return launched, wall, proc.returncode
-
-
-def failure(log: Path, code: int) -> str:
-    tail = [ln for ln in log.read_text().splitlines() if ln.strip()][-3:]
-    return f"exit {code}; log {log}: " + " | ".join(tail)
-
-
-def caviar_command() -> list[str]:
-    script = Path(sys.executable).parent / "caviar"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "orchestrator.cli"]
+def failure(run: harness.Finished) -> str:
+    return f"exit {run.code}; log {run.log}: " + " | ".join(harness.tail(run.log, 3))
 
 
 def measure_caviar(m: Measure, source: dict[str, Any], work: Path) -> None:
     """`caviar run FILE --plain --workers 2`; epochs and their end times from its store."""
-    import yaml
-
     from orchestrator.results import load_run
 
-    path = work / f"{source['name']}.yaml"
-    path.write_text(yaml.safe_dump(source, sort_keys=False))
-    log = work / f"{source['name']}.log"
-    argv = [*caviar_command(), "run", str(path), "--plain", "--workers", str(WORKERS)]
-    launched, m.wall, code = run_process(argv, log)
+    run = harness.run_caviar(source, work, own_ray_tmp=True)
+    m.wall = run.wall
     run_dir = Path(source["results"]) / source["name"]
-    run = load_run(run_dir) if (run_dir / "sweep.db").exists() else None
-    if code != 0 or run is None or run.state != "finished":
-        m.wall, m.note = math.nan, failure(log, code)
+    sweep = load_run(run_dir) if (run_dir / "sweep.db").exists() else None
+    if run.code != 0 or sweep is None or sweep.state != "finished":
+        m.wall, m.note = math.nan, failure(run)
         return
     # The store has each trial's end time and each epoch's seconds: an epoch ended when
     # the trial ended minus the seconds of the epochs after it (late by the gaps between
     # epochs, so this never flatters Caviar).
-    for trial_id, curve in run.curves.groupby("trial_id"):
+    for trial_id, curve in sweep.curves.groupby("trial_id"):
         curve = curve.sort_values("epoch")
         after = curve["seconds"].fillna(0.0)[::-1].cumsum()[::-1] - curve["seconds"].fillna(0.0)
-        ended = float(run.trials.loc[trial_id, "ended"])
+        ended = float(sweep.trials.loc[trial_id, "ended"])
         for (_, point), later in zip(curve.iterrows(), after, strict=True):
-            m.points.append((ended - later - launched, point["val_cost"], point["val_accuracy"]))
+            m.points.append(
+                (ended - later - run.launched, point["val_cost"], point["val_accuracy"])
+            )
     m.points.sort()
 
 
@@ -498,17 +367,14 @@ def measure_child(m: Measure, task: dict[str, Any], work: Path) -> None:
     folder.mkdir()
     task = {**task, "dir": str(folder)}
     log = work / f"{task['name']}.log"
-    launched, m.wall, code = run_process(
-        [sys.executable, __file__, "--child", json.dumps(task)], log
-    )
-    lines = log.read_text().splitlines()
-    result = next((ln for ln in reversed(lines) if ln.startswith(RESULT)), None)
-    if code != 0 or result is None:
-        m.wall, m.note = math.nan, failure(log, code)
+    run = harness.run_process(harness.child_argv(__file__, task), log, own_ray_tmp=True)
+    m.wall = run.wall
+    if run.code != 0 or run.result is None:
+        m.wall, m.note = math.nan, failure(run)
         return
     for e in read_epoch_logs(folder):
-        m.points.append((e["t"] - launched, e["val_cost"], e["val_accuracy"]))
-    states = json.loads(result[len(RESULT) :]).get("states")
+        m.points.append((e["t"] - run.launched, e["val_cost"], e["val_accuracy"]))
+    states = run.result.get("states")
     if states:
         m.note = ", ".join(f"{k.lower()} {v}" for k, v in sorted(states.items()))
 
@@ -565,21 +431,6 @@ def machine() -> str:
     )
 
 
-def load_average() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-def spread(values: Sequence[float], digits: int, scale: float = 1.0, unit: str = "") -> str:
-    """Median, with the range in brackets when there is more than one value."""
-    clean = [v * scale for v in values if math.isfinite(v)]
-    if not clean:
-        return "n/a"
-    text = f"{statistics.median(clean):.{digits}f}{unit}"
-    if len(clean) > 1 and min(clean) != max(clean):
-        text += f" ({min(clean):.{digits}f}–{max(clean):.{digits}f})"
-    return text
-
-
 def pair_ratios(runs: list[Measure], base: list[Measure]) -> list[float]:
     """Wall time over the baseline's, repetition by repetition (same seed, same invocation)."""
     walls = {b.rep: b.wall for b in base if b.ok}
@@ -587,40 +438,43 @@ def pair_ratios(runs: list[Measure], base: list[Measure]) -> list[float]:
 
 
 def table(measures: list[Measure], plan: Plan, repeat: int) -> list[str]:
-    out = []
-    for budget in plan.budgets:
-        mine = [m for m in measures if m.budget == budget.name]
-        by_row = {r.label: [m for m in mine if m.row == r.label and m.ok] for r in ROWS}
-        out += [
-            f"\n### {budget.name} (`{budget.dataset}`): {budget.trials} trials x "
-            f"{budget.epochs} epochs, {WORKERS} at a time\n",
-            *([budget.note, ""] if budget.note else []),
-            "| run | runs | process s | first epoch s | / Tune default | / Tune reuse | epochs "
-            "| best val cost | best val accuracy |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for row in ROWS:
-            runs = by_row[row.label]
-            if not runs:
-                continue
-            vs_default = pair_ratios(runs, by_row[TUNE_DEFAULT])
-            vs_reuse = pair_ratios(runs, by_row[TUNE_REUSE])
-            out.append(
-                f"| {row.label} | {len(runs)} | {spread([m.wall for m in runs], 1)} "
-                f"| {spread([m.points[0][0] if m.points else math.nan for m in runs], 1)} "
-                f"| {spread(vs_default, 2, unit='x')} | {spread(vs_reuse, 2, unit='x')} "
-                f"| {spread([m.epochs for m in runs], 0)} "
-                f"| {spread([m.best(1, 1.0) for m in runs], 4)} "
-                f"| {spread([m.best(2, -1.0) for m in runs], 1, 100, ' %')} |"
-            )
-        default_runs = len(by_row[TUNE_DEFAULT])
-        out.append(
-            f"\nRay Tune with its defaults (a new actor per trial) ran in {default_runs} of "
-            f"{repeat} repetition(s) here; '/ Tune default' pairs only those."
-        )
-        notes = [f"{m.row}, seed {m.rep}: {m.note}" for m in mine if m.note]
-        out += [""] + [f"- {n}" for n in notes] if notes else []
-    return out
+    """The Markdown tables, one per dataset."""
+    return [line for budget in plan.budgets for line in budget_table(measures, budget, repeat)]
+
+
+def budget_table(measures: list[Measure], budget: Budget, repeat: int) -> list[str]:
+    """One dataset's table: a line per row that ran, then what ran less and what failed."""
+    mine = [m for m in measures if m.budget == budget.name]
+    by_row = {r.label: [m for m in mine if m.row == r.label and m.ok] for r in ROWS}
+    lines = [
+        f"\n### {budget.name} (`{budget.dataset}`): {budget.trials} trials x "
+        f"{budget.epochs} epochs, {WORKERS} at a time\n",
+        *([budget.note, ""] if budget.note else []),
+        "| run | runs | process s | first epoch s | / Tune default | / Tune reuse | epochs "
+        "| best val cost | best val accuracy |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(table_line(row, by_row) for row in ROWS if by_row[row.label]),
+        f"\nRay Tune with its defaults (a new actor per trial) ran in "
+        f"{len(by_row[TUNE_DEFAULT])} of {repeat} repetition(s) here; '/ Tune default' pairs "
+        "only those.",
+    ]
+    notes = [f"{m.row}, seed {m.rep}: {m.note}" for m in mine if m.note]
+    return lines + ([""] + [f"- {n}" for n in notes] if notes else [])
+
+
+def table_line(row: Row, by_row: dict[str, list[Measure]]) -> str:
+    """A row's cells: medians over its runs, ratios paired seed by seed."""
+    runs = by_row[row.label]
+    vs_default = pair_ratios(runs, by_row[TUNE_DEFAULT])
+    vs_reuse = pair_ratios(runs, by_row[TUNE_REUSE])
+    return (
+        f"| {row.label} | {len(runs)} | {spread([m.wall for m in runs], 1)} "
+        f"| {spread([m.points[0][0] if m.points else math.nan for m in runs], 1)} "
+        f"| {spread(vs_default, 2, unit='x')} | {spread(vs_reuse, 2, unit='x')} "
+        f"| {spread([m.epochs for m in runs], 0)} "
+        f"| {spread([m.best(1, 1.0) for m in runs], 4)} "
+        f"| {spread([m.best(2, -1.0) for m in runs], 1, 100, ' %')} |"
+    )
 
 
 def plot(measures: list[Measure], plan: Plan, path: Path) -> None:
@@ -707,35 +561,26 @@ def best_so_far(xs: Sequence[float], m: Measure, grid: Any) -> Any:
 # -- main ---------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="digits only, 16 trials x 10 epochs, one repetition: about 2 minutes",
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=None, help="repetitions, seeds 0..N-1 (default 3)"
+def main(argv: Sequence[str] | None = None) -> int:
+    return harness.bench_main(parser(), argv, CHILDREN, lambda args: run(args, argv))
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = harness.bench_parser(
+        __doc__.split("\n\n")[0],
+        quick="digits only, 16 trials x 10 epochs, one repetition: about 2 minutes",
+        repeat="repetitions, seeds 0..N-1 (default 3)",
+        keep="keep the sweeps, logs and journals",
     )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks" / "results", help="where to write"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the sweeps, logs and journals")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.repeat is not None and args.repeat < 1:
-        parser.error(f"--repeat must be an integer >= 1, got {args.repeat}")
-    return args
+    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        task = json.loads(args.child)
-        print(RESULT + json.dumps(CHILDREN[task["kind"]](task)), flush=True)
-        return 0
+def run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    """Every row on every dataset, seeds interleaved; then the table and the curves."""
     plan = QUICK if args.quick else FULL
-    repeat = args.repeat or plan.repeat
     if not args.quick:
         wait_for_quiet_machine()
     work = Path(tempfile.mkdtemp(prefix="caviar-compare-"))
@@ -743,6 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started, load_before = time.perf_counter(), load_average()
     print(f"{machine()}\nwork in {work}; load average {load_before}", flush=True)
     measures: list[Measure] = []
+    repeat = args.repeat
     for rep in range(repeat):  # seeds interleaved, so the shared machine's load hits every row
         for budget in plan.budgets:
             rows = ROWS[rep % len(ROWS) :] + ROWS[: rep % len(ROWS)]  # rotate the order
@@ -782,10 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / f"compare{plan.suffix}.md").write_text(text)
     plot(measures, plan, args.out / f"anytime{plan.suffix}.png")
     print(f"wrote {args.out / f'compare{plan.suffix}.md'} and anytime{plan.suffix}.png")
-    if args.keep:
-        print(f"sweeps, logs and journals kept in {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    harness.keep_or_remove(work, args.keep, "sweeps, logs and journals")
     return 0
 
 

@@ -66,7 +66,5 @@ def _top_level_imports(path: Path) -> set[str]:
 def test_lower_layers_never_import_higher_ones(package, forbidden):
     files = sorted((ROOT / package).rglob("*.py"))
     assert files
-    offenders = {
-        str(f.relative_to(ROOT)): sorted(_top_level_imports(f) & forbidden) for f in files
-    }
+    offenders = {str(f.relative_to(ROOT)): sorted(_top_level_imports(f) & forbidden) for f in files}
     assert {f: names for f, names in offenders.items() if names} == {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from orchestrator.inprocess import InProcessExecutor
 from orchestrator.loop import Options, Sweep
 from orchestrator.runner import builtin_sweep
@@ -33,10 +35,8 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
         if seen == 60:  # some trials ended, others mid-way, with a checkpoint or two
             raise KeyboardInterrupt
 
-    try:
+    with pytest.raises(KeyboardInterrupt):
         Sweep(spec, store, InProcessExecutor(2), options=options, on_status=interrupt).run()
-    except KeyboardInterrupt:
-        pass
     rows = {r["trial_id"]: r for r in store.trial_rows()}
     assert store.get("state") == SweepState.INTERRUPTED
     kept = _checkpointed(store)

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import kill_processes_under, short_temp_dir
+from orchestrator.processes import stop_processes_under
+from tests.conftest import short_temp_dir
 
 pytestmark = pytest.mark.ray
 
@@ -51,7 +52,7 @@ def ray_env(tmp_path):
     try:
         yield env
     finally:
-        kill_processes_under(temp)
+        stop_processes_under(temp)
 
 
 def _count(db: Path, table: str) -> int:
@@ -131,7 +132,7 @@ def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
     with _running(sweep, ray_env, progressed, "it could be killed", capture=False) as driver:
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait(30)
-    kill_processes_under(ray_env["RAY_TMPDIR"])  # its Ray outlives a SIGKILLed driver
+    stop_processes_under(ray_env["RAY_TMPDIR"])  # its Ray outlives a SIGKILLed driver
     before = _points(db)
     assert 12 <= len(before) < 4 * 16
 

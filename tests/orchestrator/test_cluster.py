@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import free_port, kill_processes_under, short_temp_dir
+from orchestrator.processes import stop_processes_under
+from tests.conftest import free_port, short_temp_dir
 
 pytestmark = pytest.mark.ray
 
@@ -127,7 +128,7 @@ class Cluster:
     def close(self) -> None:
         for name in list(self.procs):
             self.stop(name)
-        kill_processes_under(self.temp)
+        stop_processes_under(self.temp)
 
 
 @pytest.fixture
