@@ -67,6 +67,15 @@ def run_sweep(raw: dict[str, Any], run_dir: Path) -> Path:
     return run_dir
 
 
+def stored_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """The trials straight from a run's store, to check what is shown against."""
+    store = Store.open(run_dir)
+    try:
+        return store.trial_rows()
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def mixed_raw() -> dict[str, Any]:
     """The mixed sweep's file, as a dict a test may change."""

@@ -16,16 +16,9 @@ from orchestrator.loop import Sweep
 from orchestrator.report import LiveReport, build_html, write_atomically
 from orchestrator.store import Store
 from orchestrator.sweepfile import parse_sweep
+from tests.orchestrator.conftest import stored_rows
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def _rows(run_dir: Path) -> list[dict]:
-    store = Store.open(run_dir)
-    try:
-        return store.trial_rows()
-    finally:
-        store.close()
 
 
 def test_the_page_is_self_contained_every_figure_an_embedded_png(mixed_run):
@@ -39,7 +32,7 @@ def test_the_page_is_self_contained_every_figure_an_embedded_png(mixed_run):
 
 
 def test_the_page_has_the_leaderboard_and_the_epochs_pruning_saved(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     page, _ = build_html(mixed_run)
     trained = sum(r["epochs"] for r in rows)
     saved = len(rows) * 4 - trained  # every trial run to max_epochs 4, less what was trained
@@ -83,7 +76,7 @@ def test_a_sweep_whose_trials_have_not_finished_an_epoch_says_so(mixed_raw, tmp_
 
 
 def test_a_sweep_where_every_trial_diverged_says_so_and_shows_where(diverged_run):
-    rows = _rows(diverged_run)
+    rows = stored_rows(diverged_run)
     assert {r["state"] for r in rows} == {"diverged"}
     page, pngs = build_html(diverged_run)
     assert "Every trial diverged" in page and "Leaderboard" not in page

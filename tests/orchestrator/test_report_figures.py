@@ -20,21 +20,12 @@ from orchestrator.report_figures import (
 )
 from orchestrator.results import Run, load_run
 from orchestrator.space import Choice, LogUniform, Space, Uniform
-from orchestrator.store import Store
+from tests.orchestrator.conftest import stored_rows
 
 
 def _draw(run_dir: Path) -> tuple[Run, dict]:
     run = load_run(run_dir)
     return run, {name: fig for name, (_, fig) in figures(run, sweep_shape(run)).items()}
-
-
-def _rows(run_dir: Path) -> list[dict]:
-    """The trials straight from the store, to check the figures against."""
-    store = Store.open(run_dir)
-    try:
-        return store.trial_rows()
-    finally:
-        store.close()
 
 
 def _ids(rows: list[dict], state: str) -> set[str]:
@@ -47,14 +38,14 @@ def _best_id(rows: list[dict]) -> str:
 
 
 def test_the_fixture_sweep_has_every_kind_of_trial(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     assert {r["state"] for r in rows} == {"completed", "pruned", "diverged"}
     assert {r["stage"] for r in rows} == {0, 1}
     assert {r["config"]["optimizer"] for r in rows} == {"momentum", "adam"}
 
 
 def test_the_curve_chart_has_one_line_per_trial_pruned_grey_diverged_red(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     _, drawn = _draw(mixed_run)
     ax = drawn["curves"].axes[0]
     lines = {str(ln.get_gid()): ln for ln in ax.get_lines() if ln.get_gid()}
@@ -73,7 +64,7 @@ def test_the_curve_chart_has_one_line_per_trial_pruned_grey_diverged_red(mixed_r
 
 
 def test_diverged_curves_are_drawn_clipped_at_the_ceiling(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     run, drawn = _draw(mixed_run)
     ax = drawn["curves"].axes[0]
     first = run.curves.sort_values("epoch").groupby("trial_id")["val_cost"].first().dropna()
@@ -89,7 +80,7 @@ def test_diverged_curves_are_drawn_clipped_at_the_ceiling(mixed_run):
 
 
 def test_each_parameter_is_drawn_on_its_own_scale(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     _, drawn = _draw(mixed_run)
     axes = {ax.get_gid(): ax for ax in drawn["parameters"].axes}
     assert set(axes) == {"learning_rate", "batch_size", "optimizer", "beta", "beta1"}
@@ -119,7 +110,7 @@ def test_each_parameter_is_drawn_on_its_own_scale(mixed_run):
 
 
 def test_diverged_trials_show_where_they_were_on_the_learning_rate_axis(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     _, drawn = _draw(mixed_run)
     ax = next(a for a in drawn["parameters"].axes if a.get_gid() == "learning_rate")
     marks = next(c for c in ax.collections if c.get_gid() == "diverged")
@@ -131,7 +122,7 @@ def test_diverged_trials_show_where_they_were_on_the_learning_rate_axis(mixed_ru
 
 
 def test_a_two_stage_sweep_draws_each_stage_box_around_its_trials(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     _, drawn = _draw(mixed_run)
     ax = drawn["stages"].axes[0]
     boxes = {p.get_gid(): p.get_bbox() for p in ax.patches}
@@ -150,7 +141,7 @@ def test_a_two_stage_sweep_draws_each_stage_box_around_its_trials(mixed_run):
 
 
 def test_the_parallel_view_holds_the_top_trials_best_in_black(mixed_run):
-    rows = _rows(mixed_run)
+    rows = stored_rows(mixed_run)
     _, drawn = _draw(mixed_run)
     lines = {ln.get_gid(): ln for ln in drawn["parallel"].axes[0].get_lines()}
     usable = sorted(
