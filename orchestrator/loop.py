@@ -89,6 +89,7 @@ class Sweep:
         self.on_status = on_status
         self.running: dict[str, Running] = {}
         self.restarts: deque[Running] = deque()
+        self.paused: dict[str, Running] = {}  # waiting at a rung for the scheduler
         self.status = Status.start(spec, clock())
         self._plan = _Plan()
         self._data = spec.data
@@ -116,6 +117,7 @@ class Sweep:
             raise
         finally:
             self.executor.shutdown()
+        self.store.drop_paused_checkpoints()  # the sweep is over: nothing will promote them
         self.store.set(state=SweepState.FINISHED, ended=self.clock())
         self._report(final=True)
         return self.status
@@ -128,9 +130,12 @@ class Sweep:
         return self._plan_next_stage()
 
     def _launch(self) -> None:
+        """Fill free workers: restarts first, then promotions, then new trials."""
         while self.executor.free() > 0 and not self._stopping:
             if self.restarts:
                 self._start(self.restarts.popleft())
+            elif (promoted := self.scheduler.promote()) is not None:
+                self._promote(promoted)
             elif self._plan.queue or self._plan_next_stage():
                 number, proposal = self._plan.queue.popleft()
                 self._new_trial(number, proposal)
@@ -228,13 +233,36 @@ class Sweep:
             self.scheduler.on_failed(trial.trial_id)
             message = record.get("message") or f"{self.spec.metric}={value}"
             self._end(trial, TrialState.DIVERGED, message)
-        elif decision in (Decision.STOP, Decision.PAUSE):
+        elif decision is Decision.STOP:
             self._end(trial, TrialState.PRUNED)
+        elif decision is Decision.PAUSE:
+            self._pause(trial)
         elif epoch >= self.spec.max_epochs:
             self.scheduler.on_complete(trial.trial_id)
             self._end(trial, TrialState.COMPLETED)
         else:
             self._feed(trial)
+
+    def _pause(self, trial: Running) -> None:
+        """The trial waits at its rung, unless the scheduler promotes it at once; the worker
+        it frees goes to whichever trial the scheduler promotes, or to the next one."""
+        promoted = None if self._stopping else self.scheduler.promote()
+        if promoted == trial.trial_id:  # the best paused trial: it goes on where it is
+            self._feed(trial)
+            return
+        self.executor.release(trial.trial_id)
+        del self.running[trial.trial_id]
+        self.paused[trial.trial_id] = trial
+        self.store.pause_trial(trial.trial_id, self.clock())
+        self.status.paused(trial.trial_id, trial.reported)
+        if promoted is not None:
+            self._promote(promoted)
+
+    def _promote(self, trial_id: str) -> None:
+        """Resume a paused trial from the checkpoint of its rung."""
+        trial = self.paused.pop(trial_id)
+        self.status.promoted(trial_id, trial.reported)
+        self._start(trial)
 
     def _crashed(self, trial: Running, event: Crashed) -> None:
         self.executor.release(trial.trial_id)
@@ -291,14 +319,23 @@ class Sweep:
             tid = p["trial_id"]
             value = math.nan if p["diverged"] else p[self.spec.metric]
             self.scheduler.on_result(tid, p["epoch"], math.nan if value is None else value)
-            if p["seq"] == last_seq[tid] and by_id[tid]["state"] == TrialState.COMPLETED:
-                self.scheduler.on_complete(tid)
+            if p["seq"] == last_seq[tid]:
+                state = by_id[tid]["state"]
+                if state == TrialState.COMPLETED:
+                    self.scheduler.on_complete(tid)
+                elif state in (TrialState.DIVERGED, TrialState.FAILED):
+                    self.scheduler.on_failed(tid)  # as the loop told it when it happened
         self.status.replayed(rows)
         for row in rows:
-            if row["state"] in LIVE:
+            if row["state"] in LIVE or row["state"] == TrialState.PAUSED:
                 trial = Running(row["trial_id"], row["number"], row["stage"], row["config"])
                 trial.best = math.inf if row["best"] is None else self.spec.sign * row["best"]
-                self.restarts.append(trial)
+                trial.reported = trial.requested = row["epochs"]
+                if row["state"] == TrialState.PAUSED:
+                    self.paused[trial.trial_id] = trial
+                else:  # running (promoted, if it was paused before its last stored point)
+                    self.scheduler.resumed(trial.trial_id)
+                    self.restarts.append(trial)
         # the plan goes on with the latest stage the store has seen, skipping its known trials
         top = max(r["stage"] for r in rows)
         self._plan_stage(top, min(r["number"] for r in rows if r["stage"] == top))

@@ -35,6 +35,7 @@ from orchestrator.states import TrialState
 
 STATE_COLOURS: dict[str, str] = {
     TrialState.PRUNED: "0.72",
+    TrialState.PAUSED: "tab:olive",  # waiting at a rung (the sweep may still promote it)
     TrialState.DIVERGED: "tab:red",
     TrialState.STOPPED: "0.5",
     TrialState.FAILED: "0.35",

@@ -5,7 +5,9 @@ Each simulated trial has a latent quality q ~ U(0, 1): its final value is 0.1 + 
 curve falls from 2.3 towards it as exp(-epoch / tau) plus noise, and tau grows with q (good
 configurations usually learn faster too, though the curves still cross). Each trial also
 has its own seconds per epoch. W workers take trials in order; every epoch is an event on
-a heap ordered by simulated time; a stopped trial frees its worker at once.
+a heap ordered by simulated time; a stopped or paused trial frees its worker at once. A
+free worker first asks the scheduler for a paused trial to promote (`mode: promote`),
+which goes on from its next epoch, and only then starts a new trial.
 """
 
 from __future__ import annotations
@@ -61,14 +63,15 @@ class SimulationResult:
     time_to_best: float  # simulated seconds until that value was reported
     makespan: float  # simulated seconds until the last trial ended
     completed: int
-    stopped: int  # pruned, paused or diverged
+    stopped: int  # pruned or diverged
     decisions: int  # on_result calls
+    paused: int = 0  # paused at a rung and never promoted
 
     def __repr__(self) -> str:
         return (
             f"SimulationResult(epochs={self.epochs}, best_final={self.best_final:.4f} "
             f"(true {self.best_true:.4f}, trial {self.best_trial}, t={self.time_to_best:.1f}s), "
-            f"completed={self.completed}, stopped={self.stopped}, "
+            f"completed={self.completed}, stopped={self.stopped}, paused={self.paused}, "
             f"makespan={self.makespan:.1f}s)"
         )
 
@@ -104,17 +107,28 @@ def simulate(
     events: list[tuple[float, int, int]] = []  # (time, trial, epoch just finished)
     next_trial = 0
     epochs = completed = stopped = 0
+    paused: dict[str, tuple[int, int]] = {}  # trial id -> (trial, epoch it paused after)
+    idle = min(workers, trials)
     best = (math.inf, -1, math.nan)  # value, trial, time
     makespan = 0.0
 
-    def start(now: float) -> None:
-        nonlocal next_trial
-        scheduler.on_start(f"t{next_trial}")
-        heapq.heappush(events, (now + curves.seconds[next_trial], next_trial, 1))
-        next_trial += 1
+    def fill(now: float) -> None:
+        """Give each idle worker a promoted trial if there is one, else a new trial."""
+        nonlocal next_trial, idle
+        while idle:
+            tid = scheduler.promote()
+            if tid is not None:
+                trial, epoch = paused.pop(tid)
+            elif next_trial < trials:
+                trial, epoch = next_trial, 0
+                scheduler.on_start(f"t{trial}")
+                next_trial += 1
+            else:
+                return  # asked again after the next result: it may make a trial promotable
+            heapq.heappush(events, (now + curves.seconds[trial], trial, epoch + 1))
+            idle -= 1
 
-    for _ in range(min(workers, trials)):
-        start(0.0)
+    fill(0.0)
     while events:
         now, trial, epoch = heapq.heappop(events)
         tid = f"t{trial}"
@@ -125,20 +139,31 @@ def simulate(
         decision = scheduler.on_result(tid, epoch, scheduler.sign * value)
         if decision is Decision.CONTINUE and epoch < max_epochs:
             heapq.heappush(events, (now + curves.seconds[trial], trial, epoch + 1))
-            continue
-        if decision is Decision.CONTINUE:
-            scheduler.on_complete(tid)
-            completed += 1
-            best = min(best, (value, trial, now))
         else:
-            # As in orchestrator/loop.py: a paused trial is never resumed, so it ends here.
-            if decision is Decision.DIVERGED:
-                scheduler.on_failed(tid)
-            stopped += 1
-        makespan = now
-        if next_trial < trials:
-            start(now)
+            if decision is Decision.CONTINUE:
+                scheduler.on_complete(tid)
+                completed += 1
+                best = min(best, (value, trial, now))
+            elif decision is Decision.PAUSE:
+                paused[tid] = (trial, epoch)
+            else:
+                if decision is Decision.DIVERGED:
+                    scheduler.on_failed(tid)
+                stopped += 1
+            makespan = now
+            idle += 1
+        if idle:
+            fill(now)
     true = float(curves.final[best[1]]) if best[1] >= 0 else math.nan
     return SimulationResult(
-        epochs, best[0], true, best[1], best[2], makespan, completed, stopped, scheduler.decisions
+        epochs,
+        best[0],
+        true,
+        best[1],
+        best[2],
+        makespan,
+        completed,
+        stopped,
+        scheduler.decisions,
+        len(paused),
     )

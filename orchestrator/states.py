@@ -14,13 +14,15 @@ class TrialState(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"  # ran to the epoch budget
     PRUNED = "pruned"  # stopped by the scheduler
+    PAUSED = "paused"  # waiting at a rung with its checkpoint; the scheduler may promote it
     DIVERGED = "diverged"  # NaN, infinite or absurd metric: stopped at once
     FAILED = "failed"  # its code raised, or it lost its worker too often
     STOPPED = "stopped"  # ended by the sweep's time limit
 
 
 LIVE: frozenset[TrialState] = frozenset({TrialState.PENDING, TrialState.RUNNING})
-ENDED: frozenset[TrialState] = frozenset(TrialState) - LIVE  # a resume leaves these be
+# Ended for good: a resume leaves these be, and nothing restores them from a checkpoint.
+ENDED: frozenset[TrialState] = frozenset(TrialState) - LIVE - {TrialState.PAUSED}
 
 
 class SweepState(StrEnum):

@@ -25,6 +25,8 @@ class NoteKind(enum.Enum):
     NEW_BEST = "new best"  # a trial took the lead
     ENDED = "ended"  # a trial ended (its state says how)
     RESTARTED = "restarted"  # a trial lost its worker and starts again from its checkpoint
+    PAUSED = "paused"  # a trial waits at a rung
+    PROMOTED = "promoted"  # a paused trial goes on from its rung
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,9 @@ class Note:
     @property
     def notable(self) -> bool:
         """News even in a terse log: a new leader, a lost worker, a failed trial."""
-        return self.kind is not NoteKind.ENDED or self.state is TrialState.FAILED
+        if self.kind is NoteKind.ENDED:
+            return self.state is TrialState.FAILED
+        return self.kind in (NoteKind.NEW_BEST, NoteKind.RESTARTED)
 
     def __str__(self) -> str:
         return self.text
@@ -109,6 +113,16 @@ class Status:
         text = f"{trial_id} {state} after {epochs} epochs"
         self._note(Note(NoteKind.ENDED, trial_id, text, state))
 
+    def paused(self, trial_id: str, epochs: int) -> None:
+        self.running.pop(trial_id, None)
+        self.counts[TrialState.PAUSED] += 1
+        text = f"{trial_id} paused at epoch {epochs}"
+        self._note(Note(NoteKind.PAUSED, trial_id, text, TrialState.PAUSED))
+
+    def promoted(self, trial_id: str, epochs: int) -> None:
+        self.counts[TrialState.PAUSED] -= 1
+        self._note(Note(NoteKind.PROMOTED, trial_id, f"{trial_id} promoted from epoch {epochs}"))
+
     def restarted(self, trial_id: str, error: str) -> None:
         self.running.pop(trial_id, None)
         self.restarts += 1
@@ -133,7 +147,8 @@ class Status:
 
     @property
     def ended_count(self) -> int:
-        return sum(self.counts.values())
+        """Trials that ended for good (a paused trial may still be promoted)."""
+        return sum(n for state, n in self.counts.items() if state != TrialState.PAUSED)
 
     @property
     def elapsed(self) -> float:
@@ -163,7 +178,8 @@ class Status:
             f"[{self.name}] {self.ended_count}/{self.total} ended | running {len(self.running)} "
             f"| completed {c[TrialState.COMPLETED]} pruned {c[TrialState.PRUNED]} "
             f"diverged {c[TrialState.DIVERGED]} failed {c[TrialState.FAILED]} "
-            f"| best {self.metric} {best} | {self.epochs_per_second:.1f} epochs/s{eta}"
+            + (f"paused {c[TrialState.PAUSED]} " if c[TrialState.PAUSED] else "")
+            + f"| best {self.metric} {best} | {self.epochs_per_second:.1f} epochs/s{eta}"
         )
 
 

@@ -213,6 +213,23 @@ class Store:
             )
             self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
 
+    def pause_trial(self, trial_id: str, when: float) -> None:
+        """The trial waits at a rung; its checkpoint stays, for a promotion."""
+        with self.conn:
+            self.conn.execute(
+                "UPDATE trials SET state = ?, ended = ? WHERE trial_id = ?",
+                (TrialState.PAUSED, when, trial_id),
+            )
+
+    def drop_paused_checkpoints(self) -> None:
+        """The sweep is over: no paused trial will be promoted, so drop their checkpoints."""
+        with self.conn:
+            self.conn.execute(
+                "DELETE FROM checkpoints WHERE trial_id IN "
+                "(SELECT trial_id FROM trials WHERE state = ?)",
+                (TrialState.PAUSED,),
+            )
+
     def trial_rows(self) -> list[dict[str, Any]]:
         cur = self.conn.execute("SELECT * FROM trials ORDER BY number")
         names = [d[0] for d in cur.description]

@@ -36,7 +36,13 @@ def make_scheduler(
         return MedianStopping(s["grace_period"], s["min_trials"], sign)
     cls = Asha if spec.name == "asha" else Hyperband
     return cls(
-        max_epochs, s["grace_period"], s["reduction_factor"], s["brackets"], sign=sign, rng=rng
+        max_epochs,
+        s["grace_period"],
+        s["reduction_factor"],
+        s["brackets"],
+        sign=sign,
+        rng=rng,
+        mode=s["mode"],
     )
 
 

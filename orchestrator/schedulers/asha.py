@@ -5,6 +5,9 @@ value is compared with every value recorded at that rung so far, its own include
 on if it is among the best floor(n / eta) of them, or, while fewer than eta results exist,
 if it is the best so far (Optuna's rule). Decisions are made at once, never waiting for a
 rung to fill; each rung keeps its values in a sorted list, so a decision costs O(log n).
+
+That is `mode: stop`. With `mode: promote` a trial is paused at each rung instead and
+promoted later (promotion.py), as in the paper's Algorithm 2.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import numpy as np
 from sortedcontainers import SortedList
 
 from orchestrator.schedulers.base import Decision, Scheduler
+from orchestrator.schedulers.promotion import PromotingBracket
+
+MODES = ("stop", "promote")
 
 
 def rung_epochs(grace: int, eta: float, max_epochs: int) -> list[int]:
@@ -91,13 +97,20 @@ class Asha(Scheduler):
         brackets: int = 1,
         sign: float = 1.0,
         rng: np.random.Generator | None = None,
+        mode: str = "stop",
     ) -> None:
         super().__init__(sign)
         if brackets > 1 and rng is None:
             raise ValueError("rng: brackets > 1 assign trials at random and need a generator")
-        self.brackets = [
-            Bracket(bracket_grace(grace_period, reduction_factor, b), reduction_factor, max_epochs)
-            for b in range(brackets)
+        if mode not in MODES:
+            raise ValueError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        graces = [bracket_grace(grace_period, reduction_factor, b) for b in range(brackets)]
+        self.brackets: list[Bracket | PromotingBracket] = [
+            Bracket(g, reduction_factor, max_epochs)
+            if mode == "stop"
+            else PromotingBracket(g, reduction_factor, rung_epochs(g, reduction_factor, max_epochs))
+            for g in graces
         ]
         self._rung_epochs = frozenset(e for bracket in self.brackets for e in bracket.epochs)
         self.weights = hyperband_weights(brackets, reduction_factor)
@@ -122,11 +135,42 @@ class Asha(Scheduler):
     def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
         if trial_id not in self.bracket_of:
             self.on_start(trial_id)
-        return self.brackets[self.bracket_of[trial_id]].decide(epoch, value)
+        bracket = self.brackets[self.bracket_of[trial_id]]
+        if isinstance(bracket, PromotingBracket):
+            return bracket.decide(trial_id, epoch, value)
+        return bracket.decide(epoch, value)
+
+    def promote(self) -> str | None:
+        for bracket in self.brackets:
+            if isinstance(bracket, PromotingBracket):
+                trial_id = bracket.promote()
+                if trial_id is not None:
+                    return trial_id
+        return None
+
+    def on_result(self, trial_id: str, epoch: int, value: float) -> Decision:
+        decision = super().on_result(trial_id, epoch, value)
+        if decision is Decision.DIVERGED:  # known from the result alone, so a replay knows it
+            self._unpause(trial_id)
+        return decision
+
+    def on_failed(self, trial_id: str) -> None:
+        self._unpause(trial_id)
+
+    def resumed(self, trial_id: str) -> None:
+        self._unpause(trial_id)
+
+    def _unpause(self, trial_id: str) -> None:
+        b = self.bracket_of.get(trial_id)
+        bracket = None if b is None else self.brackets[b]
+        if isinstance(bracket, PromotingBracket):
+            bracket.forget(trial_id)
 
     def __repr__(self) -> str:
+        mode = ", mode=promote" if self.mode == "promote" else ""
         return (
-            f"{type(self).__name__}({', '.join(map(repr, self.brackets))}, sign={self.sign:+.0f})"
+            f"{type(self).__name__}({', '.join(map(repr, self.brackets))}, "
+            f"sign={self.sign:+.0f}{mode})"
         )
 
 

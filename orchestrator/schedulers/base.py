@@ -16,7 +16,7 @@ from caviar_common.curves import diverged
 class Decision(enum.Enum):
     CONTINUE = "continue"
     STOP = "stop"  # pruned: the scheduler judged it weak
-    PAUSE = "pause"  # keep its checkpoint; it may be resumed later
+    PAUSE = "pause"  # keep its checkpoint: `promote()` may resume it later
     DIVERGED = "diverged"  # NaN, infinite or absurd value: stopped at once
 
 
@@ -59,6 +59,15 @@ class Scheduler:
     def rung_epochs(self) -> frozenset[int]:
         """Epochs where decisions are made, worth a checkpoint."""
         return frozenset()
+
+    def promote(self) -> str | None:
+        """A paused trial to resume now that a worker is free (the scheduler counts it as
+        promoted), or None. Only schedulers that answer PAUSE ever return one."""
+        return None
+
+    def resumed(self, trial_id: str) -> None:
+        """The trial runs again although this scheduler has it paused: a resume found it
+        promoted and running in the store before its next result. It counts as promoted."""
 
     def on_complete(self, trial_id: str) -> None:
         """The trial ran to its epoch budget."""

@@ -26,6 +26,12 @@ class Setting:
 
 _GRACE = Setting(int, 1, lambda v: v >= 1, "an integer >= 1 (epochs before any stop)")
 _ETA = Setting(float, 3.0, lambda v: v > 1, "a number > 1 (keep the top 1/eta at a rung)")
+_MODE = Setting(
+    str,
+    "stop",
+    lambda v: v in ("stop", "promote"),
+    "stop (a weak trial ends at its rung) or promote (it pauses there and may be promoted later)",
+)
 
 SETTINGS: dict[str, dict[str, Setting]] = {
     "fifo": {},
@@ -33,6 +39,7 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "grace_period": _GRACE,
         "reduction_factor": _ETA,
         "brackets": Setting(int, 1, lambda v: v >= 1, "an integer >= 1"),
+        "mode": _MODE,
     },
     "median": {
         "grace_period": _GRACE,
@@ -44,6 +51,7 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "grace_period": _GRACE,
         "reduction_factor": _ETA,
         "brackets": Setting(int, None, lambda v: v >= 1, "an integer >= 1"),
+        "mode": _MODE,
     },
 }
 SCHEDULERS = tuple(SETTINGS)
@@ -57,7 +65,9 @@ class SchedulerSpec:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v:g}" for k, v in self.settings.items())
+        settings = ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.settings.items()
+        )
         return f"SchedulerSpec({self.name!r}{', ' if settings else ''}{settings})"
 
 
@@ -83,7 +93,8 @@ def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> Sch
             value = int(value)
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
         if (
-            not numeric
+            (rule.kind is str and not isinstance(value, str))
+            or (rule.kind is not str and not numeric)
             or (rule.kind is int and not isinstance(value, int))
             or not rule.check(value)
         ):

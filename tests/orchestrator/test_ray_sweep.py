@@ -77,6 +77,27 @@ def test_a_sweep_runs_on_two_named_workers_and_prunes(
         assert [e for e, _ in curves[r["trial_id"]]] == list(range(1, r["epochs"] + 1))
 
 
+def test_a_promoting_sweep_resumes_paused_trials_on_ray_and_stores_each_point_once(
+    ray_local: dict[str, str], tmp_path: Path
+) -> None:
+    promote = {"name": "asha", "grace_period": 1, "reduction_factor": 3, "mode": "promote"}
+    spec = _spec("ray-promote", 9, 9, promote)
+    store, sweep = _run(spec, tmp_path)
+    status = sweep.run()
+    rows = store.trial_rows()
+    assert len(rows) == 9 and all(r["state"] in ("completed", "paused") for r in rows)
+    # which trials go on depends on the order results arrive in; but a paused trial waits
+    # at a rung (epoch 1 or 3), and whatever completed was promoted at both
+    paused = [r["epochs"] for r in rows if r["state"] == "paused"]
+    assert paused and set(paused) <= {1, 3}
+    assert [r["epochs"] for r in rows if r["state"] == "completed"] == [9] * (9 - len(paused))
+    assert 9 - len(paused) >= 1 and status.counts["paused"] == len(paused)
+    curves = _curves(store)
+    for r in rows:  # every epoch recorded once, in order, across pauses and promotions
+        assert [e for e, _ in curves[r["trial_id"]]] == list(range(1, r["epochs"] + 1))
+    assert store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+
+
 def _clean_twin(tmp_path: Path, name: str) -> dict[str, list[tuple[int, float]]]:
     store, sweep = _run(_spec(name, 3, 6), tmp_path / "clean", checkpoint_every=2)
     sweep.run()

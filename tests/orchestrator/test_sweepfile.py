@@ -212,6 +212,19 @@ def test_a_relative_dataset_path_is_taken_from_the_sweep_file(tmp_path):
             "scheduler.grace",
             "(did you mean 'grace_period'?)",
         ),
+        (
+            "scheduler",
+            {"name": "asha", "mode": "promot"},
+            "scheduler.mode",
+            "or promote (it pauses there and may be promoted later), got 'promot'",
+        ),
+        ("scheduler", {"name": "hyperband", "mode": 1}, "scheduler.mode", "got 1"),
+        (
+            "scheduler",
+            {"name": "median", "mode": "promote"},
+            "scheduler.mode",
+            "unknown setting for median",
+        ),
         ("resources.cpus_per_trial", 0, "resources.cpus_per_trial", "must be a number > 0"),
     ],
 )
