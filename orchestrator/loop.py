@@ -134,7 +134,7 @@ class Sweep:
         while self.executor.free() > 0 and not self._stopping:
             if self.restarts:
                 self._start(self.restarts.popleft())
-            elif (promoted := self.scheduler.promote()) is not None:
+            elif (promoted := self._next_promotion()) is not None:
                 self._promote(promoted)
             elif self._plan.queue or self._plan_next_stage():
                 number, proposal = self._plan.queue.popleft()
@@ -246,7 +246,7 @@ class Sweep:
     def _pause(self, trial: Running) -> None:
         """The trial waits at its rung, unless the scheduler promotes it at once; the worker
         it frees goes to whichever trial the scheduler promotes, or to the next one."""
-        promoted = None if self._stopping else self.scheduler.promote()
+        promoted = self._next_promotion()
         if promoted == trial.trial_id:  # the best paused trial: it goes on where it is
             self._feed(trial)
             return
@@ -257,6 +257,17 @@ class Sweep:
         self.status.paused(trial.trial_id, trial.reported)
         if promoted is not None:
             self._promote(promoted)
+
+    def _next_promotion(self) -> str | None:
+        """The paused trial the scheduler promotes now; once no new trial is left to start,
+        it is told so (a free worker would otherwise idle)."""
+        if self._stopping:
+            return None
+        found = self.scheduler.promote()
+        last_stage = self._plan.stage + 1 >= len(self.spec.stages)
+        if found is None and last_stage and not self._plan.queue:
+            found = self.scheduler.promote(finishing=True)
+        return found
 
     def _promote(self, trial_id: str) -> None:
         """Resume a paused trial from the checkpoint of its rung."""

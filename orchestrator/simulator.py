@@ -7,7 +7,8 @@ configurations usually learn faster too, though the curves still cross). Each tr
 has its own seconds per epoch. W workers take trials in order; every epoch is an event on
 a heap ordered by simulated time; a stopped or paused trial frees its worker at once. A
 free worker first asks the scheduler for a paused trial to promote (`mode: promote`),
-which goes on from its next epoch, and only then starts a new trial.
+which goes on from its next epoch, and only then starts a new trial; once every trial has
+started, it asks with `finishing=True`, as the tuning loop does.
 """
 
 from __future__ import annotations
@@ -37,6 +38,24 @@ class Curves:
         gap = START - self.final[trial]
         clean = self.final[trial] + gap * math.exp(-epoch / self.tau[trial])
         return float(clean + self.noise[trial, epoch - 1])
+
+
+@dataclass(frozen=True)
+class RecordedCurves(Curves):
+    """Curves measured on real trials (benchmarks/record_curves.py), replayed as they were:
+    `values[trial, epoch - 1]`, NaN once a trial diverged; `final` is each trial's last value.
+    """
+
+    values: np.ndarray  # (n, max_epochs)
+
+    @classmethod
+    def of(cls, values: np.ndarray, seconds: np.ndarray) -> RecordedCurves:
+        values = np.asarray(values, dtype=float)  # (n, max_epochs)
+        zeros = np.zeros(values.shape[0])
+        return cls(values[:, -1], zeros, np.asarray(seconds, dtype=float), 0 * values, values)
+
+    def value(self, trial: int, epoch: int) -> float:
+        return float(self.values[trial, epoch - 1])
 
 
 def make_curves(trials: int, max_epochs: int, seed: int, noise: float = 0.01) -> Curves:
@@ -116,7 +135,7 @@ def simulate(
         """Give each idle worker a promoted trial if there is one, else a new trial."""
         nonlocal next_trial, idle
         while idle:
-            tid = scheduler.promote()
+            tid = scheduler.promote(finishing=next_trial >= trials)
             if tid is not None:
                 trial, epoch = paused.pop(tid)
             elif next_trial < trials:

@@ -140,10 +140,10 @@ class Asha(Scheduler):
             return bracket.decide(trial_id, epoch, value)
         return bracket.decide(epoch, value)
 
-    def promote(self) -> str | None:
+    def promote(self, finishing: bool = False) -> str | None:
         for bracket in self.brackets:
             if isinstance(bracket, PromotingBracket):
-                trial_id = bracket.promote()
+                trial_id = bracket.promote(finishing)
                 if trial_id is not None:
                     return trial_id
         return None

@@ -60,9 +60,12 @@ class Scheduler:
         """Epochs where decisions are made, worth a checkpoint."""
         return frozenset()
 
-    def promote(self) -> str | None:
+    def promote(self, finishing: bool = False) -> str | None:
         """A paused trial to resume now that a worker is free (the scheduler counts it as
-        promoted), or None. Only schedulers that answer PAUSE ever return one."""
+        promoted), or None. Only schedulers that answer PAUSE ever return one.
+
+        `finishing`: no new trial is left to start, so a worker that gets nothing idles.
+        """
         return None
 
     def resumed(self, trial_id: str) -> None:

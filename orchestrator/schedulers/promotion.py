@@ -45,18 +45,25 @@ class PromotingBracket:
         self._paused_at[trial_id] = (epoch, value)
         return Decision.PAUSE
 
-    def promote(self) -> str | None:
+    def promote(self, finishing: bool = False) -> str | None:
         """The paused trial to resume now, taken off the paused list; None if there is none.
 
         Rungs are scanned from the top: a trial close to the budget is the cheapest to
         finish. In a rung, the best paused trial goes on if it is in the top share.
+
+        `finishing`: no new trial will come, so no rung will fill any further. Each rung
+        then lets its best result go on even when fewer than eta results reached it, as
+        synchronous successive halving keeps at least one trial per rung: otherwise the
+        top rung of a short sweep (one trial at epoch 27 of 30, say) never lets anyone
+        finish, and the best trial found waits a few epochs short of the budget.
         """
         for epoch in reversed(self.epochs):
             paused = self.paused[epoch]
             if not paused:
                 continue
             best = paused[0]
-            if self.rungs[epoch].bisect_left(best) < top_share(len(self.rungs[epoch]), self.eta):
+            share = top_share(len(self.rungs[epoch]), self.eta)
+            if self.rungs[epoch].bisect_left(best) < (max(1, share) if finishing else share):
                 return self._take(best[1])
         return None
 

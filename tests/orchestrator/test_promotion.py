@@ -335,3 +335,19 @@ def test_make_scheduler_of_a_promote_spec_builds_promoting_brackets(
     assert "mode=promote" in repr(scheduler)
     stop = make_scheduler(check_scheduler(name, {}, 27), 27, 1.0, np.random.default_rng(0))
     assert isinstance(stop, Asha) and stop.mode == "stop" and stop.promote() is None
+
+
+def test_a_finishing_sweep_lets_each_rung_s_best_go_on_however_few_reached_it() -> None:
+    asha = _asha()  # rungs at 1 and 3
+    for i, value in enumerate([0.5, 0.4]):  # two results at rung 1: floor(2/3) = 0
+        assert _arrive(asha, f"t{i}", 1, value) is P
+    assert asha.promote() is None  # more trials may still come and fill the rung
+    # no new trial is left: max(1, 0) = 1, so the rung's best (t1, 0.4) goes on, t0 waits
+    assert asha.promote(finishing=True) == "t1"
+    assert asha.promote(finishing=True) is None
+    # t1 pauses alone at rung 3, the top: while finishing it is promoted to the budget
+    for epoch in (2, 3):
+        asha.on_result("t1", epoch, 0.3)
+    assert asha.promote() is None
+    assert asha.promote(finishing=True) == "t1"
+    assert _bracket(asha).is_paused("t0") and not _bracket(asha).is_paused("t1")

@@ -58,8 +58,8 @@ class Seen(Scheduler):
     def on_failed(self, trial_id: str) -> None:
         self.inner.on_failed(trial_id)
 
-    def promote(self) -> str | None:
-        return self.inner.promote()
+    def promote(self, finishing: bool = False) -> str | None:
+        return self.inner.promote(finishing)
 
 
 class StopFirstTrial(Fifo):
@@ -174,16 +174,18 @@ def test_too_few_curves_name_the_problem() -> None:
 def test_a_paused_trial_is_promoted_on_the_simulated_clock_by_a_worker_that_went_idle() -> None:
     # Rungs at 1 only (3 is the budget), eta = 3; flat curves rank trials by their finals.
     # 2 workers, 3 trials at 1, 1 and 3 s per epoch, finals 0.5, 0.4, 0.3:
-    #   1 s: t0 and t1 pause at rung 1 (n = 1, 2: share 0); one worker starts t2, the other
-    #        has nothing to do and idles;
+    #   1 s: t0 and t1 pause at rung 1 (n = 1, 2: share 0); one worker starts t2, the last
+    #        new trial; the other, finishing (nothing new left), promotes the rung's best
+    #        paused trial, t1 (0.4), and runs its epochs 2 and 3: it completes at 3 s;
+    #   3 s: still finishing, but t0 ranks second of two (share max(1, 0) = 1): it waits;
     #   4 s: t2 pauses (n = 3, share 1): t2 itself ranks first and is promoted at once,
     #        running epochs 2 and 3 at 3 s each: it completes at 10 s;
-    #   then t1 ranks 1 behind t2 and t0 ranks 2: both stay paused.
+    #   t0 ranks third of three: it stays paused. Epochs: 1 + 3 + 3.
     curves = _flat_curves([1.0, 1.0, 3.0], [0.5, 0.4, 0.3], 3)
     result = simulate(Asha(3, 1, 3.0, mode="promote"), 3, 2, 3, 0, curves)
     assert (result.best_trial, result.time_to_best, result.makespan) == (2, 10.0, 10.0)
-    assert (result.epochs, result.completed, result.paused, result.stopped) == (5, 1, 2, 0)
-    assert "paused=2" in repr(result)
+    assert (result.epochs, result.completed, result.paused, result.stopped) == (7, 2, 1, 0)
+    assert "paused=1" in repr(result)
 
 
 @pytest.mark.parametrize("name", ["asha", "hyperband"])
