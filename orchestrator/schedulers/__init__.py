@@ -43,6 +43,7 @@ def make_scheduler(
         sign=sign,
         rng=rng,
         mode=s["mode"],
+        stop_rule=s["rule"],
     )
 
 

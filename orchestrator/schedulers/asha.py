@@ -1,13 +1,16 @@
 """Asynchronous successive halving (Li et al. 2020) and Hyperband as brackets of it.
 
-Rungs sit at grace * eta**k epochs below the epoch budget. When a trial reaches a rung its
-value is compared with every value recorded at that rung so far, its own included: it goes
-on if it is among the best floor(n / eta) of them, or, while fewer than eta results exist,
-if it is the best so far (Optuna's rule). Decisions are made at once, never waiting for a
-rung to fill; each rung keeps its values in a sorted list, so a decision costs O(log n).
+Rungs sit at grace * eta**k epochs below the epoch budget. A rung judges each trial's best
+value so far. With `mode: stop` a trial reaching a rung goes on if its value is no worse
+than the 1/eta quantile of the results recorded there before it (`rule: percentile`, Ray
+Tune's and Syne Tune's rule; the first result always goes on), or, with `rule: top`, if
+it is among the best floor(n / eta) of the n results, its own counted (the best so far
+while fewer than eta exist). benchmarks/stop_rules.py compares the two: the percentile
+rule loses less. Decisions are made at once, never waiting for a rung to fill; each rung
+keeps its values in a sorted list, so a decision costs O(log n).
 
-That is `mode: stop`. With `mode: promote` a trial is paused at each rung instead and
-promoted later (promotion.py), as in the paper's Algorithm 2.
+With `mode: promote` a trial is paused at each rung instead and promoted later
+(promotion.py), as in the paper's Algorithm 2.
 """
 
 from __future__ import annotations
@@ -52,20 +55,38 @@ def promotable(value: float, recorded: SortedList, eta: float) -> bool:
     return recorded.bisect_left(value) < keep  # ties go to the newcomer
 
 
+def within_percentile(value: float, recorded: SortedList, eta: float) -> bool:
+    """Ray Tune's and Syne Tune's rule: whether `value` is no worse than the 1/eta quantile
+    (linearly interpolated) of the results recorded before it, the newcomer excluded; the
+    first result at a rung always goes on."""
+    n = len(recorded)
+    if n == 0:
+        return True
+    position = (n - 1) / eta  # np.quantile's linear method, on the sorted values
+    low = math.floor(position)
+    high = min(low + 1, n - 1)
+    cutoff = recorded[low] + (recorded[high] - recorded[low]) * (position - low)
+    return value <= cutoff
+
+
+STOP_RULES = {"top": promotable, "percentile": within_percentile}
+
+
 class Bracket:
     """One set of rungs with its own grace period."""
 
-    def __init__(self, grace: int, eta: float, max_epochs: int) -> None:
+    def __init__(self, grace: int, eta: float, max_epochs: int, rule: str = "percentile") -> None:
         self.grace = grace
         self.eta = eta
         self.epochs = rung_epochs(grace, eta, max_epochs)
         self.rungs = {epoch: SortedList() for epoch in self.epochs}
+        self.keeps = STOP_RULES[rule]
 
     def decide(self, epoch: int, value: float) -> Decision:
         rung = self.rungs.get(epoch)
         if rung is None:
             return Decision.CONTINUE
-        go_on = promotable(value, rung, self.eta)
+        go_on = self.keeps(value, rung, self.eta)
         rung.add(value)
         return Decision.CONTINUE if go_on else Decision.STOP
 
@@ -98,16 +119,21 @@ class Asha(Scheduler):
         sign: float = 1.0,
         rng: np.random.Generator | None = None,
         mode: str = "stop",
+        stop_rule: str = "percentile",
+        judge: str = "best",
     ) -> None:
         super().__init__(sign)
         if brackets > 1 and rng is None:
             raise ValueError("rng: brackets > 1 assign trials at random and need a generator")
         if mode not in MODES:
             raise ValueError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
+        if judge not in ("best", "last"):
+            raise ValueError(f"judge: must be best or last, got {judge!r}")
         self.mode = mode
+        self.judge = judge  # "last": the value at the rung epoch (benchmarks compare them)
         graces = [bracket_grace(grace_period, reduction_factor, b) for b in range(brackets)]
         self.brackets: list[Bracket | PromotingBracket] = [
-            Bracket(g, reduction_factor, max_epochs)
+            Bracket(g, reduction_factor, max_epochs, stop_rule)
             if mode == "stop"
             else PromotingBracket(g, reduction_factor, rung_epochs(g, reduction_factor, max_epochs))
             for g in graces
@@ -116,6 +142,7 @@ class Asha(Scheduler):
         self.weights = hyperband_weights(brackets, reduction_factor)
         self._rng = rng
         self.bracket_of: dict[str, int] = {}
+        self._best: dict[str, float] = {}  # each trial's best value so far (minimised)
 
     @property
     def rung_epochs(self) -> frozenset[int]:
@@ -135,6 +162,11 @@ class Asha(Scheduler):
     def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
         if trial_id not in self.bracket_of:
             self.on_start(trial_id)
+        # A rung judges the trial's best value so far, not its latest: a validation cost
+        # that jumps up for one epoch must not end a trial that was doing well.
+        if self.judge == "best":
+            value = min(value, self._best.get(trial_id, value))
+            self._best[trial_id] = value
         bracket = self.brackets[self.bracket_of[trial_id]]
         if isinstance(bracket, PromotingBracket):
             return bracket.decide(trial_id, epoch, value)

@@ -26,6 +26,13 @@ class Setting:
 
 _GRACE = Setting(int, 1, lambda v: v >= 1, "an integer >= 1 (epochs before any stop)")
 _ETA = Setting(float, 3.0, lambda v: v > 1, "a number > 1 (keep the top 1/eta at a rung)")
+_RULE = Setting(
+    str,
+    "percentile",
+    lambda v: v in ("percentile", "top"),
+    "percentile (go on if no worse than the 1/eta quantile of the results before) or top "
+    "(go on if among the best floor(n/eta), the newcomer counted)",
+)
 _MODE = Setting(
     str,
     "stop",
@@ -40,6 +47,7 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "reduction_factor": _ETA,
         "brackets": Setting(int, 1, lambda v: v >= 1, "an integer >= 1"),
         "mode": _MODE,
+        "rule": _RULE,
     },
     "median": {
         "grace_period": _GRACE,
@@ -52,6 +60,7 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "reduction_factor": _ETA,
         "brackets": Setting(int, None, lambda v: v >= 1, "an integer >= 1"),
         "mode": _MODE,
+        "rule": _RULE,
     },
 }
 SCHEDULERS = tuple(SETTINGS)

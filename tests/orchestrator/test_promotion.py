@@ -121,7 +121,7 @@ def test_a_promoted_trial_is_not_promoted_twice() -> None:
 def test_a_slow_starter_waits_and_is_promoted_once_weaker_results_arrive_behind_it() -> None:
     # t2 reports 5 after t0 (1) and t1 (2). Stop mode kills it on arrival: rank 2 >=
     # max(1, floor(3/3)) = 1.
-    stopping = Asha(9, 1, 3.0)
+    stopping = Asha(9, 1, 3.0, stop_rule="top")
     assert [_arrive(stopping, f"t{i}", 1, v) for i, v in enumerate([1, 2, 5])] == [
         C,
         Decision.STOP,

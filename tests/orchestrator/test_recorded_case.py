@@ -1,8 +1,9 @@
 """The case that made Caviar's ASHA stop final no longer: digits, seed 2 (benchmarks/
 compare.py). Thirty-two real trials of the built-in sweep were trained to the end and their
 curves kept (tests/data/digits-seed2.json, made by benchmarks/record_curves.py). Replayed on
-a simulated clock with two workers, ASHA's stop rule ends at epoch 1 the trial that turns
-out best of all; promotion keeps it and trains it to the end."""
+a simulated clock with two workers, ASHA's former stop rule (`rule: top`) ends at epoch 1
+the trial that turns out best of all; the percentile rule (now the default) and promotion
+keep it and train it to the end."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ def curves() -> RecordedCurves:
     return RecordedCurves.of(values, np.array(data["seconds_per_epoch"]))
 
 
-def _replay(curves: RecordedCurves, mode: str) -> tuple[dict[str, int], int]:
-    spec = check_scheduler("asha", {"grace_period": 1, "reduction_factor": 3, "mode": mode}, 30)
+def _replay(curves: RecordedCurves, mode: str, rule: str = "percentile") -> tuple[dict, int]:
+    settings = {"grace_period": 1, "reduction_factor": 3, "mode": mode, "rule": rule}
+    spec = check_scheduler("asha", settings, EPOCHS)
     seen = Reached(make_scheduler(spec, EPOCHS, 1.0, np.random.default_rng(0)))
     result = simulate(seen, TRIALS, WORKERS, EPOCHS, seed=0, curves=curves)
     return seen.epochs, result.best_trial
@@ -65,8 +67,15 @@ def test_the_winner_of_the_full_search_is_the_one_stop_ends_at_epoch_one(curves)
     assert winner == 8  # trial-0009: 0.047, the next best 0.057
     # at epoch 1 it is only sixth of 32 (0.69; the leaders 0.19, 0.20, 0.36, 0.38, 0.51)
     assert int(np.argsort(curves.values[:, 0]).tolist().index(winner)) == 5
-    reached, _ = _replay(curves, "stop")
+    reached, _ = _replay(curves, "stop", rule="top")
     assert reached["t8"] == 1  # its epoch-1 result came ninth: fourth of nine, top 3 kept
+
+
+def test_the_percentile_stop_rule_keeps_the_winner_to_the_end(curves):
+    # at its arrival the eight results before it, sorted 0.187, 0.2, 0.507, 1.135, ..., have
+    # a 1/3 quantile at position 7/3: 0.507 + (1.135 - 0.507) / 3 = 0.716; 0.693 goes on
+    reached, best_trial = _replay(curves, "stop", rule="percentile")
+    assert reached["t8"] == EPOCHS and best_trial == 8
 
 
 def test_promotion_keeps_the_winner_and_trains_it_to_the_end(curves):

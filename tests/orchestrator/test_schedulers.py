@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 from scipy.stats import chisquare
+from sortedcontainers import SortedList
 
 from caviar_common.errors import ConfigError
 from orchestrator.schedulers import (
@@ -23,7 +24,7 @@ from orchestrator.schedulers import (
     decision_epochs,
     make_scheduler,
 )
-from orchestrator.schedulers.asha import hyperband_weights, rung_epochs
+from orchestrator.schedulers.asha import hyperband_weights, rung_epochs, within_percentile
 
 C, S = Decision.CONTINUE, Decision.STOP
 DIVERGENT = [math.nan, math.inf, -math.inf, 1e300, -1e300]
@@ -87,34 +88,34 @@ def test_rung_epochs_sit_at_grace_times_powers_of_eta_below_the_budget(
 
 
 def test_asha_keeps_the_top_third_of_nine_trials_at_a_rung():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     decisions = _at_epoch(asha, NINE)
     assert decisions == NINE_DECISIONS
     assert [v for v, d in zip(NINE, decisions, strict=True) if d is C] == [1, 2, 3]
 
 
 def test_asha_maximising_negated_values_decides_exactly_as_minimising():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, sign=-1.0)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, sign=-1.0, stop_rule="top")
     assert _at_epoch(asha, [-v for v in NINE]) == NINE_DECISIONS
 
 
 def test_asha_with_fewer_than_eta_results_only_the_best_so_far_goes_on():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     # 5: alone, best (go); 6: n = 2 < 3, worse than 5 (stop); 4: n = 3 keeps 1, best (go)
     assert _at_epoch(asha, [5, 6, 4]) == [C, S, C]
 
 
 def test_asha_ties_go_to_the_newcomer():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     # 5 then 5: n = 2 keeps 1, the newcomer ties the best and goes on
     assert _at_epoch(asha, [5, 5]) == [C, C]
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     # after 1, 2, 3, 4, 5 a second 2 makes n = 6, keep 2: it ties for second and goes on
     assert _at_epoch(asha, [1, 2, 3, 4, 5, 2])[-1] is C
 
 
 def test_asha_never_stops_a_trial_between_rungs_or_at_the_budget():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     assert asha.rung_epochs == {1, 3, 9}
     # the nine values that lost six trials at rung 1 lose none anywhere else
     for epoch in [2, 4, 5, 6, 7, 8, 10, 15, 26, 27]:
@@ -123,7 +124,7 @@ def test_asha_never_stops_a_trial_between_rungs_or_at_the_budget():
 
 
 def test_asha_compares_a_trial_only_with_results_at_the_same_rung():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     assert _run(asha, "a", [1.0]) == [C]  # alone at rung 1
     # b: best at rung 1 (0.5 < 1); at rung 3 its 2.0 is alone, the rung-1 values do not count
     assert _run(asha, "b", [0.5, 0.5, 2.0]) == [C, C, C]
@@ -133,7 +134,7 @@ def test_asha_compares_a_trial_only_with_results_at_the_same_rung():
 
 
 def test_asha_replayed_epoch_continues_and_leaves_the_rung_alone():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     assert _at_epoch(asha, [5]) == [C]
     # t0 restarts from a checkpoint and reports epoch 1 again, with a different value
     assert asha.on_result("t0", 1, 1.0) is C
@@ -143,7 +144,7 @@ def test_asha_replayed_epoch_continues_and_leaves_the_rung_alone():
 
 
 def test_asha_replay_of_a_losing_epoch_continues():
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     assert _at_epoch(asha, [1, 9]) == [C, S]
     assert asha.on_result("t1", 1, 9.0) is C  # judged there already
     # the rung is still [1, 9]: 8 makes n = 3, keep 1, and loses to 1
@@ -245,7 +246,7 @@ def test_hyperband_brackets_have_growing_grace_periods():
 
 
 def _brackets(seed: int, n: int = 40) -> list[int]:
-    hb = Hyperband(27, 1, 3, brackets=3, rng=np.random.default_rng(seed))
+    hb = Hyperband(27, 1, 3, brackets=3, rng=np.random.default_rng(seed), stop_rule="top")
     for i in range(n):
         hb.on_start(f"t{i}")
     return [hb.bracket_of[f"t{i}"] for i in range(n)]
@@ -257,7 +258,7 @@ def test_hyperband_same_seed_same_brackets_different_seed_different_brackets():
 
 
 def test_hyperband_restarted_trial_keeps_its_bracket():
-    hb = Hyperband(27, 1, 3, brackets=3, rng=np.random.default_rng(3))
+    hb = Hyperband(27, 1, 3, brackets=3, rng=np.random.default_rng(3), stop_rule="top")
     for i in range(20):
         hb.on_start(f"t{i}")
     before = dict(hb.bracket_of)
@@ -267,7 +268,7 @@ def test_hyperband_restarted_trial_keeps_its_bracket():
 
 
 def test_hyperband_bracket_frequencies_match_the_weights():
-    hb = Hyperband(81, 1, 3, brackets=4, rng=np.random.default_rng(2024))
+    hb = Hyperband(81, 1, 3, brackets=4, rng=np.random.default_rng(2024), stop_rule="top")
     n = 4900
     for i in range(n):
         hb.on_start(f"t{i}")
@@ -279,7 +280,7 @@ def test_hyperband_bracket_frequencies_match_the_weights():
 
 def test_hyperband_each_bracket_is_asha_with_its_own_grace():
     # two brackets: grace 1 (rungs 1, 3, 9) and grace 3 (rungs 3, 9)
-    hb = Hyperband(27, 1, 3, brackets=2, rng=np.random.default_rng(11))
+    hb = Hyperband(27, 1, 3, brackets=2, rng=np.random.default_rng(11), stop_rule="top")
     by_bracket: dict[int, list[str]] = {0: [], 1: []}
     for i in range(30):
         hb.on_start(f"t{i}")
@@ -319,7 +320,7 @@ def test_divergent_values_are_diverged_at_once_by_every_scheduler(name, sign, va
 
 @pytest.mark.parametrize("value", DIVERGENT)
 def test_asha_diverged_result_leaves_the_rung_as_it_was(value):
-    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3, stop_rule="top")
     asha.on_start("bad")
     # recorded, -inf would beat trial 1 and +inf would let trial 4 in as third of nine
     assert asha.on_result("bad", 1, value) is Decision.DIVERGED
@@ -441,6 +442,33 @@ def test_decision_epochs_are_the_rungs_the_built_scheduler_judges_at(
     assert decision_epochs(spec, max_epochs) == expected
     built = make_scheduler(spec, max_epochs, 1.0, np.random.default_rng(0))
     assert built.rung_epochs == frozenset(expected)
+
+
+def test_the_percentile_rule_on_the_worked_case():
+    # Ray Tune's and Syne Tune's rule: go on if no worse than the 1/3 quantile (linear) of the
+    # results recorded before. NINE = 1, 9, 8, 7, 6, 2, 5, 4, 3 arrive in that order:
+    #   1: nothing before, go on        9: cutoff 1 -> stop
+    #   8: [1, 9] at 1/3: 3.67 -> stop   7: [1, 8, 9] at 2/3: 5.67 -> stop
+    #   6: [1, 7, 8, 9] at 1: 7 -> go    2: [1, 6, 7, 8, 9] at 4/3: 6.33 -> go
+    #   5: [1, 2, 6, ..] at 5/3: 4.67 -> stop
+    #   4: [1, 2, 5, 6, ..] at 2: 5 -> go
+    #   3: [1, 2, 4, 5, ..] at 7/3: 4.33 -> go
+    asha = Asha(max_epochs=27, grace_period=1, reduction_factor=3)  # the default rule
+    assert _at_epoch(asha, NINE) == [C, S, S, S, C, C, S, C, C]
+    before: list[float] = []
+    for value in NINE:  # the same cut-off, from numpy's quantile
+        cutoff = np.quantile(before, 1 / 3) if before else math.inf
+        assert within_percentile(value, SortedList(before), 3.0) == (value <= cutoff)
+        before.append(value)
+
+
+def test_a_rung_judges_the_best_value_so_far_not_a_one_epoch_spike():
+    asha = Asha(max_epochs=27, grace_period=3, reduction_factor=3)  # rungs at 3 and 9
+    assert _run(asha, "steady", [0.6, 0.5, 0.4]) == [C, C, C]
+    # 0.3 at epoch 2, then a spike to 0.9 at the rung: judged on 0.3, under the cut-off 0.4
+    assert _run(asha, "spiky", [0.5, 0.3, 0.9]) == [C, C, C]
+    # a trial that never did better than 0.45 is judged on 0.45: worse than 0.4 and 0.3
+    assert _run(asha, "weak", [0.45, 0.5, 0.5]) == [C, C, S]
 
 
 def test_the_top_share_is_counted_exactly_when_n_over_eta_is_a_whole_number():
