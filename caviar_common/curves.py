@@ -50,5 +50,6 @@ class EpochRecord:
 CURVE_COLUMNS: tuple[str, ...] = tuple(
     f.name for f in fields(EpochRecord) if f.name not in ("batch_costs", "message")
 )
-# The columns that hold a number per epoch (all but the epoch and the divergence flag).
-VALUE_COLUMNS: tuple[str, ...] = tuple(c for c in CURVE_COLUMNS if c not in ("epoch", "diverged"))
+# The columns that hold a number per epoch: all but the first (the epoch) and the last
+# (the divergence flag), which the record's field order puts at either end.
+VALUE_COLUMNS: tuple[str, ...] = CURVE_COLUMNS[1:-1]

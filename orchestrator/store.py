@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from caviar_common.curves import CURVE_COLUMNS
+from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
 from orchestrator.states import ENDED, SweepState, TrialState
 
 DB_NAME = "sweep.db"
@@ -250,14 +250,9 @@ class Store:
                 _INSERT_POINT,
                 (
                     trial_id,
-                    *(
-                        int(record["epoch"])
-                        if c == "epoch"
-                        else int(bool(record.get("diverged", False)))
-                        if c == "diverged"
-                        else _finite(record[c])
-                        for c in CURVE_COLUMNS
-                    ),
+                    int(record["epoch"]),
+                    *(_finite(record[c]) for c in VALUE_COLUMNS),
+                    int(bool(record.get("diverged", False))),
                 ),
             )
             self.conn.execute(

@@ -101,3 +101,10 @@ def test_a_bad_metric_or_sign_is_refused_before_any_gauge_exists() -> None:
         TrialWorker("w", "s", 1.0, "val_acuracy", -1.0)
     with pytest.raises(ValueError, match=r"sign: must be \+1 \(minimise\) or -1.*got 0"):
         TrialWorker("w", "s", 1.0, "val_cost", 0)
+
+
+def test_a_curve_row_is_its_epoch_its_values_then_the_divergence_flag() -> None:
+    from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
+
+    assert CURVE_COLUMNS[0] == "epoch" and CURVE_COLUMNS[-1] == "diverged"
+    assert VALUE_COLUMNS == ("train_cost", "val_cost", "val_accuracy", "learning_rate", "seconds")
