@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SAMPLER_STREAM, TRIAL_STREAM, SCHEDULER_STREAM = 0, 1, 2
+SAMPLER_STREAM, TRIAL_STREAM, SCHEDULER_STREAM, PROPOSAL_STREAM = 0, 1, 2, 3
 
 SeedKey = tuple[int, ...]  # (master seed, *spawn key): plain integers, so it crosses processes
 
@@ -34,6 +34,11 @@ def sampler_seed(seed: int, stage: int) -> np.random.SeedSequence:
     return stream(seed, SAMPLER_STREAM, stage)
 
 
-def scheduler_seed(seed: int) -> np.random.SeedSequence:
-    """The stream a scheduler draws from (Hyperband's bracket of each trial)."""
-    return stream(seed, SCHEDULER_STREAM)
+def scheduler_seed(seed: int, stage: int = 0) -> np.random.SeedSequence:
+    """The stream stage `stage`'s scheduler draws from (Hyperband's bracket of each trial)."""
+    return stream(seed, SCHEDULER_STREAM) if stage == 0 else stream(seed, SCHEDULER_STREAM, stage)
+
+
+def proposal_seed(seed: int, number: int) -> int:
+    """The seed of the model-based sampler when it proposes trial `number`."""
+    return int(stream(seed, PROPOSAL_STREAM, number).generate_state(1)[0])

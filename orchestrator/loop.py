@@ -6,6 +6,11 @@ idles waiting for a decision nobody has to make), records every epoch in the sto
 arrives, and ends, prunes or restarts trials. The same loop resumes a sweep from its
 store: finished trials stay finished, the scheduler is replayed from the stored curves in
 their arrival order, and running trials continue from their checkpoints.
+
+Each stage of a sweep has a scheduler of its own (its own rungs, its own brackets), so a
+coarse-to-fine stage's trials are judged against each other, not against the records of a
+stage that sampled elsewhere. A random, Sobol or grid stage is planned whole when it
+begins; a TPE stage proposes each trial when a worker is free for it.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import numpy as np
 
 from caviar_common.seeds import scheduler_seed, trial_seed
 from orchestrator.executor import Crashed, EpochDone, Event, Executor, TrialTask
-from orchestrator.planner import Finished, Proposal, plan_stage
+from orchestrator.planner import Finished, Proposal, plan_stage, propose_one, stage_boxes
+from orchestrator.samplers import SEQUENTIAL
 from orchestrator.schedulers import Decision, Scheduler, diverged, make_scheduler
 from orchestrator.states import LIVE, SweepState, TrialState
 from orchestrator.status import Status
+from orchestrator.tpe import evidence
 
 if TYPE_CHECKING:
+    from orchestrator.space import Box
     from orchestrator.spec import SweepSpec
     from orchestrator.store import Store
 
@@ -59,8 +67,9 @@ class Options:
 @dataclass
 class _Plan:
     stage: int = -1
-    queue: deque[tuple[int, Proposal]] = field(default_factory=deque)
+    queue: deque[tuple[int, Proposal | None]] = field(default_factory=deque)  # None: propose
     next_number: int = 1
+    box: Box | None = None  # where a sequential stage proposes
 
 
 class Sweep:
@@ -78,12 +87,8 @@ class Sweep:
         self.spec = spec
         self.store = store
         self.executor = executor
-        self.scheduler = scheduler or make_scheduler(
-            spec.scheduler,
-            spec.max_epochs,
-            spec.sign,
-            np.random.default_rng(scheduler_seed(spec.seed)),
-        )
+        self._shared = scheduler  # given: every stage shares it
+        self._schedulers: dict[int, Scheduler] = {}
         self.options = options or Options()
         self.clock = clock
         self.on_status = on_status
@@ -93,8 +98,23 @@ class Sweep:
         self.status = Status.start(spec, clock())
         self._plan = _Plan()
         self._data = spec.data
-        self._checkpoint_at = self.scheduler.rung_epochs
+        self._checkpoint_at = self._scheduler(0).rung_epochs
         self._stopping = False
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler of the stage now running."""
+        return self._scheduler(max(self._plan.stage, 0))
+
+    def _scheduler(self, stage: int) -> Scheduler:
+        if self._shared is not None:
+            return self._shared
+        if stage not in self._schedulers:
+            spec = self.spec
+            rng = np.random.default_rng(scheduler_seed(spec.seed, stage))
+            made = make_scheduler(spec.scheduler, spec.max_epochs, spec.sign, rng)
+            self._schedulers[stage] = made
+        return self._schedulers[stage]
 
     # -- driving ------------------------------------------------------------------------
 
@@ -153,28 +173,39 @@ class Sweep:
         """Queue stage `index`'s trials, numbered from `first`, except those stored already."""
         rows = self.store.trial_rows()
         finished = [
-            Finished(r["config"], math.nan if r["best"] is None else r["best"], r["stage"])
+            Finished(
+                r["config"], math.nan if r["best"] is None else r["best"], r["stage"], r["epochs"]
+            )
             for r in rows
             if r["state"] not in LIVE
         ]
+        spec, known = self.spec, {r["number"] for r in rows}
+        if spec.stages[index].sampler in SEQUENTIAL:
+            box = stage_boxes(spec.space, spec.stages, index, finished, spec.sign)[index]
+            count = spec.stages[index].trials
+            todo: list[tuple[int, Proposal | None]] = [
+                (n, None) for n in range(first, first + count) if n not in known
+            ]
+            self._plan = _Plan(index, deque(todo), first + count, box)
+            return
         proposals = plan_stage(
-            self.spec.space,
-            self.spec.model,
-            self.spec.stages,
-            index,
-            finished,
-            self.spec.sign,
-            self.spec.seed,
+            spec.space, spec.model, spec.stages, index, finished, spec.sign, spec.seed
         )
-        known = {r["number"] for r in rows}
         todo = [(first + i, p) for i, p in enumerate(proposals) if first + i not in known]
         self._plan = _Plan(index, deque(todo), first + len(proposals))
 
-    def _new_trial(self, number: int, proposal: Proposal) -> None:
+    def _new_trial(self, number: int, proposal: Proposal | None) -> None:
+        if proposal is None:  # a sequential stage: propose from everything known by now
+            assert self._plan.box is not None
+            history = evidence(self.store.trial_rows(), self.spec.sign)
+            proposal = propose_one(self.spec, self._plan.stage, self._plan.box, history, number)
         tid = trial_id(number)
         box = self.spec.space.box_values(proposal.box)
-        self.store.add_trial(tid, number, proposal.stage, proposal.config, box, list(proposal.unit))
-        self.scheduler.on_start(tid)
+        unit = list(proposal.unit)
+        self.store.add_trial(
+            tid, number, proposal.stage, proposal.config, box, unit, proposal.proposed_by
+        )
+        self._scheduler(proposal.stage).on_start(tid)
         self._start(Running(tid, number, proposal.stage, dict(proposal.config)))
 
     def _start(self, trial: Running) -> None:
@@ -198,7 +229,8 @@ class Sweep:
     def _feed(self, trial: Running) -> None:
         """Keep the trial's next epoch queued; two ahead only where no decision is due."""
         while trial.requested < self.spec.max_epochs and trial.requested - trial.reported < 2:
-            if trial.requested > trial.reported and self.scheduler.may_stop(trial.requested):
+            stops = self._scheduler(trial.stage).may_stop(trial.requested)
+            if trial.requested > trial.reported and stops:
                 return
             trial.requested += 1
             e = trial.requested
@@ -227,10 +259,11 @@ class Sweep:
         self.store.add_point(trial.trial_id, record, best)
         if event.checkpoint is not None:
             self.store.save_checkpoint(trial.trial_id, epoch, event.checkpoint)
-        decision = self.scheduler.on_result(trial.trial_id, epoch, value)
+        scheduler = self._scheduler(trial.stage)
+        decision = scheduler.on_result(trial.trial_id, epoch, value)
         self.status.epoch(trial.trial_id, epoch, value, self.clock())
         if decision is Decision.DIVERGED:
-            self.scheduler.on_failed(trial.trial_id)
+            scheduler.on_failed(trial.trial_id)
             message = record.get("message") or f"{self.spec.metric}={value}"
             self._end(trial, TrialState.DIVERGED, message)
         elif decision is Decision.STOP:
@@ -238,7 +271,7 @@ class Sweep:
         elif decision is Decision.PAUSE:
             self._pause(trial)
         elif epoch >= self.spec.max_epochs:
-            self.scheduler.on_complete(trial.trial_id)
+            scheduler.on_complete(trial.trial_id)
             self._end(trial, TrialState.COMPLETED)
         else:
             self._feed(trial)
@@ -283,7 +316,7 @@ class Sweep:
             self.status.restarted(trial.trial_id, event.error)
             self.restarts.append(trial)
             return
-        self.scheduler.on_failed(trial.trial_id)
+        self._scheduler(trial.stage).on_failed(trial.trial_id)
         self._record_end(trial, TrialState.FAILED, event.error)
 
     def _end(self, trial: Running, state: TrialState, error: str | None = None) -> None:
@@ -321,21 +354,22 @@ class Sweep:
         by_id = {r["trial_id"]: r for r in rows}
         for row in rows:
             if row["attempts"] > 0 or row["state"] != TrialState.PENDING:
-                self.scheduler.on_start(row["trial_id"])
+                self._scheduler(row["stage"]).on_start(row["trial_id"])
         last_seq: dict[str, int] = {}
         points = list(self.store.points())
         for p in points:
             last_seq[p["trial_id"]] = p["seq"]
         for p in points:
             tid = p["trial_id"]
+            scheduler = self._scheduler(by_id[tid]["stage"])
             value = math.nan if p["diverged"] else p[self.spec.metric]
-            self.scheduler.on_result(tid, p["epoch"], math.nan if value is None else value)
+            scheduler.on_result(tid, p["epoch"], math.nan if value is None else value)
             if p["seq"] == last_seq[tid]:
                 state = by_id[tid]["state"]
                 if state == TrialState.COMPLETED:
-                    self.scheduler.on_complete(tid)
+                    scheduler.on_complete(tid)
                 elif state in (TrialState.DIVERGED, TrialState.FAILED):
-                    self.scheduler.on_failed(tid)  # as the loop told it when it happened
+                    scheduler.on_failed(tid)  # as the loop told it when it happened
         self.status.replayed(rows)
         for row in rows:
             if row["state"] in LIVE or row["state"] == TrialState.PAUSED:
@@ -345,7 +379,7 @@ class Sweep:
                 if row["state"] == TrialState.PAUSED:
                     self.paused[trial.trial_id] = trial
                 else:  # running (promoted, if it was paused before its last stored point)
-                    self.scheduler.resumed(trial.trial_id)
+                    self._scheduler(trial.stage).resumed(trial.trial_id)
                     self.restarts.append(trial)
         # the plan goes on with the latest stage the store has seen, skipping its known trials
         top = max(r["stage"] for r in rows)

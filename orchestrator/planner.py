@@ -1,8 +1,10 @@
 """Which configurations a stage of a sweep tries: the sampler's points, decoded, with lineage.
 
 The first stage samples the whole unit cube; each later stage with a zoom samples the box
-around the best trials of the stage before. Every random choice comes from the sweep's
-master seed and the stage's number, so the same seed plans the same sweep.
+around the best trials of the stage before. Random, Sobol and grid stages are planned
+whole, every random choice coming from the sweep's master seed and the stage's number, so
+the same seed plans the same sweep; a TPE stage proposes each trial when a worker is free
+(`propose_one`), from the results so far.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from caviar_common.seeds import sampler_seed
-from orchestrator.samplers import SweepWarning, make_sampler
+from caviar_common.seeds import proposal_seed, sampler_seed
+from orchestrator.samplers import SEQUENTIAL, SweepWarning, make_sampler
 from orchestrator.space import Box, Space
 from orchestrator.spec import Stage, SweepSpec
+from orchestrator.tpe import Evidence, suggest
 from orchestrator.zoom import top_k, zoom_box
 
 
@@ -29,6 +32,7 @@ class Proposal:
     stage: int
     box: Box
     unit: tuple[float, ...]  # the configuration's own unit coordinates (NaN: inactive)
+    proposed_by: str = ""  # the sampler, or for tpe: "tpe" (the model) or "warm-up"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Finished:
     config: Mapping[str, Any]
     value: float  # its best metric value; NaN or inf if it never had a finite one
     stage: int
+    epochs: int = 0  # epochs it reached: a trial pruned at epoch 1 ranks below a finished one
 
 
 def stage_box(
@@ -54,7 +59,7 @@ def stage_box(
     stage, parent = stages[index], boxes[index - 1]
     if stage.zoom_top_k is None:
         return parent
-    previous = [(f.config, f.value) for f in finished if f.stage == index - 1]
+    previous = [(f.config, f.value, f.epochs) for f in finished if f.stage == index - 1]
     return zoom_box(space, parent, top_k(previous, stage.zoom_top_k, sign), stage.zoom_shrink)
 
 
@@ -76,8 +81,7 @@ def propose(
         if stage.sampler == "grid" and key in seen:
             continue  # a grid over a parameter that its condition switched off
         seen.add(key)
-        unit = tuple(float(u) for u in space.encode(config))
-        proposals.append(Proposal(config, index, box, unit))
+        proposals.append(_proposal(space, config, index, box, stage.sampler))
     if stage.sampler == "grid":
         warnings.warn(
             f"sampler: the grid of stage {index + 1} implies {len(proposals)} trials over "
@@ -87,6 +91,31 @@ def propose(
             stacklevel=2,
         )
     return proposals
+
+
+def _proposal(space: Space, config: dict[str, Any], index: int, box: Box, by: str) -> Proposal:
+    unit = tuple(float(u) for u in space.encode(config))
+    return Proposal(config, index, box, unit, by)
+
+
+def propose_one(
+    spec: SweepSpec, index: int, box: Box, history: Sequence[Evidence], number: int
+) -> Proposal:
+    """Trial `number` of sequential stage `index`, from the evidence so far."""
+    stage = spec.stages[index]
+    seed = proposal_seed(spec.seed, number)
+    made = suggest(spec.space, spec.model, box, history, number, seed, stage.warmup)
+    return _proposal(spec.space, made.config, index, box, made.proposed_by)
+
+
+def stage_boxes(
+    space: Space, stages: Sequence[Stage], index: int, finished: Sequence[Finished], sign: float
+) -> list[Box]:
+    """The boxes of stages 0..index, recomputed from the history of finished trials."""
+    boxes: list[Box] = []
+    for i in range(index + 1):
+        boxes.append(stage_box(space, stages, i, finished, boxes, sign))
+    return boxes
 
 
 def plan_stage(
@@ -102,21 +131,26 @@ def plan_stage(
 
     The boxes of the stages before it are recomputed from the same history, so planning
     keeps no state between stages (and a resumed sweep plans exactly what it would have).
+    A sequential stage (tpe) has no plan: its trials are proposed one at a time.
     """
-    boxes: list[Box] = []
-    for i in range(index + 1):
-        boxes.append(stage_box(space, stages, i, finished, boxes, sign))
-    return propose(space, fixed, stages[index], index, boxes[index], seed)
+    if stages[index].sampler in SEQUENTIAL:
+        return []
+    box = stage_boxes(space, stages, index, finished, sign)[index]
+    return propose(space, fixed, stages[index], index, box, seed)
 
 
 def first_stage(spec: SweepSpec, count: int | None = None) -> list[Proposal]:
     """The configurations the sweep's first stage tries (`count` of them, if given).
 
     Later stages depend on results, so this is all of a sweep that can be planned before it
-    runs: what `caviar sample` prints and `caviar validate` checks.
+    runs: what `caviar sample` prints and `caviar validate` checks. Of a TPE stage, that is
+    its random warm-up.
     """
     if count is not None and count < 1:
         raise ValueError(f"count: must be an integer >= 1, got {count}")
     stage = spec.stages[0] if count is None else replace(spec.stages[0], trials=count)
     box = stage_box(spec.space, spec.stages, 0, [], [], spec.sign)
+    if stage.sampler in SEQUENTIAL:  # its warm-up: what comes after depends on results
+        known = min(stage.trials, max(1, stage.warmup))
+        return [propose_one(spec, 0, box, [], number) for number in range(1, known + 1)]
     return propose(spec.space, spec.model, stage, 0, box, spec.seed)

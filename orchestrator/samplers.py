@@ -92,7 +92,8 @@ class GridSampler:
         return list(first.values())
 
 
-SAMPLERS = ("random", "sobol", "grid")
+SAMPLERS = ("random", "sobol", "grid", "tpe")
+SEQUENTIAL = ("tpe",)  # propose one trial at a time from results (orchestrator/tpe.py)
 
 
 def make_sampler(name: str, points_per_dim: int = 3) -> Sampler:
@@ -102,4 +103,6 @@ def make_sampler(name: str, points_per_dim: int = 3) -> Sampler:
         return SobolSampler()
     if name == "grid":
         return GridSampler(points_per_dim)
+    if name in SEQUENTIAL:
+        raise ValueError(f"sampler: {name} proposes one trial at a time (orchestrator/tpe.py)")
     raise ValueError(f"sampler: unknown sampler {name!r}; samplers are {', '.join(SAMPLERS)}")

@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.schedulers.spec import SchedulerSpec
 from orchestrator.space import Space
+from orchestrator.tpe import WARMUP
 
 # The metrics a sweep may optimise (curve columns of caviar_common.curves) and the
 # direction each is optimised in unless the sweep file says otherwise.
@@ -43,6 +44,7 @@ class Stage:
     grid_points: int = 3
     zoom_top_k: int | None = None  # None: sample the parent box as it is
     zoom_shrink: float = 0.5
+    warmup: int = WARMUP  # tpe: random proposals until this many trials have results
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS trials (
     ended REAL,
     epochs INTEGER NOT NULL DEFAULT 0,
     best REAL,
-    error TEXT
+    error TEXT,
+    proposed_by TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS curves (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -176,11 +177,13 @@ class Store:
         config: Mapping[str, Any],
         box: Mapping[str, Any],
         unit: list[float],
+        proposed_by: str = "",
     ) -> None:
+        """A planned trial; `proposed_by` names its sampler (for tpe: "tpe" or "warm-up")."""
         with self.conn:
             self.conn.execute(
-                "INSERT INTO trials (trial_id, number, stage, config, box, unit, state) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO trials (trial_id, number, stage, config, box, unit, state, "
+                "proposed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     trial_id,
                     number,
@@ -189,6 +192,7 @@ class Store:
                     _json(dict(box)),
                     _json(unit),
                     TrialState.PENDING,
+                    proposed_by,
                 ),
             )
 
@@ -296,4 +300,8 @@ def _connect(db: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
     conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
+    if "proposed_by" not in columns:  # a store written before trials recorded their sampler
+        with conn:
+            conn.execute("ALTER TABLE trials ADD COLUMN proposed_by TEXT NOT NULL DEFAULT ''")
     return conn

@@ -21,6 +21,7 @@ from orchestrator.samplers import SAMPLERS
 from orchestrator.schedulers.spec import SCHEDULERS, SchedulerSpec, check_scheduler
 from orchestrator.space import Choice, Constant, Param, Space, SpaceError, make_param
 from orchestrator.spec import DIRECTIONS, METRICS, Stage, SweepSpec
+from orchestrator.tpe import WARMUP
 from workers.config import RULES, ModelConfig, check_setting
 from workers.datasets import check_dataset_spec
 
@@ -285,22 +286,30 @@ def _check_condition(
             )
 
 
-def _sampler(path: str, raw: Any) -> tuple[str, int]:
-    if isinstance(raw, Mapping):
-        _known_keys(path, raw, ("name", "points"))
-        name = _required(raw, "name", path)
-        points = _int(f"{path}.points", raw.get("points", 3), lambda v: v >= 1, "an integer >= 1")
-    else:
-        name, points = raw, 3
-    return _one_of(path if not isinstance(raw, Mapping) else f"{path}.name", name, SAMPLERS), points
+def _sampler(path: str, raw: Any) -> tuple[str, int, int]:
+    """(name, grid points, tpe warm-up) of `sampler: NAME` or `sampler: {name: NAME, ...}`."""
+    if not isinstance(raw, Mapping):
+        return _one_of(path, raw, SAMPLERS), 3, WARMUP
+    _known_keys(path, raw, ("name", "points", "warmup"))
+    name = _one_of(f"{path}.name", _required(raw, "name", path), SAMPLERS)
+    for key, owner in (("points", "grid"), ("warmup", "tpe")):
+        if key in raw and name != owner:
+            raise SweepError(
+                f"{path}.{key}", f"only the {owner} sampler takes {key}, and this one is {name}"
+            )
+    points = _int(f"{path}.points", raw.get("points", 3), lambda v: v >= 1, "an integer >= 1")
+    warmup = _int(f"{path}.warmup", raw.get("warmup", WARMUP), lambda v: v >= 0, "an integer >= 0")
+    return name, points, warmup
 
 
-def _stages(raw: Any, budget: Mapping[str, Any], default: tuple[str, int]) -> tuple[Stage, ...]:
+def _stages(
+    raw: Any, budget: Mapping[str, Any], default: tuple[str, int, int]
+) -> tuple[Stage, ...]:
     if raw is None:
         trials = _int(
             "budget.trials", budget.get("trials", 20), lambda v: v >= 1, "an integer >= 1"
         )
-        return (Stage(trials, default[0], default[1]),)
+        return (Stage(trials, default[0], default[1], warmup=default[2]),)
     if not isinstance(raw, list) or not raw:
         raise SweepError("stages", f"must be a non-empty list of stages, got {raw!r}")
     stages = []
@@ -314,7 +323,7 @@ def _stages(raw: Any, budget: Mapping[str, Any], default: tuple[str, int]) -> tu
             lambda v: v >= 1,
             "an integer >= 1",
         )
-        sampler, points = (
+        sampler, points, warmup = (
             _sampler(f"{path}.sampler", stage["sampler"]) if "sampler" in stage else default
         )
         top_k, shrink = None, 0.5
@@ -336,7 +345,7 @@ def _stages(raw: Any, budget: Mapping[str, Any], default: tuple[str, int]) -> tu
                 lambda v: 0 < v <= 1,
                 "a number in (0, 1]",
             )
-        stages.append(Stage(trials, sampler, points, top_k, shrink))
+        stages.append(Stage(trials, sampler, points, top_k, shrink, warmup))
     return tuple(stages)
 
 

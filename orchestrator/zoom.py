@@ -18,15 +18,17 @@ from orchestrator.space import Box, Space
 
 
 def top_k(
-    finished: Sequence[tuple[Mapping[str, Any], float]], k: int, sign: float
+    finished: Sequence[tuple[Mapping[str, Any], float, int]], k: int, sign: float
 ) -> list[Mapping[str, Any]]:
-    """Configurations of the k best (config, value) pairs; sign +1 minimises, -1 maximises.
+    """Configurations of the k best (config, value, epochs reached) trials: first by the
+    epochs they reached (a trial a scheduler let train on beats one it stopped at epoch 1,
+    whose early value says little), then by value; sign +1 minimises, -1 maximises.
 
     Trials without a finite value (diverged, failed) never count among the best.
     """
-    scored = [(sign * v, i, c) for i, (c, v) in enumerate(finished) if math.isfinite(v)]
-    scored.sort(key=lambda t: (t[0], t[1]))
-    return [c for _, _, c in scored[:k]]
+    scored = [(-e, sign * v, i, c) for i, (c, v, e) in enumerate(finished) if math.isfinite(v)]
+    scored.sort(key=lambda t: t[:3])
+    return [t[3] for t in scored[:k]]
 
 
 def zoom_box(space: Space, parent: Box, top: Sequence[Mapping[str, Any]], shrink: float) -> Box:

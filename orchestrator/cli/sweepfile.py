@@ -61,6 +61,12 @@ def _sample(args: argparse.Namespace) -> int:
     for message in caught:  # on stderr, so that stdout stays one table
         print(f"warning: {message}", file=sys.stderr)
     print(proposals_table(proposals, spec.space.dims))
+    asked = spec.stages[0].trials if args.count is None else args.count
+    if len(proposals) < asked:  # a tpe stage: only its warm-up is known in advance
+        print(
+            f"(the first {len(proposals)} of {asked}: the tpe sampler's random warm-up; the "
+            "rest are proposed from results while the sweep runs)"
+        )
     if len(spec.stages) > 1:
         print(
             f"(stage 1 of {len(spec.stages)}; later stages zoom around its results when the "

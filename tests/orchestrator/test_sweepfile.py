@@ -137,7 +137,20 @@ def test_a_relative_dataset_path_is_taken_from_the_sweep_file(tmp_path):
         ("space.beta.low", -0.1, "space.beta.low", "got low=-0.1"),
         ("space.optimizer", [], "space.optimizer.values", "must hold at least one value"),
         # unknown names
-        ("sampler", "tpe", "sampler", "must be one of random, sobol, grid, got 'tpe'"),
+        ("sampler", "tpe2", "sampler", "must be one of random, sobol, grid, tpe, got 'tpe2'"),
+        (
+            "sampler",
+            {"name": "random", "warmup": 5},
+            "sampler.warmup",
+            "only the tpe sampler takes warmup, and this one is random",
+        ),
+        (
+            "sampler",
+            {"name": "tpe", "points": 5},
+            "sampler.points",
+            "only the grid sampler takes points, and this one is tpe",
+        ),
+        ("sampler", {"name": "tpe", "warmup": -1}, "sampler.warmup", "an integer >= 0, got -1"),
         ("scheduler", "ashha", "scheduler", "(did you mean 'asha'?)"),
         ("dataset", "mnist", "dataset", "unknown name 'mnist'"),
         ("metric", "accuracy", "metric", "(did you mean 'val_accuracy'?)"),
@@ -297,3 +310,13 @@ def test_a_grid_warns_how_many_trials_it_implies(tmp_path, capsys):
     assert main(["validate", str(f)]) == 0
     # learning_rate 2 x optimizer 2 x beta 2, less the 2 momentum-free duplicates: 6
     assert "warning: sampler: the grid of stage 1 implies 6 trials" in capsys.readouterr().out
+
+
+def test_caviar_sample_of_a_tpe_sweep_prints_its_random_warm_up(tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(_with("sampler", {"name": "tpe", "warmup": 3})))
+    assert main(["sample", str(f), "-n", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "(the first 3 of 5: the tpe sampler's random warm-up" in out
+    spec = parse_sweep(_with("sampler", {"name": "tpe", "warmup": 3}))
+    assert spec.stages[0].sampler == "tpe" and spec.stages[0].warmup == 3

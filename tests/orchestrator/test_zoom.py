@@ -187,22 +187,42 @@ def test_no_top_trials_keeps_the_parent():
 
 def test_top_k_ignores_nan_and_infinite_values():
     finished = [
-        ({"id": "a"}, 3.0),
-        ({"id": "b"}, math.nan),
-        ({"id": "c"}, 1.0),
-        ({"id": "d"}, math.inf),
-        ({"id": "e"}, -math.inf),
-        ({"id": "f"}, 2.0),
+        ({"id": "a"}, 3.0, 4),
+        ({"id": "b"}, math.nan, 4),
+        ({"id": "c"}, 1.0, 4),
+        ({"id": "d"}, math.inf, 4),
+        ({"id": "e"}, -math.inf, 4),
+        ({"id": "f"}, 2.0, 4),
     ]
     assert [c["id"] for c in top_k(finished, 2, 1.0)] == ["c", "f"]
     assert [c["id"] for c in top_k(finished, 2, -1.0)] == ["a", "f"]
     # asking for more than there are finite values gives just those
     assert [c["id"] for c in top_k(finished, 10, 1.0)] == ["c", "f", "a"]
-    assert top_k([({"id": "x"}, math.nan)], 3, 1.0) == []
+    assert top_k([({"id": "x"}, math.nan, 4)], 3, 1.0) == []
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_top_k_ties_keep_the_earlier_trial(sign):
-    finished = [({"id": "first"}, 0.5), ({"id": "second"}, 0.5), ({"id": "third"}, 0.5)]
+    finished = [({"id": "first"}, 0.5, 3), ({"id": "second"}, 0.5, 3), ({"id": "third"}, 0.5, 3)]
     assert [c["id"] for c in top_k(finished, 2, sign)] == ["first", "second"]
     assert [c["id"] for c in top_k(finished[::-1], 1, sign)] == ["third"]
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_top_k_ranks_by_the_epochs_a_trial_reached_then_by_its_value(sign):
+    # the early-stopped trial has the best value, but one epoch says little: the trials a
+    # scheduler let train longer come first, each group ordered by value
+    finished = [
+        ({"id": "stopped at 1"}, sign * 0.1, 1),
+        ({"id": "finished, worse"}, sign * 0.6, 9),
+        ({"id": "paused at 3"}, sign * 0.3, 3),
+        ({"id": "finished, better"}, sign * 0.5, 9),
+        ({"id": "paused at 3, worse"}, sign * 0.4, 3),
+    ]
+    assert [c["id"] for c in top_k(finished, 5, sign)] == [
+        "finished, better",
+        "finished, worse",
+        "paused at 3",
+        "paused at 3, worse",
+        "stopped at 1",
+    ]
