@@ -286,7 +286,7 @@ class Sweep:
         self.executor.release(trial.trial_id)
         del self.running[trial.trial_id]
         self.paused[trial.trial_id] = trial
-        self.store.pause_trial(trial.trial_id, self.clock())
+        self.store.pause_trial(trial.trial_id, self.clock(), trial.reported)
         self.status.paused(trial.trial_id, trial.reported)
         if promoted is not None:
             self._promote(promoted)

@@ -33,6 +33,8 @@ TRIAL_COLUMNS = (
     "ended",
     "seconds",
     "error",
+    "proposed_by",  # the sampler; for tpe, "tpe" (the model) or "warm-up"
+    "pauses",  # the epochs a promoting scheduler paused the trial at
 )
 CURVE_COLUMNS = ("trial_id", *curves.CURVE_COLUMNS)
 EXPORT_FORMATS = ("csv", "parquet")
@@ -158,6 +160,9 @@ def load_run(path: str | Path) -> Run:
     params = tuple(dict.fromkeys(k for c in configs for k in c))
     for column in ("best", "started", "ended"):  # a column of NULLs alone comes back as None
         rows[column] = pd.to_numeric(rows[column]).astype(float)
+    if "pauses" not in rows:  # a store written before these columns, opened read-only
+        rows = rows.assign(proposed_by="", pauses="[]")
+    rows["pauses"] = [json.loads(p) for p in rows["pauses"]]
     trials = rows.assign(seconds=rows["ended"] - rows["started"])[["trial_id", *TRIAL_COLUMNS]]
     trials = trials.set_index("trial_id")
     for name in params:

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS trials (
     epochs INTEGER NOT NULL DEFAULT 0,
     best REAL,
     error TEXT,
-    proposed_by TEXT NOT NULL DEFAULT ''
+    proposed_by TEXT NOT NULL DEFAULT '',
+    pauses TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS curves (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -66,6 +67,9 @@ _INSERT_POINT = (
     f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 1))})"
 )
+
+
+_ADDED_COLUMNS = {"proposed_by": "TEXT NOT NULL DEFAULT ''", "pauses": "TEXT NOT NULL DEFAULT '[]'"}
 
 
 class StoreError(ValueError):
@@ -217,12 +221,16 @@ class Store:
             )
             self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
 
-    def pause_trial(self, trial_id: str, when: float) -> None:
-        """The trial waits at a rung; its checkpoint stays, for a promotion."""
+    def pause_trial(self, trial_id: str, when: float, epoch: int) -> None:
+        """The trial waits at the rung of `epoch`; its checkpoint stays, for a promotion.
+        The trial's `pauses` list every epoch it waited at, promoted or not."""
         with self.conn:
+            (pauses,) = self.conn.execute(
+                "SELECT pauses FROM trials WHERE trial_id = ?", (trial_id,)
+            ).fetchone()
             self.conn.execute(
-                "UPDATE trials SET state = ?, ended = ? WHERE trial_id = ?",
-                (TrialState.PAUSED, when, trial_id),
+                "UPDATE trials SET state = ?, ended = ?, pauses = ? WHERE trial_id = ?",
+                (TrialState.PAUSED, when, _json([*json.loads(pauses), epoch]), trial_id),
             )
 
     def drop_paused_checkpoints(self) -> None:
@@ -240,7 +248,7 @@ class Store:
         rows = []
         for values in cur.fetchall():
             row = dict(zip(names, values, strict=True))
-            for key in ("config", "box", "unit"):
+            for key in ("config", "box", "unit", "pauses"):
                 row[key] = json.loads(row[key])
             rows.append(row)
         return rows
@@ -301,7 +309,8 @@ def _connect(db: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
     conn.executescript(_SCHEMA)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
-    if "proposed_by" not in columns:  # a store written before trials recorded their sampler
-        with conn:
-            conn.execute("ALTER TABLE trials ADD COLUMN proposed_by TEXT NOT NULL DEFAULT ''")
+    for name, kind in _ADDED_COLUMNS.items():  # a store from before the column existed
+        if name not in columns:
+            with conn:
+                conn.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
     return conn

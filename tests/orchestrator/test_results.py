@@ -8,6 +8,7 @@ checked on paper; one reads a real tiny sweep trained in this process.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import subprocess
 import sys
@@ -330,7 +331,11 @@ def test_export_writes_csv_that_reads_back_as_the_dataframes(hand, capsys):
     printed = capsys.readouterr().out.split()
     assert printed == [str(hand / "trials.csv"), str(hand / "curves.csv")]
     run = load_run(hand)
-    trials = pd.read_csv(hand / "trials.csv", index_col="trial_id")
+    # the list of pause epochs is written as JSON ("[]", "[1, 3]")
+    trials = pd.read_csv(
+        hand / "trials.csv", index_col="trial_id", converters={"pauses": json.loads}
+    )
+    trials["proposed_by"] = trials["proposed_by"].astype(object).fillna("")  # "" reads as NaN
     pd.testing.assert_frame_equal(trials, run.trials, check_dtype=False)
     curves = pd.read_csv(hand / "curves.csv")
     pd.testing.assert_frame_equal(curves, run.curves, check_dtype=False)
