@@ -88,6 +88,7 @@ class Row:
     scheduler: str = "asha"
     two_stage: bool = False
     reuse: bool = False  # Ray Tune's reuse_actors
+    mode: str = "stop"  # ASHA's: stop, or pause and promote
 
 
 ROWS = (
@@ -95,12 +96,13 @@ ROWS = (
     Row("Caviar random + median", "caviar", scheduler="median"),
     Row("Caviar Sobol + ASHA", "caviar", sampler="sobol"),
     Row("Caviar coarse-to-fine + ASHA", "caviar", two_stage=True),
+    Row("Caviar TPE + ASHA promote", "caviar", sampler="tpe", mode="promote"),
     Row("Ray Tune random + ASHA, default", "tune"),
     Row("Ray Tune random + ASHA, reuse_actors", "tune", reuse=True),
     Row("Optuna TPE + successive halving", "optuna"),
 )
-TUNE_DEFAULT = ROWS[4].label
-TUNE_REUSE = ROWS[5].label
+TUNE_DEFAULT = "Ray Tune random + ASHA, default"
+TUNE_REUSE = "Ray Tune random + ASHA, reuse_actors"
 
 
 @dataclass
@@ -138,7 +140,12 @@ def sweep_source(budget: Budget, row: Row, seed: int, results: Path) -> dict[str
     source = dict(load_sweep(SWEEP_FILE).source)
     slug = "-".join(row.label.lower().replace("+", "").replace(",", "").split())
     grace, eta = 1, 3
-    scheduler: dict[str, Any] = {"name": "asha", "grace_period": grace, "reduction_factor": eta}
+    scheduler: dict[str, Any] = {
+        "name": "asha",
+        "grace_period": grace,
+        "reduction_factor": eta,
+        "mode": row.mode,
+    }
     if row.scheduler == "median":
         scheduler = {"name": "median", "grace_period": grace}
     source.update(
@@ -490,7 +497,16 @@ def plot(measures: list[Measure], plan: Plan, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    colors = ["#1f4e9c", "#3b82c4", "#2a9d8f", "#7fb800", "#d95f02", "#f4a259", "#7b3294"]
+    colors = [
+        "#1f4e9c",
+        "#3b82c4",
+        "#2a9d8f",
+        "#7fb800",
+        "#c51b7d",
+        "#d95f02",
+        "#f4a259",
+        "#7b3294",
+    ]
     fig, axes = plt.subplots(
         len(plan.budgets), 2, figsize=(12, 4.2 * len(plan.budgets)), squeeze=False
     )
