@@ -166,6 +166,8 @@ class Sweep:
         """Plan the next stage once every trial of the current one has ended."""
         if self.running or self.restarts or self._plan.stage + 1 >= len(self.spec.stages):
             return False
+        # the stage's scheduler promotes no more: its paused trials keep their state only
+        self.store.drop_paused_checkpoints()
         self._plan_stage(self._plan.stage + 1, self._plan.next_number)
         return bool(self._plan.queue) or self._plan_next_stage()
 

@@ -92,3 +92,22 @@ def test_each_stage_has_its_own_rungs(tmp_path: Path):
 
 def _first_seq(store: Store, trial_id: str) -> int:
     return min(p["seq"] for p in store.points() if p["trial_id"] == trial_id and p["epoch"] == 1)
+
+
+def test_paused_trials_of_a_finished_stage_lose_their_checkpoints(tmp_path: Path):
+    spec = make_spec(stages=MIXED, scheduler=PROMOTE, budget={"max_epochs": 9})
+    store = Store.create(tmp_path / "run", spec.source)
+    seen: list[set[str]] = []
+
+    def on_status(status: Any) -> None:
+        rows = store.trial_rows()
+        if any(r["stage"] == 1 for r in rows):  # the second stage is under way
+            kept = {row[0] for row in store.conn.execute("SELECT trial_id FROM checkpoints")}
+            first = {r["trial_id"] for r in rows if r["stage"] == 0}
+            seen.append(kept & first)
+
+    Sweep(spec, store, InProcessExecutor(2), on_status=on_status).run()
+    paused_first = [
+        r for r in store.trial_rows() if r["stage"] == 0 and r["state"] == TrialState.PAUSED
+    ]
+    assert paused_first and seen and all(not kept for kept in seen)
