@@ -7,10 +7,13 @@ arrives, and ends, prunes or restarts trials. The same loop resumes a sweep from
 store: finished trials stay finished, the scheduler is replayed from the stored curves in
 their arrival order, and running trials continue from their checkpoints.
 
-Each stage of a sweep has a scheduler of its own (its own rungs, its own brackets), so a
-coarse-to-fine stage's trials are judged against each other, not against the records of a
-stage that sampled elsewhere. A random, Sobol or grid stage is planned whole when it
-begins; a TPE stage proposes each trial when a worker is free for it.
+A stage that zooms starts a scheduler of its own (its own rungs, its own brackets), so its
+trials are judged against each other, not against the records of a stage that sampled
+elsewhere; it waits for the stage before it to end, since its box depends on the results.
+A stage without a zoom samples the same box as the one before: it shares that stage's
+scheduler (whose paused trials it may still promote) and starts as soon as a worker is
+free. A random, Sobol or grid stage is planned whole when it begins; a TPE stage proposes
+each trial when a worker is free for it.
 """
 
 from __future__ import annotations
@@ -107,14 +110,17 @@ class Sweep:
         return self._scheduler(max(self._plan.stage, 0))
 
     def _scheduler(self, stage: int) -> Scheduler:
+        """The scheduler of the latest stage up to `stage` that zooms (or of the first)."""
         if self._shared is not None:
             return self._shared
-        if stage not in self._schedulers:
+        stages = self.spec.stages
+        owner = max(i for i in range(stage + 1) if i == 0 or stages[i].zoom_top_k is not None)
+        if owner not in self._schedulers:
             spec = self.spec
-            rng = np.random.default_rng(scheduler_seed(spec.seed, stage))
+            rng = np.random.default_rng(scheduler_seed(spec.seed, owner))
             made = make_scheduler(spec.scheduler, spec.max_epochs, spec.sign, rng)
-            self._schedulers[stage] = made
-        return self._schedulers[stage]
+            self._schedulers[owner] = made
+        return self._schedulers[owner]
 
     # -- driving ------------------------------------------------------------------------
 
@@ -163,12 +169,16 @@ class Sweep:
                 return
 
     def _plan_next_stage(self) -> bool:
-        """Plan the next stage once every trial of the current one has ended."""
-        if self.running or self.restarts or self._plan.stage + 1 >= len(self.spec.stages):
+        """Plan the next stage: one that zooms once every trial before it has ended."""
+        index = self._plan.stage + 1
+        if index >= len(self.spec.stages):
             return False
-        # the stage's scheduler promotes no more: its paused trials keep their state only
-        self.store.drop_paused_checkpoints()
-        self._plan_stage(self._plan.stage + 1, self._plan.next_number)
+        if self.spec.stages[index].zoom_top_k is not None:
+            if self.running or self.restarts:
+                return False
+            # a new scheduler takes over: the old one's paused trials keep their state only
+            self.store.drop_paused_checkpoints()
+        self._plan_stage(index, self._plan.next_number)
         return bool(self._plan.queue) or self._plan_next_stage()
 
     def _plan_stage(self, index: int, first: int) -> None:

@@ -1,6 +1,7 @@
 """Stages in the loop: a TPE stage proposes each trial when a worker is free (after a Sobol
-stage, or with its own warm-up), is reproducible and resumes from the store; each stage
-has its own scheduler, so a later stage's trials are judged against each other."""
+stage, or with its own warm-up), is reproducible and resumes from the store; a stage that
+zooms has its own scheduler, so its trials are judged against each other, while a stage
+without a zoom shares the scheduler of the stage before."""
 
 from __future__ import annotations
 
@@ -29,7 +30,11 @@ def test_a_tpe_stage_after_a_sobol_stage_proposes_from_its_results(tmp_path: Pat
     spec = make_spec(stages=MIXED, scheduler=PROMOTE, budget={"max_epochs": 9})
     _, store = run_sweep(spec, tmp_path / "run")
     rows = store.trial_rows()
-    assert [(r["stage"], r["proposed_by"]) for r in rows] == [(0, "sobol")] * 4 + [(1, MODEL)] * 6
+    assert [(r["stage"], r["proposed_by"]) for r in rows[:4]] == [(0, "sobol")] * 4
+    # the tpe stage starts while sobol trials still run: at random until 4 have results
+    by = [r["proposed_by"] for r in rows[4:]]
+    assert set(by) <= {WARM_UP, MODEL} and by.count(MODEL) >= 4
+    assert by == sorted(by, key=lambda b: b == MODEL)  # never warm-up after the model
     assert all(r["state"] in ENDED or r["state"] == TrialState.PAUSED for r in rows)
     points = [(p["trial_id"], p["epoch"]) for p in store.points()]
     assert len(points) == len(set(points)) == sum(r["epochs"] for r in rows)
@@ -94,8 +99,9 @@ def _first_seq(store: Store, trial_id: str) -> int:
     return min(p["seq"] for p in store.points() if p["trial_id"] == trial_id and p["epoch"] == 1)
 
 
-def test_paused_trials_of_a_finished_stage_lose_their_checkpoints(tmp_path: Path):
-    spec = make_spec(stages=MIXED, scheduler=PROMOTE, budget={"max_epochs": 9})
+def test_paused_trials_of_a_stage_before_a_zoom_lose_their_checkpoints(tmp_path: Path):
+    stages = [{"trials": 6}, {"trials": 4, "zoom": {"top_k": 2}}]
+    spec = make_spec(stages=stages, scheduler=PROMOTE, budget={"max_epochs": 9})
     store = Store.create(tmp_path / "run", spec.source)
     seen: list[set[str]] = []
 
@@ -111,3 +117,14 @@ def test_paused_trials_of_a_finished_stage_lose_their_checkpoints(tmp_path: Path
         r for r in store.trial_rows() if r["stage"] == 0 and r["state"] == TrialState.PAUSED
     ]
     assert paused_first and seen and all(not kept for kept in seen)
+
+
+def test_a_stage_without_a_zoom_shares_the_scheduler_of_the_stage_before(tmp_path: Path):
+    spec = make_spec(stages=MIXED, scheduler=PROMOTE, budget={"max_epochs": 9})
+    store = Store.create(tmp_path / "run", spec.source)
+    sweep = Sweep(spec, store, InProcessExecutor(2))
+    sweep.run()
+    assert sweep._scheduler(1) is sweep._scheduler(0)
+    # one set of rungs: all 10 trials, sobol and tpe, met the first rung there
+    (bracket,) = sweep._scheduler(0).brackets
+    assert len(bracket.rungs[1]) == 10
