@@ -31,6 +31,7 @@ from orchestrator.space import Choice, Constant, Space
 from orchestrator.states import LIVE, SweepState, TrialState
 from orchestrator.status import Status
 from orchestrator.sweepfile import parse_sweep
+from orchestrator.tpe import MODEL, WARM_UP
 
 TOP = 10
 TITLES = {
@@ -85,11 +86,26 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
     out: dict[str, tuple[str, Figure]] = {}
     top = _top(run)
     best_id = str(top.index[0]) if len(top) else None
+    model = rf.by_model(run.trials)
+    hollow = ""
+    if model is not None:
+        kinds = set(run.trials["proposed_by"].astype(str))
+        rest = ["its random warm-up"] if WARM_UP in kinds else []
+        rest += ["another stage's sampler"] if kinds - {MODEL, WARM_UP} else []
+        hollow = f" Filled: proposed by the TPE model; hollow: {' or '.join(rest)}." if rest else ""
+    paused = bool((run.trials["state"] == TrialState.PAUSED).any())
     if len(run.curves):
         caption = (
             "Validation cost of every trial: completed (and running) trials a colour each, "
             "pruned grey, diverged red with × where the cost blew up, the best in black. "
-            f"Costs above {rf.CLIP:g}× the median first-epoch cost are drawn on that ceiling."
+            + ("Trials still paused at a rung are olive, with ‖ at the end. " if paused else "")
+            + (
+                "A hollow circle marks each epoch where a trial waited at a rung and was "
+                "then promoted, training on from its checkpoint there. "
+                if rf.promoted_pauses(run.trials)
+                else ""
+            )
+            + f"Costs above {rf.CLIP:g}× the median first-epoch cost are drawn on that ceiling."
         )
         out["curves"] = (caption, rf.curves_figure(run.trials, run.curves, best_id, shape.rungs))
     if best_id is not None:
@@ -110,24 +126,27 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
     minimize = run.direction == "minimize"
     out["parameters"] = (
         f"Best {run.metric} of each trial against each hyperparameter, on its own scale. Grey: "
-        "pruned (judged on fewer epochs); red ×: diverged; star: the best."
+        "pruned (judged on fewer epochs); "
+        + ("olive: paused at a rung (judged on fewer epochs); " if paused else "")
+        + "red ×: diverged; star: the best."
         + (f" Rank correlation |Spearman ρ| with the metric: {ranked}." if ranked else "")
-        + ("" if best_id else " No trial has a usable value: the red × show where they were."),
+        + ("" if best_id else " No trial has a usable value: the red × show where they were.")
+        + hollow,
         rf.parameter_figure(run.trials, space, run.metric, names, minimize),
     )
     if best_id is None:
         return out
     out["parallel"] = (
         f"The top {TOP} trials across every hyperparameter and the metric; each axis spans "
-        "the parameter's sampled range on its own scale.",
-        rf.parallel_figure(top, space, names, run.metric, best_id, minimize),
+        "the parameter's sampled range on its own scale." + hollow,
+        rf.parallel_figure(top, space, names, run.metric, best_id, minimize, model),
     )
     pair = list(ranks)[:2]
     if len(run.boxes) > 1 and len(pair) == 2:
         out["stages"] = (
             f"Each stage's sampling box on the two parameters that rank the trials best, "
             f"{pair[0]} and {pair[1]} (largest |Spearman ρ| between the parameter and the "
-            "metric: a simple rank correlation, not a model of the response).",
+            "metric: a simple rank correlation, not a model of the response)." + hollow,
             rf.stages_figure(run.trials, space, pair, run.boxes),
         )
     return out
@@ -199,6 +218,8 @@ def page(
         )
         + "</p>",
         _savings_html(epoch_savings(run.trials, shape.max_epochs), shape.max_epochs),
+        _proposals_html(run.trials),
+        _promotions_html(run.trials),
     ]
     if shape.problem:
         parts.append(
@@ -249,6 +270,7 @@ def _savings_html(s: Savings, max_epochs: int) -> str:
     how: dict[str, str] = {
         TrialState.PRUNED: "by pruning",
         TrialState.DIVERGED: "by stopping diverged trials at once",
+        TrialState.PAUSED: "by leaving trials paused at a rung",
     }
     split = ", ".join(f"{v:,} {how.get(k, f'by {k} trials')}" for k, v in s.by_state.items())
     return (
@@ -258,6 +280,61 @@ def _savings_html(s: Savings, max_epochs: int) -> str:
         + (f": {split}." if split else ".")
         + "</p>"
     )
+
+
+def proposals_text(trials: pd.DataFrame) -> str:
+    """How many trials the TPE model proposed and how many were its random warm-up; empty
+    for a sweep without a tpe stage."""
+    if "proposed_by" not in trials:
+        return ""
+    kinds = trials["proposed_by"].astype(str).value_counts()
+    model, warm = int(kinds.get(MODEL, 0)), int(kinds.get(WARM_UP, 0))
+    if not model and not warm:
+        return ""
+    others = {k: int(n) for k, n in kinds.items() if k not in (MODEL, WARM_UP, "")}
+    return (
+        f"The TPE model proposed {model} of the {len(trials)} trials; {warm} {_were(warm)} "
+        "its random warm-up, sampled before it had results enough to model"
+        + "".join(f"; {n} came from the {k} sampler" for k, n in sorted(others.items()))
+        + "."
+    )
+
+
+def promotions_text(trials: pd.DataFrame) -> str:
+    """How many trials waited at a rung and were promoted, and how many still wait there;
+    empty for a sweep that paused none."""
+    promoted = rf.promoted_pauses(trials)
+    paused = set(trials.index[trials["state"] == TrialState.PAUSED].astype(str))
+    if not promoted and not paused:
+        return ""
+    times = sum(len(epochs) for epochs in promoted.values())
+    again = len(paused & set(promoted))
+    return (
+        f"{_trials(len(promoted))} {_were(len(promoted))} paused at a rung and later promoted, "
+        "training on from their checkpoints"
+        + (f" ({times} promotions in all)" if times != len(promoted) else "")
+        + f"; {len(paused)} {'is' if len(paused) == 1 else 'are'} still paused at a rung"
+        + (f" ({again} of them after an earlier promotion)" if again else "")
+        + "."
+    )
+
+
+def _trials(n: int) -> str:
+    return f"{n} trial" + ("" if n == 1 else "s")
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def _proposals_html(trials: pd.DataFrame) -> str:
+    text = proposals_text(trials)
+    return f"<p>{html.escape(text)}</p>" if text else ""
+
+
+def _promotions_html(trials: pd.DataFrame) -> str:
+    text = promotions_text(trials)
+    return f"<p>{html.escape(text)}</p>" if text else ""
 
 
 def _short(value: float) -> str:

@@ -2,7 +2,11 @@
 
 Every hyperparameter is drawn on its own scale (see `param_axis`). Artists carry a `gid`:
 a trial's curve or parallel-coordinates line its trial id, a stage's box `box:STAGE`, a rung
-marker `rung:EPOCH`, so a test checks what is drawn without looking at pixels.
+marker `rung:EPOCH`, the pauses a trial was promoted from `promoted:TRIAL`, the end of a
+curve still paused `paused:TRIAL`, so a test checks what is drawn without looking at pixels.
+
+Where the sweep has a tpe stage, a trial the TPE model proposed is a filled marker and any
+other (its random warm-up, another stage's sampler) a hollow one.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from orchestrator.space import (
     Uniform,
 )
 from orchestrator.states import TrialState
+from orchestrator.tpe import MODEL, WARM_UP
 
 STATE_COLOURS: dict[str, str] = {
     TrialState.PRUNED: "0.72",
@@ -44,6 +49,66 @@ STATE_COLOURS: dict[str, str] = {
 # mean diverged and pruned here.
 PALETTE = ("C0", "C1", "C2", "C4", "C5", "C6", "C8", "C9")
 CLIP = 5.0  # curves are clipped at this many times the median first-epoch validation cost
+PAUSE_MARKER = r"$\Vert$"  # a pause sign at the end of a curve still waiting at its rung
+PROMOTED_LABEL = "paused at a rung, then promoted"
+STILL_PAUSED_LABEL = "still paused"
+MODEL_LABEL = "proposed by the TPE model"
+
+
+# -- promotions and proposals -------------------------------------------------------------
+
+
+def promoted_pauses(trials: pd.DataFrame) -> dict[str, list[int]]:
+    """trial id -> the epochs it waited at a rung and was then promoted from: each of its
+    pauses, but the last of a trial still paused (it waits there yet)."""
+    if "pauses" not in trials:
+        return {}
+    out: dict[str, list[int]] = {}
+    for trial_id, state, pauses in zip(
+        trials.index, trials["state"], trials["pauses"], strict=True
+    ):
+        left = list(pauses)[:-1] if state == TrialState.PAUSED else list(pauses)
+        if left:
+            out[str(trial_id)] = [int(e) for e in left]
+    return out
+
+
+def by_model(trials: pd.DataFrame) -> pd.Series | None:
+    """Which trials (by id) the TPE model proposed, rather than anything else (its random
+    warm-up, another stage's sampler); None for a sweep without a tpe stage."""
+    if "proposed_by" not in trials:
+        return None
+    kinds = trials["proposed_by"].astype(str)
+    if not kinds.isin([MODEL, WARM_UP]).any():
+        return None
+    return kinds == MODEL
+
+
+def _hollow_label(kinds: set[str]) -> str:
+    """The legend's words for the trials the model did not propose."""
+    names = {WARM_UP: "TPE's random warm-up", "": "sampler not recorded"}
+    return ", ".join(names.get(k, f"{k} sampler") for k in sorted(kinds - {MODEL}))
+
+
+def _model_legend(trials: pd.DataFrame) -> list[Line2D]:
+    """Filled: the model's proposals; hollow: the rest (only the kinds the sweep has)."""
+    kinds = set(trials["proposed_by"].astype(str))
+    handles = []
+    if MODEL in kinds:
+        handles.append(Line2D([], [], linestyle="none", marker="o", color="0.3", label=MODEL_LABEL))
+    if kinds - {MODEL}:
+        hollow = Line2D([], [], linestyle="none", marker="o", mfc="none", mec="0.3")
+        hollow.set_label(_hollow_label(kinds))
+        handles.append(hollow)
+    return handles
+
+
+def _faces(colours: Sequence[str], ids: pd.Index, model: pd.Series | None) -> list[str]:
+    """Marker faces of the trials `ids`: each one's colour, but hollow where the sweep has a
+    tpe stage and its model did not propose the trial."""
+    if model is None:
+        return list(colours)
+    return [c if m else "none" for c, m in zip(colours, model.loc[ids], strict=True)]
 
 
 # -- the cost curves --------------------------------------------------------------------
@@ -65,14 +130,17 @@ def curves_figure(
 ) -> Figure:
     """Every trial's validation cost against epochs, one line each (gid: the trial id).
 
-    Completed trials get a colour each, pruned ones grey, diverged ones red with an ×
-    where the cost blew up; anything above the ceiling is drawn on it. The best trial is
-    drawn again on top in black; rung epochs are dashed vertical lines.
+    Completed trials get a colour each, pruned ones grey, paused ones olive, diverged ones
+    red with an × where the cost blew up; anything above the ceiling is drawn on it. A
+    hollow circle marks each epoch where a trial waited at a rung and was promoted, a pause
+    sign the end of a curve still waiting at its rung. The best trial is drawn again on top
+    in black; rung epochs are dashed vertical lines.
     """
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.add_subplot()
     top = clip_ceiling(curves)
     clipped = False
+    promoted = promoted_pauses(trials)
     for i, (trial_id, points) in enumerate(curves.groupby("trial_id", sort=True)):
         state = (
             str(trials.loc[trial_id, "state"]) if trial_id in trials.index else TrialState.RUNNING
@@ -87,13 +155,26 @@ def curves_figure(
         line.set_label(state)
         if state == TrialState.DIVERGED:
             ax.scatter(points["epoch"].iloc[-1:], y[-1:], marker="x", s=40, color=colour, zorder=3)
+        epochs = points["epoch"].to_numpy()
+        at = np.isin(epochs, promoted.get(str(trial_id), []))
+        if at.any():  # above the best's black line too: its pauses show as well
+            (marks,) = ax.plot(
+                epochs[at], y[at], linestyle="none", marker="o", ms=7, mfc="white", mec=colour
+            )
+            marks.set(gid=f"promoted:{trial_id}", zorder=3.5)
+        if state == TrialState.PAUSED:
+            (mark,) = ax.plot(epochs[-1:], y[-1:], linestyle="none", marker=PAUSE_MARKER, ms=11)
+            mark.set(gid=f"paused:{trial_id}", color=colour, zorder=3.5)
     if best is not None and best in set(curves["trial_id"]):
         points = curves[curves["trial_id"] == best]
         (line,) = ax.plot(points["epoch"], points["val_cost"], color="black", linewidth=2.4)
         line.set_gid(f"best:{best}")
     for epoch in rungs:
         ax.axvline(epoch, color="0.5", linestyle="--", linewidth=0.7, gid=f"rung:{epoch}")
-    epoch_axis(ax, "epoch" + (" (dashed: rungs, where the scheduler prunes)" if rungs else ""))
+    judged = (
+        "pauses or prunes" if promoted or TrialState.PAUSED in set(trials["state"]) else "prunes"
+    )
+    epoch_axis(ax, "epoch" + (f" (dashed: rungs, where the scheduler {judged})" if rungs else ""))
     ax.set_ylabel("validation cost")
     values = curves["val_cost"].astype(float).dropna()
     if len(values) and (values > 0).all():
@@ -108,17 +189,25 @@ def curves_figure(
             "Validation cost of every trial" + (f" (clipped at {top:.3g})" if clipped else "")
         )
     ax.grid(alpha=0.3)
-    ax.legend(handles=_curve_legend(set(trials["state"]), best), fontsize=8)
+    ax.legend(handles=_curve_legend(set(trials["state"]), best, bool(promoted)), fontsize=8)
     return fig
 
 
-def _curve_legend(states: set[str], best: str | None) -> list[Line2D]:
+def _curve_legend(states: set[str], best: str | None, promoted: bool = False) -> list[Line2D]:
     """Stand-in legend entries: one per state shown, not one per trial."""
     handles = [Line2D([], [], color="C0", label="completed or running (a colour each)")]
     for state, colour in STATE_COLOURS.items():
-        if state in states:
+        if state == TrialState.PAUSED and state in states:
+            handles.append(
+                Line2D([], [], color=colour, marker=PAUSE_MARKER, ms=9, label=STILL_PAUSED_LABEL)
+            )
+        elif state in states:
             marker = "x" if state == TrialState.DIVERGED else "."
             handles.append(Line2D([], [], color=colour, marker=marker, label=state))
+    if promoted:
+        ring = Line2D([], [], linestyle="none", marker="o", ms=7, mfc="white", mec="0.3")
+        ring.set_label(PROMOTED_LABEL)
+        handles.append(ring)
     if best is not None:
         handles.append(Line2D([], [], color="black", linewidth=2.4, label=f"best ({best})"))
     return handles
@@ -205,7 +294,8 @@ def parameter_figure(
     """The metric against each sampled hyperparameter, one panel each (gid: its name).
 
     Each panel's first collection holds the trials with a value (grey: pruned early, so
-    judged on fewer epochs); diverged trials are red × on the bad edge; the best is a star.
+    judged on fewer epochs; hollow: not proposed by the TPE model, in a sweep with a tpe
+    stage); diverged trials are red × on the bad edge; the best is a star.
     """
     cols = min(3, max(1, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
@@ -217,6 +307,7 @@ def parameter_figure(
     best_id = None
     if len(finite):
         best_id = finite["best"].idxmin() if minimize else finite["best"].idxmax()
+    model = by_model(trials)
     for k, name in enumerate(names):
         ax = fig.add_subplot(rows, cols, k + 1)
         ax.set_gid(name)
@@ -225,7 +316,8 @@ def parameter_figure(
         x = _spread(param, positions(param, list(data[name])))
         y = np.minimum(data["best"].astype(float).to_numpy(), ceiling)
         colours = [STATE_COLOURS.get(str(s), "tab:blue") for s in data["state"]]
-        ax.scatter(x, y, s=16, c=colours, gid=name)
+        faces = _faces(colours, data.index, model)
+        ax.scatter(x, y, s=18, facecolors=faces, edgecolors=colours, linewidths=1.0, gid=name)
         if best_id is not None and best_id in data.index:
             i = list(data.index).index(best_id)
             ax.scatter(x[i : i + 1], y[i : i + 1], marker="*", s=160, color="black", gid="best")
@@ -250,6 +342,8 @@ def parameter_figure(
             ax.set_yscale("log")  # one poor trial must not flatten all the others
             plain_log_axis(ax)
         ax.grid(alpha=0.3)
+    if model is not None:
+        fig.legend(handles=_model_legend(trials), loc="outside upper center", ncols=2, fontsize=8)
     return fig
 
 
@@ -274,25 +368,31 @@ def parallel_figure(
     metric: str,
     best: str | None,
     minimize: bool = True,
+    model: pd.Series | None = None,
 ) -> Figure:
     """The top trials as lines across one axis per hyperparameter and the metric.
 
     Each axis spans its parameter's range on the parameter's own scale (its unit
-    coordinate), with the range's ends written at its ends; the best line is black.
+    coordinate), with the range's ends written at its ends; the best line is black. In a
+    sweep with a tpe stage (`model`: `by_model` of all its trials) a line's markers are
+    hollow unless the TPE model proposed it.
     """
     fig = Figure(figsize=(10, 4.4), layout="constrained")
     ax = fig.add_subplot()
     axes = [*names, metric]
     places, metric_low, metric_high = metric_places(top["best"].to_numpy(float), minimize)
+    model = by_model(top) if model is None else model.loc[top.index]
     for i, (trial_id, row) in enumerate(top.iterrows()):
         ys = [np.nan if _missing(row[n]) else unit(space.params[n], row[n]) for n in names]
         is_best = str(trial_id) == best
+        colour = "black" if is_best else PALETTE[i % len(PALETTE)]
         (line,) = ax.plot(
             range(len(axes)),
             [*ys, places[i]],
             marker="o",
             alpha=0.85,
-            color="black" if is_best else PALETTE[i % len(PALETTE)],
+            color=colour,
+            mfc=colour if model is None or model.iloc[i] else "white",
             linewidth=2.4 if is_best else 1.2,
             zorder=3 if is_best else 2,
         )
@@ -307,6 +407,8 @@ def parallel_figure(
     ax.set_ylim(-0.15, 1.15)
     ax.set_title(f"Top {len(top)} trials (black: the best)")
     ax.grid(axis="x", alpha=0.5)
+    if model is not None:
+        fig.legend(handles=_model_legend(top), loc="outside lower center", ncols=2, fontsize=8)
     return fig
 
 
@@ -377,8 +479,13 @@ def stages_figure(
     ax = fig.add_subplot()
     x_name, y_name = pair
     px, py = space.params[x_name], space.params[y_name]
+    model = by_model(trials)
+    handles: list[Line2D] = []  # filled, whatever the first trial of a stage was
     for stage, box in sorted(boxes.items()):
         colour = PALETTE[stage % len(PALETTE)]
+        handles.append(
+            Line2D([], [], linestyle="none", marker="o", color=colour, label=f"stage {stage + 1}")
+        )
         if x_name in box and y_name in box:
             (x0, x1), (y0, y1) = box_edges(px, box[x_name]), box_edges(py, box[y_name])
             rect = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color=colour, lw=1.5)
@@ -390,15 +497,15 @@ def stages_figure(
             positions(px, list(rows[x_name])),
             positions(py, list(rows[y_name])),
             s=18,
-            color=colour,
-            label=f"stage {stage + 1}",
+            facecolors=_faces([colour] * len(rows), rows.index, model),
+            edgecolors=colour,
             gid=f"stage:{stage}",
         )
     param_axis(ax, px, x_name, "x")
     param_axis(ax, py, y_name, "y")
     ax.set_title("Coarse to fine: each stage's sampling box")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(handles=[*handles, *([] if model is None else _model_legend(trials))], fontsize=8)
     return fig
 
 

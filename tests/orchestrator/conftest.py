@@ -1,6 +1,7 @@
 """Real sweep stores for the report's tests, each made once per test session in about a
 second with the in-process executor (no Ray): a varied two-stage sweep, a sweep in which
-every trial diverged, and a sweep with no trial yet."""
+every trial diverged, a model-based sweep whose scheduler pauses and promotes trials, and
+a sweep with no trial yet."""
 
 from __future__ import annotations
 
@@ -57,6 +58,21 @@ def diverging() -> dict[str, Any]:
     return raw
 
 
+def promoting() -> dict[str, Any]:
+    """A tpe sweep (3 warm-up trials) under ASHA in promote mode. Seed 1 gives warm-up and
+    model trials, trials promoted (one to the end, some twice paused), and trials still
+    paused when it ends (the tests check that it does)."""
+    raw = copy.deepcopy(MIXED)
+    raw.update(
+        name="promoting",
+        seed=1,
+        stages=[{"trials": 10}],
+        sampler={"name": "tpe", "warmup": 3},
+        scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2, "mode": "promote"},
+    )
+    return raw
+
+
 def run_sweep(raw: dict[str, Any], run_dir: Path) -> Path:
     spec = parse_sweep(raw)
     store = Store.create(run_dir, spec.source)
@@ -90,6 +106,11 @@ def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def diverged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_sweep(diverging(), tmp_path_factory.mktemp("report") / "diverging")
+
+
+@pytest.fixture(scope="session")
+def promoting_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_sweep(promoting(), tmp_path_factory.mktemp("report") / "promoting")
 
 
 @pytest.fixture

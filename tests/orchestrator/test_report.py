@@ -8,12 +8,19 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from orchestrator.cli import main
 from orchestrator.inprocess import InProcessExecutor
 from orchestrator.loop import Sweep
-from orchestrator.report import LiveReport, build_html, write_atomically
+from orchestrator.report import (
+    LiveReport,
+    build_html,
+    promotions_text,
+    proposals_text,
+    write_atomically,
+)
 from orchestrator.store import Store
 from orchestrator.sweepfile import parse_sweep
 from tests.orchestrator.conftest import stored_rows
@@ -209,3 +216,60 @@ def test_a_sweep_driven_with_the_live_report_leaves_the_finished_page(mixed_raw,
     final = (run_dir / "report.html").read_text()
     assert "State: <b>finished</b>" in final and "http-equiv" not in final
     assert [p.name for p in run_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def _text(page: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+
+
+def test_the_page_counts_the_models_proposals_and_the_promotions(promoting_run):
+    rows = stored_rows(promoting_run)
+    model = sum(r["proposed_by"] == "tpe" for r in rows)
+    warm = sum(r["proposed_by"] == "warm-up" for r in rows)
+    # promoted: paused at a rung, then trained on (a trial still paused waits at its last)
+    promoted = [r for r in rows if r["pauses"][: -1 if r["state"] == "paused" else None]]
+    still = [r for r in rows if r["state"] == "paused"]
+    again = [r for r in still if len(r["pauses"]) > 1]
+    promotions = sum(len(r["pauses"]) - (r["state"] == "paused") for r in promoted)
+    assert model and warm and promoted and still and again  # the fixture has each kind
+    page, pngs = build_html(promoting_run)
+    text = _text(page)
+    proposed = f"The TPE model proposed {model} of the {len(rows)} trials; {warm} were its"
+    assert f"{proposed} random warm-up" in text
+    assert f"{len(promoted)} trials were paused at a rung and later promoted" in text
+    if promotions != len(promoted):
+        assert f"({promotions} promotions in all)" in text
+    assert f"{len(still)} are still paused at a rung" in text
+    assert f"({len(again)} of them after an earlier promotion)" in text
+    assert "by leaving trials paused at a rung" in text
+    assert set(pngs) == {"curves", "best", "parameters", "parallel"}  # one stage: no boxes
+    captions = " ".join(re.findall(r"<figcaption>(.*?)</figcaption>", page))
+    assert "hollow: its random warm-up" in captions and "hollow circle marks" in captions
+
+
+def test_a_sweep_without_tpe_or_pauses_says_nothing_of_them(mixed_run):
+    page, _ = build_html(mixed_run)
+    text = _text(page)
+    for words in ("TPE", "warm-up", "promot", "still paused", "hollow", "‖"):
+        assert words not in text
+
+
+def test_the_counts_name_another_stages_sampler_and_a_lone_trial():
+    trials = pd.DataFrame(
+        {
+            "state": ["completed", "paused", "completed", "completed", "paused"],
+            "proposed_by": ["sobol", "sobol", "warm-up", "tpe", "tpe"],
+            "pauses": [[1], [1], [], [1, 2], [1]],
+        },
+        index=["a", "b", "c", "d", "e"],
+    )
+    assert proposals_text(trials) == (
+        "The TPE model proposed 2 of the 5 trials; 1 was its random warm-up, sampled before it "
+        "had results enough to model; 2 came from the sobol sampler."
+    )
+    assert promotions_text(trials) == (
+        "2 trials were paused at a rung and later promoted, training on from their checkpoints "
+        "(3 promotions in all); 2 are still paused at a rung."
+    )
+    old = trials.assign(proposed_by="", pauses=[[]] * 5, state="completed")
+    assert proposals_text(old) == "" and promotions_text(old) == ""

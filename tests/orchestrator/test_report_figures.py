@@ -17,10 +17,12 @@ from orchestrator.report_figures import (
     importance,
     metric_places,
     parameter_figure,
+    promoted_pauses,
+    stages_figure,
 )
 from orchestrator.results import Run, load_run
 from orchestrator.space import Choice, LogUniform, Space, Uniform
-from tests.orchestrator.conftest import stored_rows
+from tests.orchestrator.conftest import run_sweep, stored_rows
 
 
 def _draw(run_dir: Path) -> tuple[Run, dict]:
@@ -183,3 +185,161 @@ def test_a_parameter_panel_without_diverged_trials_draws_no_red_marks():
     ax = fig.axes[0]
     assert [c.get_gid() for c in ax.collections] == ["lr", "best"]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+
+
+# -- promotions and the model's proposals (the promoting tpe sweep) ----------------------
+
+
+def _promoted(rows: list[dict]) -> dict[str, list[int]]:
+    """Each trial's pauses that were followed by more training: all of a trial that is no
+    longer paused, all but the last of one still waiting at its rung."""
+    out = {}
+    for r in rows:
+        done = r["pauses"][:-1] if r["state"] == "paused" else r["pauses"]
+        if done:
+            out[r["trial_id"]] = done
+    return out
+
+
+def _legend_texts(ax_or_fig) -> list[str]:
+    legends = [ax_or_fig.get_legend()] if hasattr(ax_or_fig, "get_legend") else []
+    legends += list(getattr(ax_or_fig, "legends", []))
+    return [t.get_text() for legend in legends if legend is not None for t in legend.get_texts()]
+
+
+def test_the_promoting_fixture_has_warm_up_and_model_trials_promoted_and_still_paused(
+    promoting_run,
+):
+    rows = stored_rows(promoting_run)
+    assert {r["proposed_by"] for r in rows} == {"warm-up", "tpe"}
+    # the warm-up comes first: no model proposal before the last random one
+    assert max(r["number"] for r in rows if r["proposed_by"] == "warm-up") < min(
+        r["number"] for r in rows if r["proposed_by"] == "tpe"
+    )
+    assert any(r["pauses"] and r["state"] == "completed" for r in rows)  # promoted to the end
+    assert any(r["state"] == "paused" and len(r["pauses"]) > 1 for r in rows)  # twice paused
+    assert any(r["state"] == "paused" and len(r["pauses"]) == 1 for r in rows)  # never promoted
+    for r in rows:
+        if r["state"] == "paused":
+            assert r["epochs"] == r["pauses"][-1]  # waiting where it last paused
+
+
+def test_pause_markers_sit_where_each_trial_waited_at_a_rung(promoting_run):
+    rows = stored_rows(promoting_run)
+    run, drawn = _draw(promoting_run)
+    ax = drawn["curves"].axes[0]
+    lines = {str(ln.get_gid()): ln for ln in ax.get_lines() if ln.get_gid()}
+    promoted = _promoted(rows)
+    assert promoted  # the fixture test above says there are some
+    marks = {
+        g.removeprefix("promoted:"): ln for g, ln in lines.items() if g.startswith("promoted:")
+    }
+    assert set(marks) == set(promoted)
+    for trial_id, epochs in promoted.items():
+        x = list(marks[trial_id].get_xdata())
+        assert x == epochs
+        stored = run.curves[run.curves["trial_id"] == trial_id]["epoch"]
+        assert stored.max() > max(epochs)  # it trained on after each (the sweep has ended)
+        curve = lines[trial_id]  # the marker sits on the trial's own curve, at that epoch
+        on_curve = dict(zip(curve.get_xdata(), curve.get_ydata(), strict=True))
+        assert list(marks[trial_id].get_ydata()) == [on_curve[e] for e in epochs]
+        assert marks[trial_id].get_markerfacecolor() == "white"  # hollow
+    ends = {g.removeprefix("paused:"): ln for g, ln in lines.items() if g.startswith("paused:")}
+    assert set(ends) == _ids(rows, "paused")
+    for r in rows:
+        if r["state"] == "paused":
+            curve = lines[r["trial_id"]]
+            assert list(ends[r["trial_id"]].get_xdata()) == [r["pauses"][-1]]
+            assert list(ends[r["trial_id"]].get_ydata()) == [curve.get_ydata()[-1]]
+            assert to_rgb(curve.get_color()) == to_rgb(STATE_COLOURS["paused"])  # olive
+    texts = _legend_texts(ax)
+    assert "paused at a rung, then promoted" in texts and "still paused" in texts
+
+
+def test_a_promoted_trial_that_completed_has_no_pause_sign_at_its_end(promoting_run):
+    rows = stored_rows(promoting_run)
+    _, drawn = _draw(promoting_run)
+    gids = {str(ln.get_gid()) for ln in drawn["curves"].axes[0].get_lines()}
+    done = [r["trial_id"] for r in rows if r["state"] == "completed" and r["pauses"]]
+    assert done and all(f"paused:{t}" not in gids and f"promoted:{t}" in gids for t in done)
+
+
+def test_model_proposals_are_filled_and_the_warm_up_hollow(promoting_run):
+    rows = stored_rows(promoting_run)
+    _, drawn = _draw(promoting_run)
+    fig = drawn["parameters"]
+    ax = next(a for a in fig.axes if a.get_gid() == "learning_rate")
+    points = ax.collections[0]
+    alpha = np.asarray(points.get_facecolors())[:, 3]
+    xs = np.asarray(points.get_offsets())[:, 0]
+    drawn_rows = [r for r in rows if r["state"] != "diverged"]
+    assert len(xs) == len(drawn_rows)
+
+    def proposer(x: float) -> str:
+        (r,) = [r for r in drawn_rows if math.isclose(r["config"]["learning_rate"], x)]
+        return r["proposed_by"]
+
+    kinds = [proposer(x) for x in xs]
+    assert [a > 0 for a in alpha] == [k == "tpe" for k in kinds]
+    assert "warm-up" in kinds and "tpe" in kinds
+    assert _legend_texts(fig) == ["proposed by the TPE model", "TPE's random warm-up"]
+    # the top trials: a hollow (white) marker on every line the model did not propose
+    by = {r["trial_id"]: r["proposed_by"] for r in rows}
+    parallel = drawn["parallel"]
+    for line in parallel.axes[0].get_lines():
+        filled = to_rgb(line.get_markerfacecolor()) == to_rgb(line.get_color())
+        assert filled == (by[line.get_gid()] == "tpe")
+    assert _legend_texts(parallel) == ["proposed by the TPE model", "TPE's random warm-up"]
+
+
+def test_a_sweep_without_pauses_or_tpe_draws_none_of_them(mixed_run):
+    _, drawn = _draw(mixed_run)
+    ax = drawn["curves"].axes[0]
+    gids = [str(ln.get_gid()) for ln in ax.get_lines()]
+    assert not [g for g in gids if g.startswith(("promoted:", "paused:"))]
+    texts = _legend_texts(ax)
+    assert "paused at a rung, then promoted" not in texts and "still paused" not in texts
+    for name in ("parameters", "parallel", "stages"):
+        fig = drawn[name]
+        assert not any("TPE" in t for a in (fig, *fig.axes) for t in _legend_texts(a))
+    for ax in drawn["parameters"].axes:  # every point filled
+        assert (np.asarray(ax.collections[0].get_facecolors())[:, 3] == 1).all()
+    for line in drawn["parallel"].axes[0].get_lines():
+        assert to_rgb(line.get_markerfacecolor()) == to_rgb(line.get_color())
+
+
+def test_promoted_pauses_are_every_pause_but_the_one_a_trial_still_waits_at():
+    trials = pd.DataFrame(
+        {
+            "state": ["completed", "paused", "paused", "running", "pruned"],
+            "pauses": [[1, 2], [1, 2], [1], [2], []],
+        },
+        index=["a", "b", "c", "d", "e"],
+    )
+    # d: promoted at 2 and not yet through epoch 3, but promoted all the same
+    assert promoted_pauses(trials) == {"a": [1, 2], "b": [1], "d": [2]}
+    assert promoted_pauses(trials.drop(columns="pauses")) == {}  # a store from before pauses
+
+
+def test_a_tpe_stage_after_a_random_one_fills_only_the_models_trials(mixed_raw, tmp_path):
+    mixed_raw["stages"] = [{"trials": 5}, {"trials": 3, "sampler": {"name": "tpe", "warmup": 2}}]
+    run_dir = run_sweep(mixed_raw, tmp_path / "two")
+    rows = stored_rows(run_dir)
+    # the first stage's 5 results are more than the warm-up asks for: the model at once
+    assert [r["proposed_by"] for r in rows] == ["random"] * 5 + ["tpe"] * 3
+    run = load_run(run_dir)
+    fig = stages_figure(
+        run.trials, sweep_shape(run).space, ["learning_rate", "batch_size"], run.boxes
+    )
+    ax = fig.axes[0]
+    for stage, filled in ((0, False), (1, True)):
+        points = next(c for c in ax.collections if c.get_gid() == f"stage:{stage}")
+        alpha = np.asarray(points.get_facecolors())[:, 3]
+        assert len(alpha) == sum(r["stage"] == stage for r in rows)
+        assert ((alpha > 0) == filled).all()
+    assert _legend_texts(ax) == [
+        "stage 1",
+        "stage 2",
+        "proposed by the TPE model",
+        "random sampler",
+    ]
