@@ -116,11 +116,15 @@ OPTUNA = ("optuna-tpe+sha", "optuna-tpe+hyperband")
 METHODS = (*CAVIAR, *OPTUNA)
 
 
+EQUAL_TIME_TRIALS = 10  # --equal-time: trials per method, as a multiple of --trials
+
+
 @dataclass(frozen=True)
 class Settings:
     trials: int = 64
     epochs: int = 40
     workers: int = 4
+    equal_time: bool = False  # every method runs for random + FIFO's simulated makespan
 
     @property
     def budget(self) -> int:
@@ -154,9 +158,18 @@ def write_csv(folder: Path) -> dict[str, str]:
 
 
 def sweep_source(
-    task: str, dataset: Any, method: str, seed: int, settings: Settings
+    task: str,
+    dataset: Any,
+    method: str,
+    seed: int,
+    settings: Settings,
+    time_limit: float | None = None,
 ) -> dict[str, Any]:
-    """The sweep file of a method, as a dict; Optuna's methods take its space and budget."""
+    """The sweep file of a method, as a dict; Optuna's methods take its space and budget.
+    With a `time_limit`, the method may start many more trials, until that time is up."""
+    trials = settings.trials
+    if time_limit is not None and method != REFERENCE:
+        trials *= EQUAL_TIME_TRIALS
     source: dict[str, Any] = {
         "name": f"{task}-{method.replace('+', '_')}-{seed}",
         "dataset": dataset,
@@ -164,9 +177,11 @@ def sweep_source(
         "metric": "val_cost",
         "model": dict(MODEL),
         "space": json.loads(json.dumps(SPACE)),
-        "budget": {"trials": settings.trials, "max_epochs": settings.epochs},
+        "budget": {"trials": trials, "max_epochs": settings.epochs},
     }
-    source.update(CAVIAR[method](settings.trials) if method in CAVIAR else {})
+    if time_limit is not None and method != REFERENCE:
+        source["budget"]["time_limit"] = time_limit
+    source.update(CAVIAR[method](trials) if method in CAVIAR else {})
     return source
 
 
@@ -209,8 +224,9 @@ def run_pair(task: str, seed: int, methods: Sequence[str], settings: Settings) -
         dataset = TASKS[task] if task != "csv" else write_csv(Path(tmp))
         probe = parse_sweep(sweep_source(task, dataset, REFERENCE, seed, settings))
         check_resume({"hidden_units": 16, **MODEL}, cache.dataset(probe.data), trial_seed(seed, 0))
-        for method in methods:
-            source = sweep_source(task, dataset, method, seed, settings)
+        limit: float | None = None  # --equal-time: random + FIFO's makespan, once it ran
+        for method in sorted(methods, key=lambda m: m != REFERENCE):
+            source = sweep_source(task, dataset, method, seed, settings, limit)
             try:
                 spec = parse_sweep(source)  # as `caviar run` parses the file
             except ValueError as err:
@@ -228,7 +244,7 @@ def run_pair(task: str, seed: int, methods: Sequence[str], settings: Settings) -
                             min_resource=1, max_resource=settings.epochs, reduction_factor=3
                         )
                     points = run_optuna(
-                        spec, cache, pruner, sampler_seed, suggest, settings.workers
+                        spec, cache, pruner, sampler_seed, suggest, settings.workers, limit
                     )
                 else:
                     run_dir = Path(tmp) / "runs" / spec.name
@@ -238,6 +254,8 @@ def run_pair(task: str, seed: int, methods: Sequence[str], settings: Settings) -
                 continue
             wall = time.perf_counter() - began
             runs[method] = summarize(points, cache.trained - trained, wall)
+            if method == REFERENCE and settings.equal_time and points:
+                limit = points[-1].time
     return {
         "task": task,
         "seed": seed,
@@ -429,7 +447,13 @@ def report(raw: dict[str, Any]) -> str:
         f"{meta['load_after']} after; {meta['wall']:.0f} s wall.",
         f"{settings.trials} trials x {settings.epochs} epochs at most, {settings.workers} "
         f"simulated workers, seeds {', '.join(map(str, meta['seeds']))}; default method "
-        f"{meta['default']}.",
+        f"{meta['default']}."
+        + (
+            f" Equal time: every method other than {REFERENCE} runs for {REFERENCE}'s "
+            f"simulated makespan and may start up to {EQUAL_TIME_TRIALS} times as many trials."
+            if settings.equal_time
+            else ""
+        ),
         "",
         "Regret: 0 = the best val_cost any method found on that task and seed, 1 = the median "
         "first-epoch val_cost of random + FIFO's trials (clipped to [0, 1]; 1 before any "
@@ -526,6 +550,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--workers", type=int, default=4, help="simulated workers")
     parser.add_argument("--jobs", type=int, default=2, help="processes, each a (task, seed)")
+    parser.add_argument(
+        "--equal-time",
+        action="store_true",
+        help=f"every method runs for random + FIFO's simulated makespan, starting up to "
+        f"{EQUAL_TIME_TRIALS} x --trials trials (output: quality-equal-time.*)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--default", default=DEFAULT_METHOD, help="the method the targets judge")
     parser.add_argument(
@@ -588,12 +618,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    raw_path = out / "quality-raw.json"
+    stem = "quality-equal-time" if args.equal_time else "quality"
+    raw_path = out / f"{stem}-raw.json"
     if args.from_raw is not None:
         raw = json.loads(Path(args.from_raw or raw_path).read_text())
         raw["meta"]["default"] = args.default
     else:
-        settings = Settings(args.trials, args.epochs, args.workers)
+        settings = Settings(args.trials, args.epochs, args.workers, args.equal_time)
         command = " ".join([Path(sys.executable).name, *sys.argv])
         date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
         before = load_average()
@@ -623,10 +654,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw = {"meta": meta, "pairs": pairs}
         raw_path.write_text(json.dumps(raw))
     text = report(raw)
-    (out / "quality.md").write_text(text)
-    plot(raw, out / "quality.png")
+    (out / f"{stem}.md").write_text(text)
+    plot(raw, out / f"{stem}.png")
     print(text)
-    print(f"written: {out / 'quality.md'}, {out / 'quality.png'}, {raw_path}")
+    print(f"written: {out / f'{stem}.md'}, {out / f'{stem}.png'}, {raw_path}")
     return 0
 
 

@@ -320,11 +320,13 @@ def run_optuna(
     sampler_seed: int,
     suggest: Callable[[Any, Any, dict[str, Any]], dict[str, Any]],
     workers: int = 4,
+    time_limit: float | None = None,
 ) -> list[Point]:
     """Optuna TPE (multivariate, constant liar) with `pruner`, `workers` trials at a time on
     the simulated clock: the budget is `spec`'s trials and max_epochs, the space `spec`'s,
     suggested through `suggest(trial, space, fixed)`; Optuna trial k trains with Caviar's
-    seed key of trial k+1. Returns the epochs in the order they ended."""
+    seed key of trial k+1. With `time_limit` (simulated seconds), no epoch ends later, as
+    under Caviar's `budget.time_limit`. Returns the epochs in the order they ended."""
     import optuna
     from optuna.trial import TrialState
 
@@ -368,6 +370,8 @@ def run_optuna(
         start(worker, 0.0)
     while heap:
         now, _, worker = heapq.heappop(heap)
+        if time_limit is not None and now > time_limit:
+            break  # every epoch still in the heap ends later still
         run, record = running[worker], records.pop(worker)
         run.epoch = int(record["epoch"])
         value = math.nan if record["diverged"] else float(record["val_cost"])
