@@ -97,6 +97,13 @@ ROWS = (
     Row("Caviar Sobol + ASHA", "caviar", sampler="sobol"),
     Row("Caviar coarse-to-fine + ASHA", "caviar", two_stage=True),
     Row("Caviar TPE + ASHA promote", "caviar", sampler="tpe", mode="promote"),
+    Row(
+        "Caviar default: Sobol, TPE + Hyperband promote",
+        "caviar",
+        sampler="sobol+tpe",
+        scheduler="hyperband",
+        mode="promote",
+    ),
     Row("Ray Tune random + ASHA, default", "tune"),
     Row("Ray Tune random + ASHA, reuse_actors", "tune", reuse=True),
     Row("Optuna TPE + successive halving", "optuna"),
@@ -138,6 +145,7 @@ def sweep_source(budget: Budget, row: Row, seed: int, results: Path) -> dict[str
     from orchestrator.sweepfile import load_sweep
 
     source = dict(load_sweep(SWEEP_FILE).source)
+    source.pop("stages", None)  # each row sets its own
     slug = "-".join(row.label.lower().replace("+", "").replace(",", "").split())
     grace, eta = 1, 3
     scheduler: dict[str, Any] = {
@@ -148,6 +156,8 @@ def sweep_source(budget: Budget, row: Row, seed: int, results: Path) -> dict[str
     }
     if row.scheduler == "median":
         scheduler = {"name": "median", "grace_period": grace}
+    if row.scheduler == "hyperband":
+        scheduler = {**scheduler, "name": "hyperband"}
     source.update(
         name=f"{budget.name.split()[-1]}-{slug}-{seed}",
         dataset=budget.dataset,
@@ -157,6 +167,13 @@ def sweep_source(budget: Budget, row: Row, seed: int, results: Path) -> dict[str
         budget={"trials": budget.trials, "max_epochs": budget.epochs},
         results=str(results),
     )
+    if row.sampler == "sobol+tpe":  # the built-in sweep's: a quarter Sobol, then TPE
+        first = budget.trials // 4
+        source.pop("sampler")
+        source["stages"] = [
+            {"trials": first, "sampler": "sobol"},
+            {"trials": budget.trials - first, "sampler": "tpe"},
+        ]
     if row.two_stage:  # half the trials coarse, half zoomed around the best eighth
         first = budget.trials // 2
         source["stages"] = [
@@ -503,6 +520,7 @@ def plot(measures: list[Measure], plan: Plan, path: Path) -> None:
         "#2a9d8f",
         "#7fb800",
         "#c51b7d",
+        "#8c510a",
         "#d95f02",
         "#f4a259",
         "#7b3294",

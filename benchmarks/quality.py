@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Before numpy: importing the harness holds every BLAS to one thread, here and in children.
 from benchmarks.harness import ROOT, load_average  # noqa: E402
 
-DEFAULT_METHOD = "tpe+asha-promote"
+DEFAULT_METHOD = "tpe+hyperband-promote"  # the built-in sweep's, chosen by this benchmark
 REFERENCE = "random+fifo"  # regret 1 is its median first epoch; every target compares to it
 RIVAL = "optuna-tpe+sha"  # the default method's targets are set against it
 OPTUNA_STREAM = 7  # the child of the master seed Optuna's sampler is seeded from

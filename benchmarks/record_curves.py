@@ -27,7 +27,8 @@ def record(seed: int, trials: int, epochs: int) -> dict[str, object]:
     from orchestrator.sweepfile import load_sweep, parse_sweep
 
     source = dict(load_sweep(builtin_sweep()).source)
-    source.update(seed=seed, budget={"trials": trials, "max_epochs": epochs})
+    source.pop("stages", None)  # compare.py's random sample of the built-in space
+    source.update(sampler="random", seed=seed, budget={"trials": trials, "max_epochs": epochs})
     spec = parse_sweep(source)
     plan = harness.FixedTrials.plan(spec)
     dataset = harness.load_data(plan.data)

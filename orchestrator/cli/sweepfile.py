@@ -68,10 +68,15 @@ def _sample(args: argparse.Namespace) -> int:
             "rest are proposed from results while the sweep runs)"
         )
     if len(spec.stages) > 1:
-        print(
-            f"(stage 1 of {len(spec.stages)}; later stages zoom around its results when the "
-            "sweep runs)"
+        later = spec.stages[1:]
+        how = (
+            "zoom around its results"
+            if any(s.zoom_top_k is not None for s in later)
+            else "learn from its results (tpe)"
+            if any(s.sampler == "tpe" for s in later)
+            else "are sampled"
         )
+        print(f"(stage 1 of {len(spec.stages)}; later stages {how} when the sweep runs)")
     return 0
 
 

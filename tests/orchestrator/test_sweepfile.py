@@ -47,7 +47,9 @@ def test_the_packaged_sweep_and_the_examples_load_as_written():
     assert isinstance(course.space.params["beta"], OneMinusLogUniform)
     assert isinstance(course.space.params["batch_size"], PowerOfTwo)
     assert course.space.conditions["beta2"] == {"optimizer": ("adam",)}
-    assert course.scheduler.name == "asha" and course.max_epochs == 30
+    assert course.scheduler.name == "hyperband" and course.max_epochs == 30
+    assert course.scheduler.settings["mode"] == "promote"
+    assert [(s.trials, s.sampler) for s in course.stages] == [(8, "sobol"), (24, "tpe")]
     assert course.run_dir == Path("runs/digits")
     fine = load_sweep(EXAMPLES / "coarse_to_fine.yaml")
     assert [s.trials for s in fine.stages] == [24, 16]
@@ -60,7 +62,7 @@ def test_the_packaged_sweep_and_the_examples_load_as_written():
         "val_accuracy",
         "maximize",
     )
-    assert other.scheduler.name == "median" and other.total_trials == 16
+    assert other.scheduler.name == "hyperband" and other.total_trials == 16
 
 
 def test_every_example_is_a_valid_sweep():
@@ -274,11 +276,14 @@ def test_a_missing_space_and_a_missing_file_are_named(tmp_path):
 def test_validate_and_sample_commands(tmp_path, capsys):
     assert main(["validate", str(COURSE)]) == 0
     out = capsys.readouterr().out
-    assert "ok" in out and "stage 1: 32 trials, random" in out
+    assert "ok" in out and "stage 1: 8 trials, sobol" in out and "stage 2: 24 trials, tpe" in out
     assert main(["sample", str(COURSE), "-n", "5"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["trial", "stage", "learning_rate"]
-    assert len(table) == 6  # header and five configurations
+    assert len(table) == 7  # header, five configurations and a note on the later stage
+    assert (
+        table[-1] == "(stage 1 of 2; later stages learn from its results (tpe) when the sweep runs)"
+    )
 
 
 def test_sample_is_reproducible_and_the_seed_matters(tmp_path, capsys):
