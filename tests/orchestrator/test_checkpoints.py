@@ -1,5 +1,6 @@
 """A sweep keeps a trial's checkpoint exactly while something may restore it: a trial that
-ended for good loses it, a trial cut off by Ctrl-C keeps it for `caviar resume`."""
+ended for good loses it, a trial cut off by Ctrl-C keeps it for `caviar resume`, a trial
+paused at a rung keeps it for a promotion until the sweep ends."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from orchestrator.inprocess import InProcessExecutor
 from orchestrator.loop import Options, Sweep
 from orchestrator.runner import builtin_sweep
-from orchestrator.states import ENDED, LIVE, SweepState
+from orchestrator.states import ENDED, LIVE, SweepState, TrialState
 from orchestrator.status import Status
 from orchestrator.store import Store
 from orchestrator.sweepfile import load_sweep
@@ -22,7 +23,7 @@ def _checkpointed(store: Store) -> dict[str, int]:
 
 
 def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tmp_path: Path):
-    spec = load_sweep(builtin_sweep())  # the course's digits sweep: 32 trials, ASHA
+    spec = load_sweep(builtin_sweep())  # the course's digits sweep: 32 trials, promoting
     assert spec.total_trials == 32
     run_dir = tmp_path / "digits"
     store = Store.create(run_dir, spec.source)
@@ -42,15 +43,18 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
     kept = _checkpointed(store)
     ended = {t for t, r in rows.items() if r["state"] in ENDED}
     live = {t for t, r in rows.items() if r["state"] in LIVE and r["epochs"] >= 2}
-    assert ended and live  # the cut fell where both kinds exist
+    paused = {t for t, r in rows.items() if r["state"] == TrialState.PAUSED}
+    assert paused and live  # the cut fell where both kinds exist
     assert not ended & kept.keys()
     assert live <= kept.keys()  # what resume restarts from
+    assert paused <= kept.keys()  # what a promotion goes on from
     store.close()
 
     again = Store.open(run_dir)
     Sweep(spec, again, InProcessExecutor(2), options=options).run()
     rows = {r["trial_id"]: r for r in again.trial_rows()}
-    assert len(rows) == 32 and all(r["state"] in ENDED for r in rows.values())
+    assert len(rows) == 32
+    assert all(r["state"] in ENDED or r["state"] == TrialState.PAUSED for r in rows.values())
     assert again.get("state") == SweepState.FINISHED
     assert _checkpointed(again) == {}
     points = [(p["trial_id"], p["epoch"]) for p in again.points()]
