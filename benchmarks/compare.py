@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -146,7 +147,7 @@ def sweep_source(budget: Budget, row: Row, seed: int, results: Path) -> dict[str
 
     source = dict(load_sweep(SWEEP_FILE).source)
     source.pop("stages", None)  # each row sets its own
-    slug = "-".join(row.label.lower().replace("+", "").replace(",", "").split())
+    slug = "-".join(re.sub(r"[^a-z0-9 ]", " ", row.label.lower()).split())  # a directory name
     grace, eta = 1, 3
     scheduler: dict[str, Any] = {
         "name": "asha",
