@@ -420,10 +420,15 @@ def other_benchmarks() -> list[str]:
     return [ln for ln in found.stdout.splitlines() if "pgrep" not in ln]
 
 
-def wait_for_quiet_machine(poll: float = 60.0) -> None:
+def wait_for_quiet_machine(poll: float = 60.0, load: float = 1.0) -> None:
+    """Wait while another benchmark runs, then until the 1-minute load is below `load`:
+    a figure measured under load is void."""
     while others := other_benchmarks():
         print(f"waiting: another benchmark runs ({others[0]})", flush=True)
         time.sleep(poll)
+    while os.getloadavg()[0] >= load:
+        print(f"waiting: load average {os.getloadavg()[0]:.2f} >= {load}", flush=True)
+        time.sleep(15)
 
 
 # -- reporting ----------------------------------------------------------------------------
