@@ -75,6 +75,19 @@ class _Plan:
     box: Box | None = None  # where a sequential stage proposes
 
 
+def _stage_schedulers(spec: SweepSpec, given: Scheduler | None) -> list[Scheduler]:
+    """Each stage's scheduler: a new one where a stage zooms (and for the first), else the
+    one of the stage before; a `given` scheduler serves every stage."""
+    out: list[Scheduler] = []
+    for i, stage in enumerate(spec.stages):
+        if given is not None or (i > 0 and stage.zoom_top_k is None):
+            out.append(given or out[-1])
+            continue
+        rng = np.random.default_rng(scheduler_seed(spec.seed, i))
+        out.append(make_scheduler(spec.scheduler, spec.max_epochs, spec.sign, rng))
+    return out
+
+
 class Sweep:
     def __init__(
         self,
@@ -90,8 +103,7 @@ class Sweep:
         self.spec = spec
         self.store = store
         self.executor = executor
-        self._shared = scheduler  # given: every stage shares it
-        self._schedulers: dict[int, Scheduler] = {}
+        self._by_stage = _stage_schedulers(spec, scheduler)
         self.options = options or Options()
         self.clock = clock
         self.on_status = on_status
@@ -110,17 +122,7 @@ class Sweep:
         return self._scheduler(max(self._plan.stage, 0))
 
     def _scheduler(self, stage: int) -> Scheduler:
-        """The scheduler of the latest stage up to `stage` that zooms (or of the first)."""
-        if self._shared is not None:
-            return self._shared
-        stages = self.spec.stages
-        owner = max(i for i in range(stage + 1) if i == 0 or stages[i].zoom_top_k is not None)
-        if owner not in self._schedulers:
-            spec = self.spec
-            rng = np.random.default_rng(scheduler_seed(spec.seed, owner))
-            made = make_scheduler(spec.scheduler, spec.max_epochs, spec.sign, rng)
-            self._schedulers[owner] = made
-        return self._schedulers[owner]
+        return self._by_stage[stage]
 
     # -- driving ------------------------------------------------------------------------
 

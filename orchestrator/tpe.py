@@ -28,6 +28,13 @@ WARMUP = 10  # Optuna's n_startup_trials: random proposals until this much evide
 MODEL, WARM_UP = "tpe", "warm-up"  # how a proposal came about
 
 
+_KINDS = {
+    TrialState.COMPLETED: "complete",
+    TrialState.PENDING: "running",
+    TrialState.RUNNING: "running",
+}  # every other state that reached this far (paused, pruned, stopped, diverged): partial
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What the model learns from one trial: where it was and how far it got."""
@@ -50,13 +57,7 @@ def evidence(rows: Iterable[Mapping[str, Any]], sign: float) -> list[Evidence]:
         value = math.nan if r["best"] is None else sign * float(r["best"])
         if state == TrialState.DIVERGED:
             value = math.nan  # the worst evidence, whatever it reported before diverging
-        kind = (
-            "complete"
-            if state == TrialState.COMPLETED
-            else "running"
-            if state in (TrialState.PENDING, TrialState.RUNNING)
-            else "partial"
-        )
+        kind = _KINDS.get(state, "partial")
         out.append(Evidence(int(r["number"]), r["config"], kind, int(r["epochs"]), value))
     return out
 
@@ -95,15 +96,15 @@ def from_params(
 ) -> dict[str, Any]:
     """The configuration at TPE's coordinates; parameters absent from `params` are
     inactive and must be so under the conditions, which `Space.decode` checks again."""
-    unit = [
-        space.params[n].to_unit(space.params[n].values[int(params[n])])  # type: ignore[attr-defined]
-        if n in params and isinstance(space.params[n], Choice)
-        else float(params[n])
-        if n in params
-        else 0.5
-        for n in space.dims
-    ]
+    unit = [_unit(space.params[n], params[n]) if n in params else 0.5 for n in space.dims]
     return space.decode(unit, fixed)
+
+
+def _unit(param: Param, coordinate: float | int) -> float:
+    """A TPE coordinate back on the unit interval (a choice's index to its bin centre)."""
+    if isinstance(param, Choice):
+        return param.to_unit(param.values[int(coordinate)])
+    return float(coordinate)
 
 
 def _coordinate(param: Param, value: Any) -> float | int:
