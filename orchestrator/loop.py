@@ -1,11 +1,12 @@
 """The tuning loop: plan configurations, hand them to an executor, let the scheduler prune.
 
 Pure: no Ray here. The loop launches trials while workers are free, asks for their epochs
-(two at a time where the scheduler cannot stop the trial in between, so a worker never
-idles waiting for a decision nobody has to make), records every epoch in the store as it
-arrives, and ends, prunes or restarts trials. The same loop resumes a sweep from its
-store: finished trials stay finished, the scheduler is replayed from the stored curves in
-their arrival order, and running trials continue from their checkpoints.
+(all of them up to the next one whose result may stop the trial, so a worker never idles
+waiting for a decision nobody has to make), records every epoch in the store as it
+arrives (the events of one poll in one transaction), and ends, prunes or restarts trials.
+The same loop resumes a sweep from its store: finished trials stay finished, the
+scheduler is replayed from the stored curves in their arrival order, and running trials
+continue from their checkpoints.
 
 A stage that zooms starts a scheduler of its own (its own rungs, its own brackets), so its
 trials are judged against each other, not against the records of a stage that sampled
@@ -132,12 +133,15 @@ class Sweep:
         self._replay()
         try:
             while True:
-                self._launch()
-                if not self.running and not self._more_to_launch():
-                    break
-                for event in self.executor.poll(self.options.poll_seconds):
-                    self._handle(event)
-                self._check_time()
+                with self.store.batch():  # one transaction per round: see Store.batch
+                    self._launch()
+                    if not self.running and not self._more_to_launch():
+                        break
+                events = self.executor.poll(self.options.poll_seconds)
+                with self.store.batch():
+                    for event in events:
+                        self._handle(event)
+                    self._check_time()
                 self._report()
         except KeyboardInterrupt:
             self.store.set(state=SweepState.INTERRUPTED)
@@ -233,6 +237,7 @@ class Sweep:
             self._data,
             trial_seed(self.spec.seed, trial.number),
             data,
+            self.spec.max_epochs,
         )
         where = self.executor.launch(task)
         self.store.start_trial(trial.trial_id, where.worker, where.node, self.clock())
@@ -241,10 +246,11 @@ class Sweep:
         self._feed(trial)
 
     def _feed(self, trial: Running) -> None:
-        """Keep the trial's next epoch queued; two ahead only where no decision is due."""
-        while trial.requested < self.spec.max_epochs and trial.requested - trial.reported < 2:
-            stops = self._scheduler(trial.stage).may_stop(trial.requested)
-            if trial.requested > trial.reported and stops:
+        """Ask for the trial's epochs up to the first whose result may stop or pause it (or
+        up to its last): no worker waits on a decision nobody has to make."""
+        scheduler = self._scheduler(trial.stage)
+        while trial.requested < self.spec.max_epochs:
+            if trial.requested > trial.reported and scheduler.may_stop(trial.requested):
                 return
             trial.requested += 1
             e = trial.requested
@@ -327,7 +333,8 @@ class Sweep:
         del self.running[trial.trial_id]
         if event.lost_worker and trial.failures < self.options.max_failures:
             trial.failures += 1
-            self.status.restarted(trial.trial_id, event.error)
+            self.store.note_error(trial.trial_id, event.error)  # the whole text, kept
+            self.status.restarted(trial.trial_id, event.line)
             self.restarts.append(trial)
             return
         self._scheduler(trial.stage).on_failed(trial.trial_id)

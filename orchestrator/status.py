@@ -124,6 +124,7 @@ class Status:
         self._note(Note(NoteKind.PROMOTED, trial_id, f"{trial_id} promoted from epoch {epochs}"))
 
     def restarted(self, trial_id: str, error: str) -> None:
+        """`error`: what happened, in one line (of a longer text, the last line)."""
         self.running.pop(trial_id, None)
         self.restarts += 1
         last = error.strip().splitlines()[-1] if error.strip() else "worker lost"

@@ -5,6 +5,10 @@ when it ran, the error of a failed one), every curve point in the order it arriv
 each trial's latest checkpoint as npz bytes. Nothing here is ever unpickled. Points are
 keyed by (trial, epoch): a trial restarted from a checkpoint replaces the points after it
 instead of adding a second copy.
+
+Every write commits before it returns, except inside `batch()`: the loop writes all the
+events of one poll in one transaction, so a crash loses at most that poll's events, which
+a resume trains again from the trials' checkpoints.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +98,8 @@ def _finite(value: Any) -> float | None:
 
 
 class Store:
-    """One sweep's database; every write is committed before the call returns."""
+    """One sweep's database; every write is committed before the call returns, or, inside
+    `batch()`, when the batch ends."""
 
     def __init__(
         self, path: Path, conn: sqlite3.Connection, clock: Callable[[], float] = time.time
@@ -101,6 +107,30 @@ class Store:
         self.path = path
         self.conn = conn
         self.clock = clock
+        self._batching = False
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Write everything inside one transaction, committed at the end (rolled back if it
+        raises); nested calls join the outer batch."""
+        if self._batching:
+            yield
+            return
+        self._batching = True
+        try:
+            with self.conn:
+                yield
+        finally:
+            self._batching = False
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write: its own transaction, or part of the batch under way."""
+        if self._batching:
+            yield self.conn
+        else:
+            with self.conn:
+                yield self.conn
 
     @classmethod
     def create(
@@ -143,7 +173,7 @@ class Store:
     # -- the sweep ------------------------------------------------------------------------
 
     def set(self, **values: Any) -> None:
-        with self.conn:
+        with self._write():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO sweep (key, value) VALUES (?, ?)",
                 [(k, _json(v)) for k, v in values.items()],
@@ -184,7 +214,7 @@ class Store:
         proposed_by: str = "",
     ) -> None:
         """A planned trial; `proposed_by` names its sampler (for tpe: "tpe" or "warm-up")."""
-        with self.conn:
+        with self._write():
             self.conn.execute(
                 "INSERT INTO trials (trial_id, number, stage, config, box, unit, state, "
                 "proposed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -201,7 +231,7 @@ class Store:
             )
 
     def start_trial(self, trial_id: str, worker: str, node: str, when: float) -> None:
-        with self.conn:
+        with self._write():
             self.conn.execute(
                 "UPDATE trials SET state = ?, worker = ?, node = ?, "
                 "started = COALESCE(started, ?), attempts = attempts + 1 WHERE trial_id = ?",
@@ -209,22 +239,29 @@ class Store:
             )
 
     def end_trial(self, trial_id: str, state: str, when: float, error: str | None = None) -> None:
-        """The trial has ended for good: record how, and drop its checkpoint, which nothing
-        will restore from again (a resume leaves ended trials be)."""
+        """The trial has ended for good: record how (an error noted earlier stays, unless
+        `error` replaces it), and drop its checkpoint, which nothing will restore from
+        again (a resume leaves ended trials be)."""
         if state not in ENDED:
             ended = ", ".join(s for s in TrialState if s in ENDED)
             raise ValueError(f"state: must be one of {ended}, got {state!r}")
-        with self.conn:
+        with self._write():
             self.conn.execute(
-                "UPDATE trials SET state = ?, ended = ?, error = ? WHERE trial_id = ?",
+                "UPDATE trials SET state = ?, ended = ?, error = COALESCE(?, error) "
+                "WHERE trial_id = ?",
                 (TrialState(state), when, error, trial_id),
             )
             self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
 
+    def note_error(self, trial_id: str, error: str) -> None:
+        """What went wrong with a trial that goes on (its worker died; it restarts)."""
+        with self._write():
+            self.conn.execute("UPDATE trials SET error = ? WHERE trial_id = ?", (error, trial_id))
+
     def pause_trial(self, trial_id: str, when: float, epoch: int) -> None:
         """The trial waits at the rung of `epoch`; its checkpoint stays, for a promotion.
         The trial's `pauses` list every epoch it waited at, promoted or not."""
-        with self.conn:
+        with self._write():
             (pauses,) = self.conn.execute(
                 "SELECT pauses FROM trials WHERE trial_id = ?", (trial_id,)
             ).fetchone()
@@ -235,7 +272,7 @@ class Store:
 
     def drop_paused_checkpoints(self) -> None:
         """The sweep is over: no paused trial will be promoted, so drop their checkpoints."""
-        with self.conn:
+        with self._write():
             self.conn.execute(
                 "DELETE FROM checkpoints WHERE trial_id IN "
                 "(SELECT trial_id FROM trials WHERE state = ?)",
@@ -257,7 +294,7 @@ class Store:
 
     def add_point(self, trial_id: str, record: Mapping[str, Any], best: float | None) -> None:
         """One epoch's record, and the trial's epochs and best value so far."""
-        with self.conn:
+        with self._write():
             self.conn.execute(
                 _INSERT_POINT,
                 (
@@ -282,7 +319,7 @@ class Store:
     # -- checkpoints ----------------------------------------------------------------------
 
     def save_checkpoint(self, trial_id: str, epoch: int, data: bytes) -> None:
-        with self.conn:
+        with self._write():
             self.conn.execute(
                 "INSERT OR REPLACE INTO checkpoints (trial_id, epoch, data) VALUES (?, ?, ?)",
                 (trial_id, epoch, sqlite3.Binary(data)),
@@ -296,7 +333,7 @@ class Store:
 
     def rewind(self, trial_id: str, epoch: int) -> None:
         """Forget a trial's points after `epoch`: it restarts from its checkpoint there."""
-        with self.conn:
+        with self._write():
             self.conn.execute(
                 "DELETE FROM curves WHERE trial_id = ? AND epoch > ?", (trial_id, epoch)
             )

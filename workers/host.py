@@ -2,7 +2,7 @@
 
 One host runs many trials in turn (and may hold several at once, paused between epochs).
 It loads each dataset once, builds a `Trainer` per trial, restores a checkpoint when one
-is given, and trains one epoch per `step()`.
+is given, and trains one epoch per `step()`, or a run of epochs per `steps()`.
 """
 
 from __future__ import annotations
@@ -73,6 +73,32 @@ class TrialHost:
         del record["batch_costs"]
         data = state_to_bytes(trainer.state_dict()) if checkpoint else None
         return StepResult(trial_id, record, data)
+
+    def steps(
+        self,
+        trial_id: str,
+        first: int,
+        last: int,
+        checkpoint_at: int | None = None,
+        *,
+        end: bool = False,
+    ) -> list[StepResult]:
+        """Epochs `first`..`last` of a trial, one result each, with the trainer's state after
+        epoch `checkpoint_at` (if it is one of them); stops early after a diverged epoch.
+        A trial that has ended, or diverged, trains nothing more. With `end`, the trial
+        ends after these epochs (as `end()` would)."""
+        trainer = self._trainers.get(trial_id)
+        results: list[StepResult] = []
+        while trainer is not None and not trainer.diverged and trainer.epoch < last:
+            epoch = trainer.epoch + 1
+            result = self.step(trial_id, checkpoint=epoch == checkpoint_at)
+            if epoch >= first:
+                results.append(result)
+            if result.record.get("diverged"):
+                break
+        if end:
+            self.end(trial_id)
+        return results
 
     def end(self, trial_id: str) -> None:
         self._trainers.pop(trial_id, None)

@@ -1,8 +1,8 @@
 """The Ray actor around `TrialHost`: a long-lived worker that runs many trials in turn.
 
-Each epoch is one actor call, named after its trial and epoch, so the Ray dashboard shows
-what every worker is doing; per-trial gauges of the sweep's metric go to Ray's metrics
-(Prometheus) endpoint.
+Each call trains a run of epochs of one trial and is named after the trial and its epochs,
+so the Ray dashboard shows what every worker is doing; per-trial gauges of the sweep's
+metric go to Ray's metrics (Prometheus) endpoint after every epoch.
 """
 
 from __future__ import annotations
@@ -100,7 +100,35 @@ class TrialWorker:
 
     def step(self, trial_id: str, checkpoint: bool) -> StepResult:
         result = self.host.step(trial_id, checkpoint)
-        record, tags = result.record, {"sweep": self.sweep, "trial": trial_id}
+        self._gauge(trial_id, result.record)
+        return result
+
+    def run(
+        self,
+        trial_id: str,
+        first: int,
+        last: int,
+        checkpoint_at: int | None,
+        end: bool = False,
+        data: Mapping[str, Any] | None = None,
+        setup: tuple[Mapping[str, Any], SeedKey, bytes | None] | None = None,
+    ) -> list[StepResult]:
+        """What a trial needs next, in one call: with `setup` (its configuration, seed and
+        checkpoint) and `data`, its setup (see `begin`); epochs `first`..`last` (see
+        `TrialHost.steps`); with `end`, its end. `data` is an argument of its own so that
+        Ray hands over the dataset an object reference points to."""
+        if setup is not None and data is not None:
+            config, seed, checkpoint = setup
+            self.begin(trial_id, config, data, seed, checkpoint)
+        results = self.host.steps(trial_id, first, last, checkpoint_at)
+        for result in results:
+            self._gauge(trial_id, result.record)
+        if end:
+            self.end(trial_id)
+        return results
+
+    def _gauge(self, trial_id: str, record: Mapping[str, Any]) -> None:
+        tags = {"sweep": self.sweep, "trial": trial_id}
         self._epoch.set(record["epoch"], tags=tags)
         value = math.nan if record.get("diverged") else float(record[self.metric])
         tags = {**tags, "metric": self.metric}
@@ -110,7 +138,6 @@ class TrialWorker:
         if best is not None:
             self._best_so_far[trial_id] = best
             self._best.set(best, tags=tags)
-        return result
 
     def end(self, trial_id: str) -> None:
         self.host.end(trial_id)

@@ -33,7 +33,7 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
     def interrupt(status: Status) -> None:
         nonlocal seen
         seen += 1
-        if seen == 60:  # some trials ended, others mid-way, with a checkpoint or two
+        if seen == 100:  # some trials ended, others mid-way, with a checkpoint or two
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

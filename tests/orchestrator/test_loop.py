@@ -240,19 +240,15 @@ def test_a_sweep_runs_its_budget_of_trials_and_stores_each_epoch_once(tmp_path, 
 # -- epochs queued ahead ------------------------------------------------------------------
 
 
-def test_fifo_asks_for_the_next_epoch_before_the_last_result_is_in(tmp_path):
+def test_fifo_asks_for_every_epoch_before_the_first_result_is_in(tmp_path):
+    # FIFO stops nothing: the worker gets all four epochs at once, not one per round trip
     workers = Workers(2)
     run_sweep(make_spec(budget={"trials": 3, "max_epochs": 4}), tmp_path, workers)
 
     log = workers.log
     for trial in ("trial-0001", "trial-0002", "trial-0003"):
-        for k in (1, 2, 3):
-            assert log.index(("request", trial, k + 1)) < log.index(("result", trial, k))
-    # never more than two epochs in flight for one trial
-    in_flight: Counter[str] = Counter()
-    for kind, trial, _ in log:
-        in_flight[trial] += 1 if kind == "request" else -1
-        assert in_flight[trial] <= 2
+        assert log.index(("request", trial, 4)) < log.index(("result", trial, 1))
+    assert sum(kind == "request" for kind, _, _ in log) == 3 * 4  # each epoch asked once
 
 
 def test_asha_asks_for_no_epoch_past_a_rung_before_the_rung_result_is_in(tmp_path):
@@ -496,20 +492,24 @@ def test_the_time_limit_stops_running_trials_and_starts_no_more(tmp_path):
 
 
 def test_the_time_limit_also_ends_a_trial_waiting_to_restart(tmp_path):
-    # trial 2 loses its worker with the 4th result, the one that passes the limit
+    # The fake's epochs come back in the order asked for: trial 1's three (t = 10, 20,
+    # 30: it completes and trial 3 takes its worker), then trial 2's first, at t = 40,
+    # past the limit, with its worker lost.
     clock = FakeClock()
     workers = Workers(2, clock=clock, seconds_per_epoch=10.0)
-    workers.lose_worker("trial-0002", 2)
+    workers.lose_worker("trial-0002", 1)
     spec = make_spec(budget={"trials": 6, "max_epochs": 3, "time_limit": 35})
     _, store = run_sweep(spec, tmp_path, workers, clock=clock)
 
-    assert ("lost", "trial-0002", 2) in workers.log
+    assert ("lost", "trial-0002", 1) in workers.log
     rows = by_id(store)
     assert store.get("state") == "finished"
     assert {t: r["state"] for t, r in rows.items()} == {
-        "trial-0001": "stopped",
-        "trial-0002": "stopped",
+        "trial-0001": "completed",
+        "trial-0002": "stopped",  # waiting to restart when the limit passed
+        "trial-0003": "stopped",
     }
+    assert rows["trial-0002"]["ended"] == 40
 
 
 # -- coarse to fine ---------------------------------------------------------------------------

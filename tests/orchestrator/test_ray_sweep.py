@@ -98,8 +98,13 @@ def test_a_promoting_sweep_resumes_paused_trials_on_ray_and_stores_each_point_on
     assert store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
 
 
+# Mini-batches of 4: epochs slow enough (tens of ms) that a worker trains a trial's ten
+# epochs in several calls, and can be killed between them.
+SLOW = {"model": {"optimizer": "adam", "hidden_layers": 1, "batch_size": 4}}
+
+
 def _clean_twin(tmp_path: Path, name: str) -> dict[str, list[tuple[int, float]]]:
-    store, sweep = _run(_spec(name, 3, 6), tmp_path / "clean", checkpoint_every=2)
+    store, sweep = _run(_spec(name, 3, 10, **SLOW), tmp_path / "clean", checkpoint_every=2)
     sweep.run()
     return _curves(store)
 
@@ -128,7 +133,7 @@ def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(
     ray_local: dict[str, str], tmp_path: Path, how: str
 ) -> None:
     clean = _clean_twin(tmp_path, f"twin-{how[:3]}")
-    spec = _spec(f"twin-{how[:3]}", 3, 6)
+    spec = _spec(f"twin-{how[:3]}", 3, 10, **SLOW)
     store = Store.create(tmp_path / "faulty" / spec.name, spec.source)
     from orchestrator.ray_executor import RayExecutor
 
@@ -141,12 +146,21 @@ def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(
     assert done, "the worker was never killed"
     rows = {r["trial_id"]: r for r in store.trial_rows()}
     assert [r["state"] for r in rows.values()] == ["completed"] * 3
-    assert rows["trial-0001"]["attempts"] == 2 and status.restarts == 1
+    # the trial queued behind it on the same worker, if any, was lost and restarted too
+    assert rows["trial-0001"]["attempts"] == 2
+    assert status.restarts == sum(r["attempts"] - 1 for r in rows.values()) <= 2
+    assert "caviar-worker" in rows["trial-0001"]["error"]  # Ray's whole text, kept
+    # ... while the progress display says it in one line: trial, worker, node, exit type
+    (note,) = [n.text for n in status.log if n.kind.value == "restarted" and "0001" in n.text]
+    assert "\n" not in note and len(note) < 160, note
+    assert f"trial-0001 lost its worker ({done['worker']} on node " in note
+    why = {"ray.kill": "killed by ray.kill", "SIGKILL": "SYSTEM_ERROR"}[how]  # Ray's words
+    assert note.endswith(f", {why}); restarting from checkpoint"), note
     # nothing lost, nothing twice, and the restarted curve is the one it would have had
     faulty = _curves(store)
     assert faulty.keys() == clean.keys()
     for trial in clean:
-        assert [e for e, _ in faulty[trial]] == list(range(1, 7))
+        assert [e for e, _ in faulty[trial]] == list(range(1, 11))
         assert [v for _, v in faulty[trial]] == pytest.approx(
             [v for _, v in clean[trial]], rel=1e-6
         )
@@ -178,6 +192,34 @@ def test_an_exception_in_a_trial_fails_it_and_the_worker_goes_on(ray_local: dict
         executor.shutdown()
 
 
+def test_the_next_trial_queues_behind_the_last_epochs_of_the_one_running(
+    ray_local: dict[str, str],
+) -> None:
+    from orchestrator.ray_executor import RayExecutor
+
+    executor = RayExecutor("queued", 1.0, workers=1)
+    data = {"spec": "digits", "seed": 0, "val_fraction": 0.2}
+    config = {"hidden_units": 8, "batch_size": 4}
+    try:
+        executor.launch(TrialTask("first", config, data, (0, 1, 1), max_epochs=3))
+        assert executor.free() == 0
+        for epoch in (1, 2, 3):
+            executor.request("first", epoch, False)
+        events: list[Any] = []
+        while executor.free() == 0:  # until all three epochs are sent to the worker
+            events += executor.poll(0.05)
+        # the only worker takes the next trial while it still trains the first
+        second = executor.launch(TrialTask("second", config, data, (0, 1, 2), max_epochs=2))
+        assert second.worker == "caviar-worker-1" and executor.free() == 0
+        for epoch in (1, 2):
+            executor.request("second", epoch, False)
+        events += _poll_until(executor, lambda evs: len(events) + len(evs) >= 5)
+        order = [(e.trial_id, e.record["epoch"]) for e in events]
+        assert order == [("first", 1), ("first", 2), ("first", 3), ("second", 1), ("second", 2)]
+    finally:
+        executor.shutdown()
+
+
 def _poll_until(executor: Any, done: Any, limit: float = 120.0) -> list[Any]:
     seen: list[Any] = []
     deadline = time.monotonic() + limit
@@ -202,14 +244,17 @@ def test_the_dashboard_shows_named_workers_and_trial_epochs(
     assert {"caviar-worker-1", "caviar-worker-2"} <= names
     tasks = list_tasks(address=address, limit=10000)
     task_names = {t.name for t in tasks}
-    for trial in ("trial-0001", "trial-0002"):
-        for epoch in (1, 2, 3):
-            assert f"{trial} epoch {epoch}" in task_names
-    assert all(
-        re.fullmatch(r"trial-\d{4} (epoch \d+|setup|end)", n)
-        for n in task_names
-        if n.startswith("trial-")
-    )
+    # each call is named after its trial and the epochs it trains ("epoch 2-3")
+    ours = [n for n in task_names if n.startswith("trial-")]
+    named = [re.fullmatch(r"(trial-\d{4}) (epoch (\d+)(-(\d+))?|end)", n) for n in ours]
+    assert all(m is not None for m in named), ours
+    covered = {
+        (m[1], e)
+        for m in named
+        if m is not None and m[3] is not None
+        for e in range(int(m[3]), int(m[5] or m[3]) + 1)
+    }
+    assert covered >= {(t, e) for t in ("trial-0001", "trial-0002") for e in (1, 2, 3)}
 
 
 _SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")  # name{tag="value",...} value
