@@ -3,6 +3,10 @@
 Every mistake is a SweepError whose message starts with the path of the offending entry in
 the file (``space.learning_rate.low``), then the rule and the value. What a SweepSpec
 holds, and the metrics a sweep may name, are defined in orchestrator/spec.py.
+
+Everything that can be checked before Ray starts is checked here: a dataset file's header
+and length (read without reading its rows, by the rules the worker's loader applies) and
+a budget that could ever end.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from orchestrator.space import Choice, Constant, Param, Space, SpaceError, make_
 from orchestrator.spec import DIRECTIONS, METRICS, Stage, SweepSpec
 from orchestrator.tpe import WARMUP
 from workers.config import RULES, ModelConfig, check_setting
-from workers.datasets import check_dataset_spec
+from workers.datafiles import peek_file
+from workers.datasets import FILE_SUFFIXES, check_dataset_spec, split_sizes
 
 
 class SweepError(ValueError):
@@ -51,6 +56,11 @@ TOP_KEYS = (
     "results",
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_EPOCHS = 100_000  # per trial
+MAX_TRIALS = 1_000_000  # per stage, in all stages together, and in a grid
+# Each part of the split needs a row of every class, and a dataset has at least 2 classes
+# (workers/datasets.py: stratified_split).
+MIN_SPLIT_PART = 2
 
 
 class _Loader(yaml.SafeLoader):
@@ -88,10 +98,10 @@ def parse_sweep(raw: Any, base_dir: Path = Path(".")) -> SweepSpec:
         raise SweepError(
             "name", f"must be letters, digits, '_', '.' or '-' (a directory name), got {name!r}"
         )
-    dataset = _dataset(top.get("dataset", "digits"), base_dir)
     val_fraction = _num(
         "val_fraction", top.get("val_fraction", 0.2), lambda v: 0 < v < 1, "a number in (0, 1)"
     )
+    dataset = _dataset(top.get("dataset", "digits"), base_dir, val_fraction)
     seed = _int("seed", top.get("seed", 0), lambda v: v >= 0, "an integer >= 0")
     metric = _one_of("metric", top.get("metric", "val_cost"), tuple(METRICS))
     direction = _one_of("direction", top.get("direction", METRICS[metric]), DIRECTIONS)
@@ -100,9 +110,12 @@ def parse_sweep(raw: Any, base_dir: Path = Path(".")) -> SweepSpec:
     default_sampler = _sampler("sampler", top.get("sampler", "random"))
     budget = _mapping("budget", top.get("budget", {}), "a mapping")
     _known_keys("budget", budget, ("trials", "max_epochs", "time_limit"))
-    stages = _stages(top.get("stages"), budget, default_sampler)
+    stages = _stages(top.get("stages"), budget, default_sampler, space)
     max_epochs = _int(
-        "budget.max_epochs", budget.get("max_epochs", 30), lambda v: v >= 1, "an integer >= 1"
+        "budget.max_epochs",
+        budget.get("max_epochs", 30),
+        lambda v: 1 <= v <= MAX_EPOCHS,
+        f"an integer from 1 to {MAX_EPOCHS}",
     )
     limit = budget.get("time_limit")
     time_limit = (
@@ -145,8 +158,9 @@ def parse_sweep(raw: Any, base_dir: Path = Path(".")) -> SweepSpec:
 # -- sections -----------------------------------------------------------------------------
 
 
-def _dataset(spec: Any, base_dir: Path) -> str | Mapping[str, Any]:
-    if isinstance(spec, str) and spec.lower().endswith((".csv", ".parquet", ".npz")):
+def _dataset(raw: Any, base_dir: Path, val_fraction: float) -> str | Mapping[str, Any]:
+    spec = raw
+    if isinstance(spec, str) and spec.lower().endswith(FILE_SUFFIXES):
         spec = str(_resolve(spec, base_dir))
     elif isinstance(spec, Mapping) and "path" in spec:
         spec = {**spec, "path": str(_resolve(spec["path"], base_dir))}
@@ -154,7 +168,66 @@ def _dataset(spec: Any, base_dir: Path) -> str | Mapping[str, Any]:
         check_dataset_spec(spec)
     except ValueError as err:
         raise SweepError("dataset", str(err)) from None
+    if isinstance(spec, str) and spec.lower().endswith(FILE_SUFFIXES):
+        _check_data_file(Path(spec), None, "dataset", val_fraction, raw)
+    elif isinstance(spec, Mapping) and "path" in spec:
+        _check_data_file(Path(spec["path"]), spec.get("label"), "dataset.label", val_fraction)
     return spec
+
+
+def _check_data_file(
+    path: Path, label: Any, label_key: str, val_fraction: float, written: str | None = None
+) -> None:
+    """The worker's rules for a dataset file that its header and length decide, reading no row.
+
+    `written` is a bare file name as the sweep file gives it, for the hint to name its label.
+    """
+    needed = rows_needed(val_fraction)
+    try:
+        rows = peek_file(path, label, needed)
+    except ConfigError as err:
+        if err.key != "label":  # a problem with the file, which the message names
+            raise SweepError("dataset", str(err)) from None
+        hint = f"; write dataset: {{path: {written}, label: COLUMN}}" if written else ""
+        raise SweepError(label_key, err.reason + hint) from None
+    except ValueError as err:
+        raise SweepError("dataset", str(err)) from None
+    if rows >= needed:
+        return
+    n_train, n_val = split_sizes(rows, val_fraction)
+    each = (
+        f"each part needs at least {MIN_SPLIT_PART} rows (a row of every class, and a dataset "
+        f"has at least {MIN_SPLIT_PART} classes)"
+    )
+    if rows < 2 * MIN_SPLIT_PART:
+        raise SweepError(
+            "dataset", f"{path} has at most {rows} data row(s), too few to split: {each}"
+        )
+    raise SweepError(
+        "val_fraction",
+        f"{val_fraction} of the {rows} rows in {path} gives {n_val} validation and {n_train} "
+        f"training rows; {each}, so at this val_fraction the file needs at least {needed} rows",
+    )
+
+
+def rows_needed(val_fraction: float) -> int:
+    """The fewest rows whose split at `val_fraction` leaves MIN_SPLIT_PART rows in each part.
+
+    Both parts only grow with the rows, so every larger dataset splits too.
+    """
+
+    def splits(rows: int) -> bool:
+        return min(split_sizes(rows, val_fraction)) >= MIN_SPLIT_PART
+
+    low, high = 2 * MIN_SPLIT_PART - 1, 2 * MIN_SPLIT_PART  # low fails, high is to be found
+    while not splits(high):
+        if high >= 2**62:  # a val_fraction so small that no file splits
+            return high
+        low, high = high, 2 * high
+    while high - low > 1:  # bisect: low fails, high splits
+        mid = (low + high) // 2
+        low, high = (low, mid) if splits(mid) else (mid, high)
+    return high
 
 
 def _resolve(path: Any, base_dir: Path) -> Path | Any:
@@ -297,18 +370,22 @@ def _sampler(path: str, raw: Any) -> tuple[str, int, int]:
             raise SweepError(
                 f"{path}.{key}", f"only the {owner} sampler takes {key}, and this one is {name}"
             )
-    points = _int(f"{path}.points", raw.get("points", 3), lambda v: v >= 1, "an integer >= 1")
+    points = _int(
+        f"{path}.points",
+        raw.get("points", 3),
+        lambda v: 1 <= v <= MAX_TRIALS,
+        f"an integer from 1 to {MAX_TRIALS}",
+    )
     warmup = _int(f"{path}.warmup", raw.get("warmup", WARMUP), lambda v: v >= 0, "an integer >= 0")
     return name, points, warmup
 
 
 def _stages(
-    raw: Any, budget: Mapping[str, Any], default: tuple[str, int, int]
+    raw: Any, budget: Mapping[str, Any], default: tuple[str, int, int], space: Space
 ) -> tuple[Stage, ...]:
     if raw is None:
-        trials = _int(
-            "budget.trials", budget.get("trials", 20), lambda v: v >= 1, "an integer >= 1"
-        )
+        trials = _trials("budget.trials", budget.get("trials", 20))
+        _check_grid("sampler", default[0], default[1], space)
         return (Stage(trials, default[0], default[1], warmup=default[2]),)
     if not isinstance(raw, list) or not raw:
         raise SweepError("stages", f"must be a non-empty list of stages, got {raw!r}")
@@ -317,15 +394,12 @@ def _stages(
         path = f"stages[{i}]"
         stage = _mapping(path, entry, "a mapping")
         _known_keys(path, stage, ("trials", "sampler", "zoom"))
-        trials = _int(
-            f"{path}.trials",
-            stage.get("trials", budget.get("trials", 20)),
-            lambda v: v >= 1,
-            "an integer >= 1",
-        )
+        where = f"{path}.trials" if "trials" in stage else "budget.trials"
+        trials = _trials(where, stage.get("trials", budget.get("trials", 20)))
         sampler, points, warmup = (
             _sampler(f"{path}.sampler", stage["sampler"]) if "sampler" in stage else default
         )
+        _check_grid(f"{path}.sampler" if "sampler" in stage else "sampler", sampler, points, space)
         top_k, shrink = None, 0.5
         if "zoom" in stage:
             if i == 0:
@@ -346,7 +420,40 @@ def _stages(
                 "a number in (0, 1]",
             )
         stages.append(Stage(trials, sampler, points, top_k, shrink, warmup))
+    total = sum(s.trials for s in stages)
+    if total > MAX_TRIALS:
+        raise SweepError(
+            "stages",
+            f"the stages' trials add up to {total}; a sweep runs at most {MAX_TRIALS} trials",
+        )
     return tuple(stages)
+
+
+def _trials(path: str, value: Any) -> int:
+    return _int(path, value, lambda v: 1 <= v <= MAX_TRIALS, f"an integer from 1 to {MAX_TRIALS}")
+
+
+def _check_grid(path: str, sampler: str, points: int, space: Space) -> None:
+    """A grid stage tries every combination: refuse one with more than MAX_TRIALS of them.
+
+    Each dimension has at most `points` levels, or its values when it has no more than
+    that (a choice: all its values), so the product bounds the grid before duplicates
+    that a condition switched off are dropped.
+    """
+    if sampler != "grid":
+        return
+    levels = []
+    for key in space.dims:
+        every = space.params[key].discrete(points)
+        levels.append(points if every is None else len(every))
+    size = math.prod(levels)
+    if size > MAX_TRIALS:
+        raise SweepError(
+            path,
+            f"a grid of {points} points per dimension over {', '.join(space.dims)} has up to "
+            f"{' x '.join(map(str, levels))} = {size} points; a sweep runs at most "
+            f"{MAX_TRIALS} trials, so use fewer points, or random or sobol sampling",
+        )
 
 
 def _scheduler(raw: Any, max_epochs: int) -> SchedulerSpec:

@@ -350,7 +350,7 @@ def stratified_split(
             f"{name}: a stratified split needs at least 2 rows per class, but class(es) "
             f"{few} have 1"
         )
-    n_val = math.ceil(val_fraction * n)  # as train_test_split counts it
+    n_val = split_sizes(n, val_fraction)[1]
     if min(n_val, n - n_val) < k:
         raise ValueError(
             f"{name}: val_fraction={val_fraction} of {n} rows gives {n_val} validation and "
@@ -361,6 +361,13 @@ def stratified_split(
         np.arange(n), test_size=n_val, stratify=codes, random_state=random_state
     )
     return train_idx, val_idx
+
+
+def split_sizes(rows: int, val_fraction: float) -> tuple[int, int]:
+    """(training rows, validation rows) of a split; validation rounds up, as in
+    train_test_split."""
+    n_val = math.ceil(val_fraction * rows)
+    return rows - n_val, n_val
 
 
 def fit_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -97,7 +97,8 @@ def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
 
 def test_a_relative_dataset_path_is_taken_from_the_sweep_file(tmp_path):
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "d.csv").write_text("a,y\n1,0\n2,1\n")
+    # six rows: at the default val_fraction 0.2, ceil(1.2) = 2 validation and 4 training rows
+    (tmp_path / "data" / "d.csv").write_text("a,y\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n")
     f = tmp_path / "s.yaml"
     f.write_text("name: t\ndataset: {path: data/d.csv, label: y}\nspace: {learning_rate: 0.1}\n")
     assert load_sweep(f).dataset["path"] == str(tmp_path / "data" / "d.csv")
@@ -122,7 +123,12 @@ def test_a_relative_dataset_path_is_taken_from_the_sweep_file(tmp_path):
             "unknown field (did you mean 'high'?)",
         ),
         # wrong types
-        ("budget.max_epochs", "ten", "budget.max_epochs", "must be an integer >= 1, got 'ten'"),
+        (
+            "budget.max_epochs",
+            "ten",
+            "budget.max_epochs",
+            "must be an integer from 1 to 100000, got 'ten'",
+        ),
         ("space.learning_rate.low", "small", "space.learning_rate.low", "must be a number"),
         ("seed", -1, "seed", "must be an integer >= 0, got -1"),
         ("space", ["learning_rate"], "space", "must be a mapping"),
@@ -241,6 +247,46 @@ def test_a_relative_dataset_path_is_taken_from_the_sweep_file(tmp_path):
             "unknown setting for median",
         ),
         ("resources.cpus_per_trial", 0, "resources.cpus_per_trial", "must be a number > 0"),
+        # budgets that could never end
+        (
+            "budget.max_epochs",
+            10**12,
+            "budget.max_epochs",
+            "must be an integer from 1 to 100000, got 1000000000000",
+        ),
+        (
+            "budget.trials",
+            10**12,
+            "budget.trials",
+            "must be an integer from 1 to 1000000, got 1000000000000",
+        ),
+        (
+            "stages",
+            [{"trials": 4}, {"trials": 10**7}],
+            "stages[1].trials",
+            "must be an integer from 1 to 1000000, got 10000000",
+        ),
+        (
+            "stages",
+            [{"trials": 600_000}, {"trials": 500_000}],
+            "stages",
+            "the stages' trials add up to 1100000; a sweep runs at most 1000000 trials",
+        ),
+        ("budget.time_limit", float("inf"), "budget.time_limit", "seconds > 0, got inf"),
+        ("budget.time_limit", 0, "budget.time_limit", "seconds > 0, got 0"),
+        (
+            "sampler",
+            {"name": "grid", "points": 10**12},
+            "sampler.points",
+            "must be an integer from 1 to 1000000, got 1000000000000",
+        ),
+        # learning_rate and beta take 1000 levels each, optimizer its 2 values
+        (
+            "sampler",
+            {"name": "grid", "points": 1000},
+            "sampler",
+            "has up to 1000 x 2 x 1000 = 2000000 points; a sweep runs at most 1000000 trials",
+        ),
     ],
 )
 def test_each_mistake_names_its_path(path, value, where, says):
@@ -249,6 +295,21 @@ def test_each_mistake_names_its_path(path, value, where, says):
     assert info.value.path == where
     assert str(info.value).startswith(f"{where}: ")
     assert says in str(info.value)
+
+
+def test_trials_a_stage_takes_from_the_budget_are_named_there() -> None:
+    raw = _with("stages", [{"trials": 4}, {"sampler": "sobol"}])
+    raw["budget"]["trials"] = 10**12
+    with pytest.raises(SweepError, match=r"^budget\.trials: must be an integer from 1 to 1000000"):
+        parse_sweep(raw)
+
+
+def test_the_largest_budgets_are_allowed() -> None:
+    raw = _with("budget", {"trials": 1_000_000, "max_epochs": 100_000, "time_limit": 1e9})
+    spec = parse_sweep(raw)
+    assert (spec.total_trials, spec.max_epochs, spec.time_limit) == (1_000_000, 100_000, 1e9)
+    grid = parse_sweep(_with("sampler", {"name": "grid", "points": 700}))  # 700 x 2 x 700
+    assert grid.stages[0].grid_points == 700
 
 
 def test_settings_that_only_clash_together_are_found_by_sampling():

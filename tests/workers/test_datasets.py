@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier
 
-from workers.datasets import Dataset, load_dataset
+from caviar_common.errors import ConfigError
+from workers import datafiles
+from workers.datasets import Dataset, load_dataset, split_sizes
 
 SMALL_SYNTHETIC = "synthetic:rows=500,features=7,classes=4"
 
@@ -389,3 +392,119 @@ def test_label_is_refused_for_a_builtin() -> None:
 def test_negative_seed_is_refused() -> None:
     with pytest.raises(ValueError, match="seed: must be an integer >= 0, got -1"):
         load_dataset("moons", seed=-1)
+
+
+# --- reading a file's header only (what a sweep checks before it starts) ----------------
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 16])
+def test_count_lines_counts_every_line_end_across_chunk_boundaries(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(datafiles, "CHUNK", chunk)
+    cases = [b"", b"a", b"a\n", b"a\nb", b"a\r\nb\r\n", b"a\rb\rc", b"\n\n", b"x\r", b"\r\n\r"]
+    cases.append(b"a,b\r\n1,2\r\n\r\n3,4\r5,6\n7,8")
+    for data in cases:  # bytes.splitlines splits at \n, \r\n and \r, as pandas does
+        assert datafiles.count_lines(io.BytesIO(data)) == len(data.splitlines()), data
+
+
+def test_count_lines_stops_reading_once_it_has_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datafiles, "CHUNK", 16)
+    stream = io.BytesIO(b"1.5,2.5,0\n" * 1000)  # 10 bytes a line, 10,000 bytes
+    assert datafiles.count_lines(stream, enough=20) >= 20
+    assert stream.tell() <= 20 * 10 + 16  # the lines it needed and at most one chunk more
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "npz"])
+def test_peek_file_counts_rows_up_to_enough(tmp_path: Path, fmt: str) -> None:
+    path = _write(_animals(), tmp_path, fmt)
+    label = None if fmt == "npz" else "species"
+    assert datafiles.peek_file(path, label, enough=1000) == 60
+    assert datafiles.peek_file(path, label, enough=7) == 7
+
+
+def _bad_files(tmp_path: Path) -> list[tuple[Path, str | None]]:
+    """Files (and labels) that break a rule the header alone decides."""
+    cases: list[tuple[Path, str | None]] = []
+    for fmt in ("csv", "parquet"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        path = _write(_animals(), folder, fmt)
+        cases += [(path, "specie"), (path, None), (path, "Species")]
+        only = folder / f"only.{fmt}"
+        frame = _animals()[["species"]]
+        frame.to_csv(only, index=False) if fmt == "csv" else frame.to_parquet(only, index=False)
+        cases.append((only, "species"))
+    npz = _write(_animals(), tmp_path, "npz")
+    cases.append((npz, "species"))
+    X = np.zeros((30, 2))
+    for name, arrays in [
+        ("no_y", {"X": X, "labels": np.zeros(30)}),
+        ("short_y", {"X": X, "y": np.zeros(29)}),
+        ("flat_x", {"X": np.zeros(30), "y": np.zeros(30)}),
+        ("text_x", {"X": np.full((30, 2), "a"), "y": np.zeros(30)}),
+        ("object_x", {"X": np.full((30, 2), None, dtype=object), "y": np.zeros(30)}),
+    ]:
+        np.savez(tmp_path / f"{name}.npz", **arrays)  # type: ignore[arg-type]
+        cases.append((tmp_path / f"{name}.npz", None))
+    return cases
+
+
+def test_peek_file_refuses_what_read_file_refuses_with_the_same_message(tmp_path: Path) -> None:
+    for path, label in _bad_files(tmp_path):
+        with pytest.raises(ValueError) as read:
+            datafiles.read_file(path, label)
+        with pytest.raises(ValueError) as peeked:
+            datafiles.peek_file(path, label, enough=10)
+        told, said = str(peeked.value), str(read.value)
+        # peek_file has read the columns when it asks for the label, so it lists them too
+        assert told == said or told.startswith(f"{said}; its columns are ["), (path, label)
+
+
+def test_peek_file_names_the_columns_and_a_close_one(tmp_path: Path) -> None:
+    path = _write(_animals(), tmp_path, "csv")
+    with pytest.raises(ConfigError) as info:
+        datafiles.peek_file(path, "specie", enough=10)
+    assert info.value.key == "label"
+    assert info.value.reason == (
+        f"no column 'specie' in {path} (did you mean 'species'?); "
+        "columns are ['id', 'weight', 'legs', 'species']"
+    )
+    with pytest.raises(ConfigError, match=r"label column's name .*its columns are \['id'"):
+        datafiles.peek_file(path, None, enough=10)
+    with pytest.raises(ConfigError, match="must be a column name .* got 3"):
+        datafiles.peek_file(path, 3, enough=10)
+
+
+def test_peek_file_reads_the_header_and_counts_lines_but_parses_no_row(tmp_path: Path) -> None:
+    path = tmp_path / "tail.csv"
+    rows = b"".join(b"%d,%d,%d\n" % (i, i * i, i % 2) for i in range(6))
+    path.write_bytes(b"x,x2,label\n" + rows + b"1,2,3,4,5\n\xff\xfe not a row\n")
+    # eight lines after the header: the garbage counts as lines, but is never parsed
+    assert datafiles.peek_file(path, "label", enough=100) == 8
+    with pytest.raises(ValueError):  # reading the rows finds the garbage
+        datafiles.read_file(path, "label")
+
+
+def test_peek_file_names_a_file_it_cannot_read(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.csv: cannot read its header"):
+        datafiles.peek_file(empty, "y", enough=10)
+    fake = tmp_path / "fake.parquet"
+    fake.write_text("a,y\n1,0\n")
+    with pytest.raises(ValueError, match=r"fake\.parquet: cannot read its header"):
+        datafiles.peek_file(fake, "y", enough=10)
+    zipless = tmp_path / "zipless.npz"
+    zipless.write_text("X,y\n")
+    with pytest.raises(ValueError, match=r"zipless\.npz: cannot read its arrays' headers"):
+        datafiles.peek_file(zipless, None, enough=10)
+
+
+def test_split_sizes_round_the_validation_part_up_as_scikit_learn_does() -> None:
+    from sklearn.model_selection import train_test_split
+
+    for rows in (10, 11, 60, 101):
+        for val_fraction in (0.01, 0.1, 0.2, 0.25, 0.5, 0.9):
+            train, val = train_test_split(np.arange(rows), test_size=val_fraction)
+            assert split_sizes(rows, val_fraction) == (len(train), len(val))
