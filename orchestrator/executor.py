@@ -90,7 +90,9 @@ class Executor(Protocol):
         """The trial is over: free its worker (results still in flight are dropped)."""
         ...
 
-    def shutdown(self) -> None: ...
+    def shutdown(self) -> None:
+        """No more trials: let the workers go (an executor may finish this in `close`)."""
+        ...
 
 
 CHUNK_SECONDS = 0.25  # a run of epochs sent to a worker in one call trains about this long

@@ -143,15 +143,15 @@ class Sweep:
                         self._handle(event)
                     self._check_time()
                 self._report()
+            self.store.drop_paused_checkpoints()  # the sweep is over: nothing promotes them
+            self.store.set(state=SweepState.FINISHED, ended=self.clock())
+            self._report(final=True)
         except KeyboardInterrupt:
             self.store.set(state=SweepState.INTERRUPTED)
             self._report(final=True)
             raise
         finally:
             self.executor.shutdown()
-        self.store.drop_paused_checkpoints()  # the sweep is over: nothing will promote them
-        self.store.set(state=SweepState.FINISHED, ended=self.clock())
-        self._report(final=True)
         return self.status
 
     def _more_to_launch(self) -> bool:

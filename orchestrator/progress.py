@@ -38,17 +38,29 @@ class PlainProgress:
 
 
 class RichProgress:
-    """A live panel: counts, best so far with its configuration, recent events."""
+    """A live panel: counts, best so far with its configuration, recent events; redrawn
+    at most `per_second` times a second, however often the loop reports."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, per_second: float = 4.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.console = Console()
-        self.live = Live(console=self.console, refresh_per_second=4, transient=False)
+        self.live = Live(console=self.console, refresh_per_second=per_second, transient=False)
+        self.every, self.clock = 1.0 / per_second, clock
+        self._last = -float("inf")
         self.live.start()
 
     def __call__(self, status: Status) -> None:
+        now = self.clock()
+        if not status.final and now - self._last < self.every:
+            return
+        self._last = now
+        self._draw(status)
+
+    def _draw(self, status: Status) -> None:
         from rich.console import Group
         from rich.panel import Panel
         from rich.table import Table

@@ -12,6 +12,7 @@ restart them elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -72,6 +73,7 @@ class _Worker:
     alive: bool = True
     in_flight: int = 0  # runs of epochs sent and not answered yet
     epoch_seconds: float | None = None  # of its latest epochs, to size the next runs
+    closing: Any = None  # ObjectRef of close(), once asked to exit
 
     @property
     def up(self) -> bool:
@@ -249,11 +251,23 @@ class RayExecutor:
         return events
 
     def shutdown(self) -> None:
+        """Ask every worker to exit once its current call is done; `close` waits for them."""
         for worker in self._workers.values():
-            if worker.alive:
-                ray.kill(worker.handle, no_restart=True)
-                worker.alive = False
+            if worker.alive and worker.closing is None:
+                worker.closing = worker.handle.close.options(name="close").remote()
         self._calls.clear()
+
+    def close(self, grace: float = 3.0) -> None:
+        """End the pool: workers that exit by themselves within `grace` seconds have sent
+        their last gauges to Ray's metrics; the rest are killed."""
+        self.shutdown()
+        closing = {w.closing: w for w in self._workers.values() if w.alive}
+        if closing:
+            ray.wait(list(closing), num_returns=len(closing), timeout=grace)
+        for worker in closing.values():
+            with contextlib.suppress(Exception):  # gone already, most likely
+                ray.kill(worker.handle, no_restart=True)
+            worker.alive = False
 
     # -- sending runs of epochs -----------------------------------------------------------
 

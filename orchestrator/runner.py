@@ -1,8 +1,9 @@
 """`caviar run` and `caviar resume`: connect to Ray, start the worker pool, drive the loop.
 
-This and ray_executor.py are the only orchestrator modules that import Ray. A local run
-starts a private Ray with one worker per core and its dashboard on 127.0.0.1; with an
-address (or inside a Ray Job, where RAY_ADDRESS is set) it joins that cluster instead.
+This and ray_executor.py are the only orchestrator modules that import Ray. With an
+address (or inside a Ray Job, where RAY_ADDRESS is set) a run joins that cluster; without
+one it attaches to the local cluster from `caviar up` while one is up, and otherwise
+starts a private Ray with one worker per core and its dashboard on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,29 +33,85 @@ def builtin_sweep() -> Path:
     return Path(str(resources.files("orchestrator") / "sweeps" / "digits.yaml"))
 
 
-def start_ray(address: str | None, namespace: str, cpus: int | None = None) -> str | None:
-    """Start or join Ray; returns the dashboard URL when there is one."""
+@dataclass(frozen=True)
+class RayContext:
+    """The Ray a driver joined, and what to tell the user about it."""
+
+    url: str | None  # the dashboard, when there is one
+    attached: bool = False  # the local cluster from `caviar up`
+    address: str | None = None  # the cluster joined; None for a private Ray
+    notes: tuple[str, ...] = ()  # lines to print before the dashboard's
+
+    def messages(self) -> list[str]:
+        """The notes, then the dashboard URL."""
+        return [*self.notes, *([f"Ray dashboard: {self.url}"] if self.url else [])]
+
+
+def connect_ray(
+    address: str | None, namespace: str, cpus: int | None = None, *, dashboard: bool = True
+) -> RayContext:
+    """Join `address` (or RAY_ADDRESS); without one, the local cluster from `caviar up`
+    while it is up; else start a private Ray with `cpus` CPUs (default one per core) and,
+    unless `dashboard` is False, its dashboard on 127.0.0.1."""
     import ray
+
+    from orchestrator import local_cluster
 
     quiet: dict[str, Any] = {
         "log_to_driver": False,
         "logging_level": logging.WARNING,
         "namespace": namespace,
     }
-    if address is None and not os.environ.get("RAY_ADDRESS"):
-        context = ray.init(
-            num_cpus=cpus or os.cpu_count() or 1,
-            include_dashboard=True,
-            dashboard_host="127.0.0.1",
-            _node_ip_address="127.0.0.1",
-            **quiet,
-        )
-    else:
-        context = ray.init(address=address, **quiet)
+    if address is not None or os.environ.get("RAY_ADDRESS"):
+        joined = address or os.environ["RAY_ADDRESS"]
+        return RayContext(_dashboard_url(ray.init(address=address, **quiet)), address=joined)
+    found = local_cluster.find(local_cluster.record_path())
+    notes = (found.note,) if found.note else ()
+    if found.record is not None:
+        _use_local_cluster(found.record.token_path)
+        ray.init(address=found.record.address, **quiet)
+        attached = f"attached to the local cluster from `caviar up` at {found.record.address}"
+        return RayContext(found.record.dashboard, True, found.record.address, (*notes, attached))
+    context = ray.init(
+        num_cpus=cpus or os.cpu_count() or 1,
+        include_dashboard=dashboard,
+        dashboard_host="127.0.0.1",
+        _node_ip_address="127.0.0.1",
+        **quiet,
+    )
+    return RayContext(_dashboard_url(context), notes=notes)
+
+
+def _dashboard_url(context: Any) -> str | None:
     url = context.dashboard_url
     if not url:
         return None
-    return url if url.startswith("http") else f"http://{url}"
+    return str(url) if url.startswith("http") else f"http://{url}"
+
+
+def _use_local_cluster(token_path: str) -> None:
+    """Put what a client of `caviar up`'s cluster needs into the environment, and make an
+    already imported Ray see it: it reads the auth mode and the loopback switch once."""
+    from orchestrator import local_cluster
+
+    os.environ.pop("RAY_AUTH_TOKEN", None)  # it would win over the cluster's token file
+    os.environ.update(local_cluster.client_env(token_path))
+    with contextlib.suppress(ImportError):
+        from ray._private import ray_constants
+        from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+
+        ray_constants.ENABLE_RAY_CLUSTER = False  # = the loopback variable, read at import
+        Config.initialize("")  # as Ray's own _enable_token_auth refreshes the auth mode
+        AuthenticationTokenLoader.instance().reset_cache()
+
+
+def start_ray(address: str | None, namespace: str, cpus: int | None = None) -> str | None:
+    """Start or join Ray as `connect_ray` does; prints its notes (such as the attached
+    line) and returns the dashboard URL when there is one."""
+    context = connect_ray(address, namespace, cpus)
+    for line in context.notes:
+        print(line)
+    return context.url
 
 
 def run_sweep(
@@ -67,8 +125,13 @@ def run_sweep(
     options: Options | None = None,
     say: Any = print,
     report: bool = False,
+    dashboard: bool = True,
+    finished: Callable[[Status], None] | None = None,
 ) -> Status:
-    """Drive `spec` to its end on Ray, recording into `store`; Ctrl-C leaves it resumable."""
+    """Drive `spec` to its end on Ray, recording into `store`; Ctrl-C leaves it resumable.
+
+    `finished` is called once the sweep has ended, before the worker pool and Ray shut
+    down (a second or two), so the user has the results without waiting for them."""
     import ray
 
     from orchestrator.ray_executor import RayExecutor
@@ -79,11 +142,13 @@ def run_sweep(
         target=_quietly(host.dataset), args=(data["spec"], data["seed"], data["val_fraction"])
     )
     loading.start()
-    url = start_ray(address, f"caviar-{spec.name}", workers if address is None else None)
+    cpus = workers if address is None else None
+    context = connect_ray(address, f"caviar-{spec.name}", cpus, dashboard=dashboard)
     loading.join()
+    executor: RayExecutor | None = None
     try:
-        if url:
-            say(f"Ray dashboard: {url}")
+        for line in context.messages():
+            say(line)
         executor = RayExecutor(
             spec.name,
             spec.cpus_per_trial,
@@ -104,10 +169,15 @@ def run_sweep(
             progress = LiveReport(run_dir, progress)
             say(f"report: {run_dir / 'report.html'} (rewritten every few seconds)")
         try:
-            return Sweep(spec, store, executor, options=options, on_status=progress).run()
+            status = Sweep(spec, store, executor, options=options, on_status=progress).run()
         finally:
             progress.close()
+        if finished is not None:
+            finished(status)
+        return status
     finally:
+        if executor is not None:
+            executor.close()  # the workers export their last gauges as they exit
         ray.shutdown()
 
 

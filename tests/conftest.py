@@ -14,6 +14,9 @@ from orchestrator.processes import stop_processes_under
 
 # Token authentication is on for every cluster these tests start; say so explicitly.
 os.environ["RAY_AUTH_MODE"] = "token"
+# A cluster from the developer's own `caviar up` must not be attached to by a test's run:
+# the tests' record of an up cluster lives in a directory of their own.
+os.environ["CAVIAR_HOME"] = tempfile.mkdtemp(prefix="caviar-home-tests-")
 
 
 def free_port() -> int:

@@ -143,6 +143,10 @@ class TrialWorker:
         self.host.end(trial_id)
         self._best_so_far.pop(trial_id, None)
 
+    def close(self) -> None:
+        """Exit this worker process; exiting, Ray sends its gauges' last values on."""
+        ray.actor.exit_actor()
+
     def __repr__(self) -> str:
         direction = "minimize" if self.sign > 0 else "maximize"
         return f"TrialWorker({self.name!r}, {self.metric} {direction}, {self.host!r})"

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from caviar_common.errors import ConfigError
-from orchestrator.cli import jobs, runs, sweepfile, train
+from orchestrator.cli import cluster, jobs, runs, sweepfile, train
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweepfile.add_commands(commands)
     runs.add_commands(commands)
     jobs.add_commands(commands)
+    cluster.add_commands(commands)
     return parser
 
 

@@ -23,7 +23,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="run a sweep on Ray (without FILE: the built-in digits sweep)",
         description="Run a sweep: sample configurations, train them on Ray workers in "
         "parallel, prune weak trials, and record everything under results/NAME. Without an "
-        "address it starts a local Ray with one worker per core.",
+        "address it attaches to the local cluster from `caviar up` while one is up, else "
+        "starts a private Ray with one worker per core.",
     )
     add_sweep_file(run, nargs="?")
     _driver_options(run, results=True)
@@ -89,7 +90,15 @@ def _driver_options(parser: argparse.ArgumentParser, results: bool = False) -> N
     parser.add_argument(
         "--address",
         help="an existing Ray cluster: 'auto', 'ray://HOST:10001' or 'HOST:6379' "
-        "(default: start a local Ray on 127.0.0.1)",
+        "(default: the local cluster from `caviar up` if it is up, else a private Ray on "
+        "127.0.0.1)",
+    )
+    parser.add_argument(
+        "--no-dashboard",
+        dest="dashboard",
+        action="store_false",
+        help="start the private Ray without its dashboard (fewer processes); a cluster "
+        "joined keeps its own",
     )
     parser.add_argument(
         "--workers",
@@ -122,6 +131,10 @@ def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespac
     from orchestrator.results import load_run
     from orchestrator.runner import run_sweep
 
+    def finished(_: object) -> None:  # before Ray shuts down: the answer comes first
+        store.close()
+        print(f"\n{load_run(run_dir).summary()}", flush=True)
+
     try:
         run_sweep(
             spec,
@@ -131,6 +144,8 @@ def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespac
             workers=args.workers,
             plain=True if args.plain else None,
             report=args.report,
+            dashboard=args.dashboard,
+            finished=finished,
         )
     except KeyboardInterrupt:
         print(
@@ -141,7 +156,6 @@ def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespac
         raise
     finally:
         store.close()
-    print(f"\n{load_run(run_dir).summary()}")
     return 0
 
 

@@ -1,0 +1,162 @@
+"""`caviar up`, `caviar down` and `caviar status`: a local Ray cluster that stays up
+between sweeps, so its dashboard keeps every finished sweep's actors, logs and metrics."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orchestrator.cli.args import add_command, number, positive_int
+
+if TYPE_CHECKING:
+    from orchestrator.local_cluster import ClusterRecord
+
+EXIT_NOT_UP = 1
+port = number(int, lambda v: 0 <= v <= 65535, "a port number in 0..65535")
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = add_command(
+        commands,
+        "up",
+        _up,
+        help="start a local Ray cluster that stays up; `caviar run` then attaches to it",
+        description="Start a one-node Ray cluster in the background: dashboard, Jobs API and "
+        "node on 127.0.0.1 (dashboard on port 8265 when free), token authentication on, one "
+        "BLAS thread per worker. `caviar run` and `caviar resume` without --address attach "
+        "to it, and its dashboard keeps finished sweeps. Stop it with `caviar down`.",
+    )
+    up.add_argument(
+        "--num-cpus",
+        type=positive_int,
+        help=f"CPUs the cluster offers (default: one per core, {os.cpu_count() or 1} here)",
+    )
+    up.add_argument(
+        "--dashboard-port",
+        type=port,
+        help="the dashboard's and Jobs API's port (default: 8265 when free, else any free "
+        "one; 0: any free one)",
+    )
+    add_command(
+        commands,
+        "down",
+        _down,
+        help="stop the local cluster `caviar up` started (only its processes)",
+        description="Stop every process of the cluster `caviar up` started, by process id, "
+        "and remove its temp dir. No other Ray on the machine is touched.",
+    )
+    add_command(
+        commands,
+        "status",
+        _status,
+        help="say whether the local cluster from `caviar up` is up (exit 0 if so, else 1)",
+    )
+
+
+def _up(args: argparse.Namespace) -> int:
+    from orchestrator import local_cluster as lc
+    from orchestrator import local_cluster_control as control
+
+    state = lc.state_dir()
+    path = state / lc.RECORD_NAME
+    with control.locked(state):
+        found = lc.find(path)
+        if found.note:
+            print(found.note)
+        if found.record is not None:
+            print(f"a local cluster is already up at {found.record.address}")
+            print(f"Ray dashboard: {found.record.dashboard}")
+            print("stop it with `caviar down`")
+            return 0
+        if found.health is lc.Health.BROKEN:
+            return EXIT_NOT_UP
+        cpus = args.num_cpus or os.cpu_count() or 1
+        print(f"starting a local Ray cluster with {cpus} CPUs ...", flush=True)
+        try:
+            record = control.start(cpus, state, args.dashboard_port)
+        except control.ClusterError as err:
+            print(f"caviar up: {err}", file=sys.stderr)
+            return EXIT_NOT_UP
+        lc.save_record(record, path)
+    answering = control.wait_for_dashboard(record.dashboard)
+    print(f"local cluster up at {record.address}")
+    print(f"Ray dashboard: {record.dashboard}{'' if answering else ' (not answering yet)'}")
+    print(f"{record.cpus} CPUs; token from {record.token_source}; record in {path}")
+    print("`caviar run` and `caviar resume` attach to it; stop it with `caviar down`")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from orchestrator import local_cluster as lc
+    from orchestrator import local_cluster_control as control
+
+    state = lc.state_dir()
+    path = state / lc.RECORD_NAME
+    with control.locked(state):
+        record = lc.load_record(path)
+        if record is None:
+            print("no local cluster from `caviar up` is recorded; nothing to stop")
+            return 0
+        stopped = control.stop(record)
+        lc.remove_record(path)
+        if record.token_source == "RAY_AUTH_TOKEN":  # the copy `caviar up` made
+            Path(record.token_path).unlink(missing_ok=True)
+    if stopped:
+        print(
+            f"stopped the local cluster at {record.address}: {stopped} processes; "
+            f"removed {record.temp_dir}"
+        )
+    else:
+        print(f"the local cluster at {record.address} had already stopped; removed its record")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from orchestrator import local_cluster as lc
+    from orchestrator import local_cluster_control as control
+
+    found = lc.find(lc.record_path())
+    if found.note:
+        print(found.note)
+    record = found.record
+    if record is None:
+        if found.health is None:
+            print("no local cluster is up (start one with `caviar up`)")
+        return EXIT_NOT_UP
+    answering = control.dashboard_answers(record.dashboard)
+    print(f"local cluster: up, {len(found.alive)} processes")
+    for line in _describe(record):
+        print(f"  {line}")
+    if not answering:
+        print(f"  the dashboard does not answer at {record.dashboard} (yet)")
+    env = lc.client_env(record.token_path)
+    exports = " ".join(f"{k}={v}" for k, v in {"RAY_ADDRESS": record.address, **env}.items())
+    print("`caviar run` and `caviar resume` attach to it; `caviar down` stops it")
+    print(f"Ray's own commands (ray status, ray list actors) need: {exports}")
+    return 0
+
+
+def _describe(record: ClusterRecord) -> list[str]:
+    up_for = max(0.0, time.time() - record.started_at)
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started_at))
+    return [
+        f"address:    {record.address}  (Ray Client: {record.client})",
+        f"dashboard:  {record.dashboard}",
+        f"CPUs:       {record.cpus}",
+        f"node:       {record.node_id}",
+        f"started:    {started} ({_duration(up_for)} ago)",
+        f"token:      {record.token_source}",
+        f"temp dir:   {record.temp_dir}",
+    ]
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
