@@ -20,6 +20,7 @@ each trial when a worker is free for it.
 from __future__ import annotations
 
 import math
+import resource
 import time
 from collections import deque
 from collections.abc import Callable
@@ -76,6 +77,13 @@ class _Plan:
     box: Box | None = None  # where a sequential stage proposes
 
 
+def _usage(cpu_seconds: float) -> dict[str, float]:
+    """What driving the sweep cost this process: CPU seconds (its Ray client threads
+    included) and its peak resident memory in MiB (Linux reports KiB)."""
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"cpu_seconds": round(cpu_seconds, 4), "peak_rss_mib": round(peak_kib / 1024, 1)}
+
+
 def _stage_schedulers(spec: SweepSpec, given: Scheduler | None) -> list[Scheduler]:
     """Each stage's scheduler: a new one where a stage zooms (and for the first), else the
     one of the stage before; a `given` scheduler serves every stage."""
@@ -100,6 +108,7 @@ class Sweep:
         options: Options | None = None,
         clock: Callable[[], float] = time.time,
         on_status: Callable[[Status], None] | None = None,
+        cpu_clock: Callable[[], float] = time.process_time,
     ) -> None:
         self.spec = spec
         self.store = store
@@ -116,6 +125,8 @@ class Sweep:
         self._data = spec.data
         self._checkpoint_at = self._scheduler(0).rung_epochs
         self._stopping = False
+        self.cpu_clock = cpu_clock
+        self._first_result: float | None = None
 
     @property
     def scheduler(self) -> Scheduler:
@@ -131,6 +142,7 @@ class Sweep:
         """Run (or continue) the sweep to its end; KeyboardInterrupt leaves it resumable."""
         self.store.claim()
         self._replay()
+        cpu = self.cpu_clock()
         try:
             while True:
                 with self.store.batch():  # one transaction per round: see Store.batch
@@ -144,7 +156,11 @@ class Sweep:
                     self._check_time()
                 self._report()
             self.store.drop_paused_checkpoints()  # the sweep is over: nothing promotes them
-            self.store.set(state=SweepState.FINISHED, ended=self.clock())
+            self.store.set(
+                state=SweepState.FINISHED,
+                ended=self.clock(),
+                driver={**(self.store.get("driver") or {}), **_usage(self.cpu_clock() - cpu)},
+            )
             self._report(final=True)
         except KeyboardInterrupt:
             self.store.set(state=SweepState.INTERRUPTED)
@@ -271,6 +287,9 @@ class Sweep:
         epoch = int(record["epoch"])
         if epoch <= trial.reported:
             return
+        if self._first_result is None:  # how long the user waited for a first number
+            self._first_result = self.clock()
+            self.store.set(first_result=self._first_result)
         value = math.nan if record.get("diverged") else float(record[self.spec.metric])
         if not diverged(value):  # an absurd value must never rank as a best
             trial.best = min(trial.best, self.spec.sign * value)
