@@ -3,12 +3,15 @@
 Run from the repository root (not part of the test suite; ray[tune] comes with
 ``.venv/bin/pip install -e '.[bench]'``):
 
-    .venv/bin/python benchmarks/bench_sweep.py [--quick] [--repeat N] [--keep]
+    .venv/bin/python benchmarks/bench_sweep.py [--quick] [--repeat N] [--keep] [--scale]
 
 Every framework trains the same fixed list of configurations (Caviar's own random
 sample of the course's space, with the trial seeds Caviar gives them), 2 trials at a
 time, one BLAS thread per process. Each Ray measurement starts its own Ray in a fresh
-child process. It prints Markdown tables of wall times and ratios next to their targets.
+child process, except the "attached" row, whose `caviar run` joins a cluster from
+`caviar up` started before it (and warmed by one unmeasured sweep). `--scale` adds the
+10,000-trial rows (benchmarks/scale.py). It prints Markdown tables of wall times and
+ratios next to their targets.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Before numpy: importing the harness holds every BLAS to one thread, here and in children.
-from benchmarks import harness  # noqa: E402
+from benchmarks import harness, scale  # noqa: E402
 from benchmarks.harness import ROOT, WORKERS, FixedTrials, load_average, spread  # noqa: E402
 
 SCALING_DATASET = "synthetic:rows=60000,features=784,classes=10"
@@ -53,6 +56,8 @@ REPORTED = {
 
 SWEEP_ROWS = (
     "Caviar FIFO",
+    "Caviar FIFO no dashboard",
+    "Caviar FIFO attached",
     "Tune FIFO default",
     "Tune FIFO reuse",
     "pool FIFO",
@@ -307,16 +312,27 @@ CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 # -- the parent: Caviar's own command line, and the children above -------------------------
 
 
-def caviar_run(source: dict[str, Any], workers: int, tmp: Path, expected: Any = None) -> Timing:
+def caviar_run(
+    source: dict[str, Any],
+    workers: int,
+    tmp: Path,
+    expected: Any = None,
+    extra_env: dict[str, str] | None = None,
+    options: Sequence[str] = (),
+) -> Timing:
     """`caviar run FILE --plain --workers N` as a user runs it; fit phase from its store."""
-    run = harness.run_caviar(source, tmp, workers)
+    run = harness.run_caviar(source, tmp, workers, extra_env=extra_env, options=options)
     db = Path(source["results"]) / source["name"] / "sweep.db"
     state, rows, seconds = read_store(db) if db.exists() else (None, [], [])
     if state != "finished":
         raise failed(f"caviar run exited {run.code}, sweep state {state}", run)
+    keys = read_keys(db, ("driver", "first_result"))
+    epochs = sum(r["epochs"] for r in rows)
     extra: dict[str, Any] = {
         "states": Counter(r["state"] for r in rows),
         "epoch_seconds": statistics.median(seconds) if seconds else None,
+        "driver_ms_per_epoch": (keys["driver"] or {}).get("cpu_seconds", math.nan) / epochs * 1e3,
+        "first_epoch": (keys["first_result"] or math.nan) - run.launched,
     }
     if run.code != 0:  # the sweep finished; what came after it failed
         last = harness.tail(run.log, 1)
@@ -327,6 +343,16 @@ def caviar_run(source: dict[str, Any], workers: int, tmp: Path, expected: Any = 
             extra["mismatch"] = "Caviar trained other configurations than the fixed list"
     span = (min(r["started"] for r in rows), max(r["ended"] for r in rows))
     return Timing(run.wall, span, sum(r["epochs"] for r in rows), extra, process_times(run))
+
+
+def read_keys(db: Path, keys: Sequence[str]) -> dict[str, Any]:
+    """Values of the sweep table (None where a key is missing)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        found = dict(conn.execute("SELECT key, value FROM sweep").fetchall())
+    finally:
+        conn.close()
+    return {k: json.loads(found[k]) if k in found else None for k in keys}
 
 
 def read_store(db: Path) -> tuple[str | None, list[dict[str, Any]], list[float]]:
@@ -408,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    return harness.bench_parser(
+    made = harness.bench_parser(
         __doc__.split("\n\n")[0],
         quick=f"{QUICK.trials} trials x {QUICK.epochs} epochs, {QUICK.null_trials} null "
         "trials, one repetition: a few minutes",
@@ -416,6 +442,12 @@ def parser() -> argparse.ArgumentParser:
         "without reuse_actors always runs once",
         keep="keep the results and logs",
     )
+    made.add_argument(
+        "--scale",
+        action="store_true",
+        help="also run the 10,000-trial rows (1,000 with --quick), on one node and on two",
+    )
+    return made
 
 
 def run(args: argparse.Namespace) -> int:
@@ -474,6 +506,15 @@ def run(args: argparse.Namespace) -> int:
         for label, scheduler in (("Caviar FIFO", "fifo"), ("Caviar ASHA", ASHA)):
             source = sweep_source(f"{label.split()[1].lower()}-{n}", scheduler, plan, results)
             measure(label, caviar_run, source, WORKERS, tmp, trials.pairs())
+        source = sweep_source(f"lean-{n}", "fifo", plan, results)
+        options = ("--no-dashboard",)
+        measure("Caviar FIFO no dashboard", caviar_run, source, WORKERS, tmp, None, None, options)
+        with scale.up_cluster(tmp, WORKERS) as cluster:  # up, a warm-up sweep, the measured one
+            warm = {**sweep_source(f"warm-{n}", "fifo", QUICK, results)}
+            warm["budget"] = {"trials": 2, "max_epochs": 1}
+            caviar_run(warm, WORKERS, tmp, None, cluster.env)
+            source = sweep_source(f"attached-{n}", "fifo", plan, results)
+            measure("Caviar FIFO attached", caviar_run, source, WORKERS, tmp, None, cluster.env)
         pool_task = {
             "kind": "pool",
             "name": f"pool-{n}",
@@ -501,9 +542,14 @@ def run(args: argparse.Namespace) -> int:
     measure("Tune ASHA default", tune("Tune ASHA default", "asha", False, 0))
     measure("Tune null default", tune_null_run("Tune null default", False, 0))
 
-    for table in (sweep_table, null_table, scaling_table):
+    scaled = scale.main_scale(tmp, results, args.quick) if args.scale else {}
+
+    for table in (sweep_table, driver_table, null_table, scaling_table):
         print("\n".join(table(runs, plan)))
-    print("\n".join(targets_table(runs)))
+    if scaled:
+        trials = scale.QUICK_SCALE_TRIALS if args.quick else scale.SCALE_TRIALS
+        print("\n".join(scale.scale_table(scaled, trials)))
+    print("\n".join(targets_table(runs, scaled)))
     print(
         f"\nLoad average at the end: {load_average()} (other jobs on the machine skew every row)."
     )
@@ -553,6 +599,33 @@ def sweep_line(runs: Runs, label: str) -> str:
         f"| {fmt(vs_default, 2, 'x')} | {fmt(vs_reuse, 2, 'x')} | {fmt(vs_pool, 2, 'x')} "
         f"| {REPORTED.get(label, '')} |"
     )
+
+
+DRIVER_ROWS = ("Caviar FIFO", "Caviar FIFO no dashboard", "Caviar FIFO attached", "Caviar ASHA")
+
+
+def driver_table(runs: Runs, plan: Plan) -> list[str]:
+    """What the driver cost, and how long the user waited for a first number."""
+    lines = [
+        f"\n### Driver: digits, {plan.trials} trials x {plan.epochs} epochs\n",
+        "| run | driver CPU ms/epoch | first epoch s after launch | startup s | teardown s |",
+        "|---|---|---|---|---|",
+    ]
+    for label in DRIVER_ROWS:
+        if label in runs:
+            lines.append(
+                f"| {label} "
+                f"| {spread([t.extra['driver_ms_per_epoch'] for t in runs[label]], 3)} "
+                f"| {spread([t.extra['first_epoch'] for t in runs[label]], 2)} "
+                f"| {fmt(median_of(runs, label, lambda t: t.startup))} "
+                f"| {fmt(median_of(runs, label, lambda t: t.teardown))} |"
+            )
+    return [
+        *lines,
+        "\ndriver CPU = CPU seconds of the `caviar run` process while it drove the sweep (its "
+        "Ray client threads included),\nas the sweep records it, over the epochs trained. "
+        "first epoch = when the driver recorded the first result,\nfrom the process's launch.",
+    ]
 
 
 def null_table(runs: Runs, plan: Plan) -> list[str]:
@@ -609,22 +682,28 @@ def scaling_table(runs: Runs, plan: Plan) -> list[str]:
     return [*lines, "\nThe fit phase includes each worker loading the dataset on its first trial."]
 
 
-def targets(runs: Runs) -> list[tuple[str, float | None, float, bool]]:
+Target = tuple[str, float | None, float, bool]  # name, measured, goal, goal is a minimum
+
+
+def targets(runs: Runs, scaled: dict[str, Any] | None = None) -> list[Target]:
     """Each target: its name, the measured value, the goal, and whether it is a minimum."""
-    found = []
+    found: list[Target] = []
     for sched in ("FIFO", "ASHA"):
         for kind, goal in (("default", 0.1), ("reuse", 0.6)):
             value = ratio(wall(runs, f"Caviar {sched}"), wall(runs, f"Tune {sched} {kind}"))
             found.append((f"caviar run process / Ray Tune {kind}, {sched}", value, goal, False))
-    return [
-        *found,
+    driver = median_of(runs, "Caviar FIFO", lambda t: t.extra.get("driver_ms_per_epoch"))
+    first = median_of(runs, "Caviar FIFO attached", lambda t: t.extra.get("first_epoch"))
+    found += [
         (
             "Caviar FIFO fit phase / ideal pool",
             ratio(fit(runs, "Caviar FIFO"), fit(runs, "pool FIFO")),
-            1.1,
+            1.15,
             False,
         ),
+        ("Caviar FIFO driver CPU, ms/epoch", driver, 0.5, False),
         ("Caviar null-trial overhead, ms/trial", overhead_ms(runs, "Caviar null"), 5, False),
+        ("attached to caviar up: first epoch after launch, s", first, 1.0, False),
         (
             "scaling: fit phase 1 worker / 2 workers",
             ratio(fit(runs, "scaling 1w"), fit(runs, "scaling 2w")),
@@ -632,13 +711,21 @@ def targets(runs: Runs) -> list[tuple[str, float | None, float, bool]]:
             True,
         ),
     ]
+    for label, r in (scaled or {}).items():
+        for command, seconds in r.commands.items():
+            found.append((f"scale, {label}: caviar {command}, s", seconds, 10, False))
+    return found
 
 
-def targets_table(runs: Runs) -> list[str]:
+def targets_table(runs: Runs, scaled: dict[str, Any] | None = None) -> list[str]:
     lines = ["\n### Targets\n", "| target | measured | goal | |", "|---|---|---|---|"]
-    for name, value, goal, at_least in targets(runs):
-        unit = "" if "ms" in name else "x"
-        ok = None if value is None else (value >= goal if at_least else value <= goal)
+    for name, value, goal, at_least in targets(runs, scaled):
+        unit = "" if ("ms" in name or name.endswith(", s")) else "x"
+        ok = (
+            None
+            if value is None or not math.isfinite(value)
+            else (value >= goal if at_least else value <= goal)
+        )
         lines.append(
             f"| {name} | {fmt(value, 2, unit)} | {'>=' if at_least else '<='} {goal:g}{unit} "
             f"| {verdict(ok)} |"

@@ -241,7 +241,15 @@ def answer(children: Mapping[str, Callable[[Task], dict[str, Any]]], text: str) 
     return 0
 
 
-def child_env(ray_tmp: Path | None = None) -> dict[str, str]:
+_NO_CLUSTER_HOME = tempfile.mkdtemp(prefix="caviar-bench-home-")  # no `caviar up` in it
+
+
+def child_env(
+    ray_tmp: Path | None = None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A child's environment: one BLAS thread, token auth, this checkout on the path, and
+    no cluster to join (no RAY_ADDRESS, and a CAVIAR_HOME where no `caviar up` is
+    recorded) unless `extra` says otherwise."""
     env = dict(os.environ)
     env.update({v: "1" for v in BLAS_VARIABLES})
     env["RAY_AUTH_MODE"] = "token"
@@ -249,21 +257,27 @@ def child_env(ray_tmp: Path | None = None) -> dict[str, str]:
         env["RAY_TMPDIR"] = str(ray_tmp)  # this run's Ray, and nothing else, lives under it
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("RAY_ADDRESS", None)  # every run starts its own Ray
+    env["CAVIAR_HOME"] = _NO_CLUSTER_HOME
+    env.update(extra or {})
     return env
 
 
-def run_process(argv: list[str], log: Path, own_ray_tmp: bool = False) -> Finished:
-    """Run a command to its end, its output to `log`.
+def run_process(
+    argv: list[str],
+    log: Path,
+    own_ray_tmp: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> Finished:
+    """Run a command to its end, its output to `log` (environment: `child_env`).
 
     With `own_ray_tmp` it runs in a fresh RAY_TMPDIR, and whatever it leaves running
     there is stopped afterwards, by process id (the wall time stops before that).
     """
     ray_tmp = Path(tempfile.mkdtemp(prefix="cvr", dir="/tmp")) if own_ray_tmp else None
+    env = child_env(ray_tmp, extra_env)
     launched, start = time.time(), time.perf_counter()
     with log.open("w") as out:
-        proc = subprocess.run(
-            argv, cwd=ROOT, env=child_env(ray_tmp), stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.run(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     wall, exited = time.perf_counter() - start, time.time()
     if ray_tmp is not None:
         stop_leftovers(ray_tmp, log)
@@ -295,16 +309,21 @@ def tail(log: Path, lines: int) -> list[str]:
 
 
 def run_caviar(
-    source: Mapping[str, Any], work: Path, workers: int = WORKERS, own_ray_tmp: bool = False
+    source: Mapping[str, Any],
+    work: Path,
+    workers: int = WORKERS,
+    own_ray_tmp: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
 ) -> Finished:
-    """`caviar run FILE --plain --workers N` as a user runs it, FILE being `source` written
-    to `work` as YAML; the log goes next to it."""
+    """`caviar run FILE --plain --workers N [OPTIONS]` as a user runs it, FILE being
+    `source` written to `work` as YAML; the log goes next to it."""
     import yaml
 
     path = work / f"{source['name']}.yaml"
     path.write_text(yaml.safe_dump(dict(source), sort_keys=False))
-    argv = [*caviar_command(), "run", str(path), "--plain", "--workers", str(workers)]
-    return run_process(argv, work / f"{source['name']}.log", own_ray_tmp)
+    argv = [*caviar_command(), "run", str(path), "--plain", "--workers", str(workers), *options]
+    return run_process(argv, work / f"{source['name']}.log", own_ray_tmp, extra_env)
 
 
 def caviar_command() -> list[str]:

@@ -60,6 +60,7 @@ class Running:
     reported: int = 0  # highest epoch recorded
     best: float = math.inf  # in minimise terms (sign folded in)
     failures: int = 0
+    fresh: bool = True  # never started: nothing stored to restore or to forget
 
 
 @dataclass
@@ -144,17 +145,17 @@ class Sweep:
         self._replay()
         cpu = self.cpu_clock()
         try:
+            events: list[Event] = []
             while True:
                 with self.store.batch():  # one transaction per round: see Store.batch
-                    self._launch()
-                    if not self.running and not self._more_to_launch():
-                        break
-                events = self.executor.poll(self.options.poll_seconds)
-                with self.store.batch():
                     for event in events:
                         self._handle(event)
                     self._check_time()
+                    self._launch()
+                    if not self.running and not self._more_to_launch():
+                        break
                 self._report()
+                events = self.executor.poll(self.options.poll_seconds)
             self.store.drop_paused_checkpoints()  # the sweep is over: nothing promotes them
             self.store.set(
                 state=SweepState.FINISHED,
@@ -243,9 +244,11 @@ class Sweep:
         self._start(Running(tid, number, proposal.stage, dict(proposal.config)))
 
     def _start(self, trial: Running) -> None:
-        saved = self.store.checkpoint(trial.trial_id)
+        saved = None if trial.fresh else self.store.checkpoint(trial.trial_id)
         done, data = saved if saved is not None else (0, None)
-        self.store.rewind(trial.trial_id, done)
+        if not trial.fresh:
+            self.store.rewind(trial.trial_id, done)
+        trial.fresh = False
         trial.requested = trial.reported = done
         task = TrialTask(
             trial.trial_id,
@@ -413,7 +416,9 @@ class Sweep:
         self.status.replayed(rows)
         for row in rows:
             if row["state"] in LIVE or row["state"] == TrialState.PAUSED:
-                trial = Running(row["trial_id"], row["number"], row["stage"], row["config"])
+                trial = Running(
+                    row["trial_id"], row["number"], row["stage"], row["config"], fresh=False
+                )
                 trial.best = math.inf if row["best"] is None else self.spec.sign * row["best"]
                 trial.reported = trial.requested = row["epochs"]
                 if row["state"] == TrialState.PAUSED:

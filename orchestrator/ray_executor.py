@@ -238,7 +238,8 @@ class RayExecutor:
             worker.handle.end.options(name=f"{trial_id} end").remote(trial_id)
 
     def poll(self, timeout: float) -> list[Event]:
-        self._send()
+        if self._send():  # a worker takes the next trial now: let the loop launch it first
+            timeout = 0.0
         if not self._calls:
             return []
         refs = list(self._calls)
@@ -271,15 +272,20 @@ class RayExecutor:
 
     # -- sending runs of epochs -----------------------------------------------------------
 
-    def _send(self) -> None:
-        """Send the epochs asked for since the last poll, two runs at most per worker."""
+    def _send(self) -> bool:
+        """Send the epochs asked for since the last poll, two runs at most per worker;
+        whether a worker now takes the next trial (its trial's last epoch went out)."""
         dirty, self._dirty = self._dirty, {}
+        freed = False
         for worker in dirty.values():
+            busy = not worker.takes_trial
             while worker.alive and worker.in_flight < 2:
                 trial = _next_to_send(worker.trials)
                 if trial is None:
                     break
                 self._send_run(worker, trial)
+            freed |= busy and worker.takes_trial
+        return freed
 
     def _send_run(self, worker: _Worker, trial: _Trial) -> None:
         count = chunk_epochs(worker.epoch_seconds, trial.runs, trial.wanted - trial.sent)

@@ -25,6 +25,9 @@ from matplotlib.figure import Figure
 
 from orchestrator import plots
 from orchestrator import report_figures as rf
+from orchestrator.report_curves import curves_figure, lined
+from orchestrator.report_params import importance, parameter_figure
+from orchestrator.report_stages import parallel_figure, stages_figure
 from orchestrator.results import Run, load_run
 from orchestrator.schedulers import decision_epochs
 from orchestrator.space import Choice, Constant, Space
@@ -34,6 +37,7 @@ from orchestrator.sweepfile import parse_sweep
 from orchestrator.tpe import MODEL, WARM_UP
 
 TOP = 10
+ALL_ROWS = 500  # the page's table of trials holds at most this many, the best first
 TITLES = {
     "curves": "Every cost curve",
     "best": "The best trial",
@@ -94,10 +98,10 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
         rest += ["another stage's sampler"] if kinds - {MODEL, WARM_UP} else []
         hollow = f" Filled: proposed by the TPE model; hollow: {' or '.join(rest)}." if rest else ""
     paused = bool((run.trials["state"] == TrialState.PAUSED).any())
+    minimize = run.direction == "minimize"
     if len(run.curves):
         caption = (
-            "Validation cost of every trial: completed (and running) trials a colour each, "
-            "pruned grey, diverged red with × where the cost blew up, the best in black. "
+            _curves_lead(run)
             + ("Trials still paused at a rung are olive, with ‖ at the end. " if paused else "")
             + (
                 "A hollow circle marks each epoch where a trial waited at a rung and was "
@@ -107,7 +111,8 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
             )
             + f"Costs above {rf.CLIP:g}× the median first-epoch cost are drawn on that ceiling."
         )
-        out["curves"] = (caption, rf.curves_figure(run.trials, run.curves, best_id, shape.rungs))
+        drawn = curves_figure(run.trials, run.curves, best_id, shape.rungs, minimize)
+        out["curves"] = (caption, drawn)
     if best_id is not None:
         curve = run.curves[run.curves["trial_id"] == best_id]
         out["best"] = (
@@ -120,10 +125,9 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
     names = searched(run, space) if space is not None else []
     if space is None or not names or (best_id is None and not diverged):
         return out
-    ranks = rf.importance(run.trials, space, names)
+    ranks = importance(run.trials, space, names)
     names = [*ranks, *(n for n in names if n not in ranks)]  # the most telling first
     ranked = ", ".join(f"{n} {r:.2f}" for n, r in ranks.items())
-    minimize = run.direction == "minimize"
     out["parameters"] = (
         f"Best {run.metric} of each trial against each hyperparameter, on its own scale. Grey: "
         "pruned (judged on fewer epochs); "
@@ -132,14 +136,14 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
         + (f" Rank correlation |Spearman ρ| with the metric: {ranked}." if ranked else "")
         + ("" if best_id else " No trial has a usable value: the red × show where they were.")
         + hollow,
-        rf.parameter_figure(run.trials, space, run.metric, names, minimize),
+        parameter_figure(run.trials, space, run.metric, names, minimize),
     )
     if best_id is None:
         return out
     out["parallel"] = (
         f"The top {TOP} trials across every hyperparameter and the metric; each axis spans "
         "the parameter's sampled range on its own scale." + hollow,
-        rf.parallel_figure(top, space, names, run.metric, best_id, minimize, model),
+        parallel_figure(top, space, names, run.metric, best_id, minimize, model),
     )
     pair = list(ranks)[:2]
     if len(run.boxes) > 1 and len(pair) == 2:
@@ -147,9 +151,27 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
             f"Each stage's sampling box on the two parameters that rank the trials best, "
             f"{pair[0]} and {pair[1]} (largest |Spearman ρ| between the parameter and the "
             "metric: a simple rank correlation, not a model of the response)." + hollow,
-            rf.stages_figure(run.trials, space, pair, run.boxes),
+            stages_figure(run.trials, space, pair, run.boxes),
         )
     return out
+
+
+def _curves_lead(run: Run) -> str:
+    """The curve chart's caption up to its notes: every curve, or the best and a band."""
+    keep = lined(run.trials, run.curves, run.direction == "minimize")
+    if keep is None:
+        return (
+            "Validation cost of every trial: completed (and running) trials a colour each, "
+            "pruned grey, diverged red with × where the cost blew up, the best in black. "
+        )
+    count = int(run.curves["trial_id"].nunique())
+    return (
+        f"Validation cost of the best {len(keep)} trials by {run.metric} (completed and "
+        "running trials a colour each, pruned grey, the best in black), and a red × where "
+        f"each diverged trial's cost blew up. The other {count - len(keep):,} trials are "
+        "shown as a band: at each epoch the grey band spans the 10th to 90th percentile of "
+        f"the cost of all {count:,} trials that reached it, the dashed line is their median. "
+    )
 
 
 def _top(run: Run) -> pd.DataFrame:
@@ -208,8 +230,8 @@ def page(
         f"<meta http-equiv='refresh' content='{REFRESH_SECONDS}'>" if running else "",
         f"<title>Caviar report: {esc(run.name)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Sweep {esc(run.name)}</h1>",
-        f"<p>State: <b>{esc(run.state)}</b>. {len(run.trials)} trials: "
-        + esc(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none yet")
+        f"<p>State: <b>{esc(run.state)}</b>. {len(run.trials):,} trials: "
+        + esc(", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "none yet")
         + f". Metric: {esc(run.metric)} ({esc(run.direction)}). Written {esc(written)}"
         + (
             f"; this page reloads every {REFRESH_SECONDS} s while the sweep runs."
@@ -235,14 +257,27 @@ def page(
             f"<figcaption>{esc(captions[name])}</figcaption></figure>"
         )
     if len(run.trials):
-        table = run.trials.reset_index().drop(columns=["started", "ended", "worker"])
-        parts.append(
-            f"<details><summary>All {len(run.trials)} trials</summary>"
-            + table.to_html(index=False, escape=True, na_rep="", float_format=_short)
-            + "</details>"
-        )
+        parts.append(_trials_html(run))
     parts.append("<p class='note'>Written by caviar report.</p></body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _trials_html(run: Run) -> str:
+    """Every trial in a collapsible table; of a sweep with more than ALL_ROWS, the best."""
+    shown = run.trials if len(run.trials) <= ALL_ROWS else run.best(ALL_ROWS)
+    if len(shown) == len(run.trials):
+        summary = f"All {len(run.trials)} trials"
+    else:
+        summary = (
+            f"The best {len(shown):,} of {len(run.trials):,} trials "
+            f"(<code>caviar export {html.escape(str(run.path))}</code> writes every one)"
+        )
+    table = shown.reset_index().drop(columns=["started", "ended", "worker"])
+    return (
+        f"<details><summary>{summary}</summary>"
+        + table.to_html(index=False, escape=True, na_rep="", float_format=_short)
+        + "</details>"
+    )
 
 
 def _status_html(run: Run) -> str:
@@ -274,7 +309,7 @@ def _savings_html(s: Savings, max_epochs: int) -> str:
     }
     split = ", ".join(f"{v:,} {how.get(k, f'by {k} trials')}" for k, v in s.by_state.items())
     return (
-        f"<p>Running each of the {s.ended} ended trials to {max_epochs} epochs would take "
+        f"<p>Running each of the {s.ended:,} ended trials to {max_epochs} epochs would take "
         f"{s.full:,} epochs; they trained {s.trained:,}, so <b>{s.saved:,} epochs were saved</b> "
         f"({100 * s.saved / s.full if s.full else 0:.0f} %)"
         + (f": {split}." if split else ".")

@@ -97,8 +97,8 @@ class Run:
         epochs = int(self.trials["epochs"].sum())
         return "\n".join(
             [
-                f"sweep {self.name} ({self.state}): {len(self.trials)} trials "
-                f"({self._counted()}), {epochs} epochs",
+                f"sweep {self.name} ({self.state}): {len(self.trials):,} trials "
+                f"({self._counted()}), {epochs:,} epochs",
                 f"leaderboard ({self.metric}, {self.direction}):",
                 board.to_string(index=False) if len(board) else "  no trial has a finite value yet",
                 f"results: {self.path} (caviar show {self.path}; orchestrator.load_run in Python)",
@@ -134,13 +134,13 @@ class Run:
 
     def _counted(self) -> str:
         """Trials by state as a phrase: 'completed 2, pruned 1'."""
-        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))
+        return ", ".join(f"{k} {v:,}" for k, v in sorted(self.counts().items()))
 
     def __repr__(self) -> str:
         counts = self._counted()
         return (
             f"Run({self.name!r}, {self.state}, {self.metric} {self.direction}, "
-            f"{len(self.trials)} trials" + (f": {counts})" if counts else ")")
+            f"{len(self.trials):,} trials" + (f": {counts})" if counts else ")")
         )
 
 
@@ -162,15 +162,14 @@ def load_run(path: str | Path) -> Run:
         rows[column] = pd.to_numeric(rows[column]).astype(float)
     if "pauses" not in rows:  # a store written before these columns, opened read-only
         rows = rows.assign(proposed_by="", pauses="[]")
-    rows["pauses"] = [json.loads(p) for p in rows["pauses"]]
+    rows["pauses"] = [[] if p == "[]" else json.loads(p) for p in rows["pauses"]]
     trials = rows.assign(seconds=rows["ended"] - rows["started"])[["trial_id", *TRIAL_COLUMNS]]
     trials = trials.set_index("trial_id")
     for name in params:
         trials[name] = [c.get(name) for c in configs]
     curves["diverged"] = curves["diverged"].astype(bool)
-    boxes: dict[int, dict[str, Any]] = {}
-    for stage, box in zip(rows["stage"], rows["box"], strict=True):
-        boxes.setdefault(int(stage), json.loads(box))
+    firsts = rows.drop_duplicates("stage")  # every trial of a stage has the stage's box
+    boxes = {int(s): json.loads(b) for s, b in zip(firsts["stage"], firsts["box"], strict=True)}
     return Run(
         path=db.parent,
         name=str(source.get("name", db.parent.name)),

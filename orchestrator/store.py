@@ -108,6 +108,7 @@ class Store:
         self.conn = conn
         self.clock = clock
         self._batching = False
+        self._progress: dict[str, tuple[int, float | None]] = {}  # trial -> epochs, best
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -120,8 +121,19 @@ class Store:
         try:
             with self.conn:
                 yield
+                self._write_progress()
         finally:
             self._batching = False
+            self._progress.clear()
+
+    def _write_progress(self) -> None:
+        """The trials' epochs and best values of a batch's points: one update per trial."""
+        if self._progress:
+            self.conn.executemany(
+                "UPDATE trials SET epochs = MAX(epochs, ?), best = ? WHERE trial_id = ?",
+                [(epochs, best, tid) for tid, (epochs, best) in self._progress.items()],
+            )
+            self._progress.clear()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -280,6 +292,7 @@ class Store:
             )
 
     def trial_rows(self) -> list[dict[str, Any]]:
+        self._write_progress()  # a batch's points so far count
         cur = self.conn.execute("SELECT * FROM trials ORDER BY number")
         names = [d[0] for d in cur.description]
         rows = []
@@ -293,21 +306,23 @@ class Store:
     # -- curves ---------------------------------------------------------------------------
 
     def add_point(self, trial_id: str, record: Mapping[str, Any], best: float | None) -> None:
-        """One epoch's record, and the trial's epochs and best value so far."""
+        """One epoch's record, and the trial's epochs and best value so far (inside a batch,
+        the trial's row is updated once, as the batch ends)."""
+        epoch = int(record["epoch"])
         with self._write():
             self.conn.execute(
                 _INSERT_POINT,
                 (
                     trial_id,
-                    int(record["epoch"]),
+                    epoch,
                     *(_finite(record[c]) for c in VALUE_COLUMNS),
                     int(bool(record.get("diverged", False))),
                 ),
             )
-            self.conn.execute(
-                "UPDATE trials SET epochs = MAX(epochs, ?), best = ? WHERE trial_id = ?",
-                (int(record["epoch"]), _finite(best), trial_id),
-            )
+            done = self._progress.get(trial_id, (0, None))[0]
+            self._progress[trial_id] = (max(done, epoch), _finite(best))
+            if not self._batching:
+                self._write_progress()
 
     def points(self) -> Iterator[dict[str, Any]]:
         """Every curve point in the order it arrived."""
@@ -333,6 +348,7 @@ class Store:
 
     def rewind(self, trial_id: str, epoch: int) -> None:
         """Forget a trial's points after `epoch`: it restarts from its checkpoint there."""
+        self._write_progress()
         with self._write():
             self.conn.execute(
                 "DELETE FROM curves WHERE trial_id = ? AND epoch > ?", (trial_id, epoch)

@@ -153,7 +153,7 @@ class Asha(Scheduler):
 
     def on_start(self, trial_id: str) -> None:
         super().on_start(trial_id)
-        if trial_id not in self.bracket_of:
+        if trial_id not in self.bracket_of and not self._ended(trial_id):
             b = 0
             if len(self.brackets) > 1 and self._rng is not None:
                 b = int(self._rng.choice(len(self.brackets), p=self.weights))
@@ -180,17 +180,14 @@ class Asha(Scheduler):
                     return trial_id
         return None
 
-    def on_result(self, trial_id: str, epoch: int, value: float) -> Decision:
-        decision = super().on_result(trial_id, epoch, value)
-        if decision is Decision.DIVERGED:  # known from the result alone, so a replay knows it
-            self._unpause(trial_id)
-        return decision
-
-    def on_failed(self, trial_id: str) -> None:
-        self._unpause(trial_id)
-
     def resumed(self, trial_id: str) -> None:
         self._unpause(trial_id)
+
+    def _forget(self, trial_id: str) -> None:
+        self._unpause(trial_id)  # a paused trial that failed is never promoted
+        super()._forget(trial_id)
+        self.bracket_of.pop(trial_id, None)
+        self._best.pop(trial_id, None)
 
     def _unpause(self, trial_id: str) -> None:
         b = self.bracket_of.get(trial_id)

@@ -4,13 +4,22 @@ A scheduler sees trial ids and numbers, never an executor (Syne Tune's shape, no
 Tune's): `on_start`, then `on_result(trial_id, epoch, value)` after every epoch, then one
 of `on_complete` / `on_failed`. The metric's direction is folded in once, so every rule
 below only minimises.
+
+A trial is over once the scheduler stops it (STOP or DIVERGED) or hears that it completed
+or failed; no new epoch comes for it. The scheduler then forgets all it kept for judging
+that trial, keeping the values it recorded for judging later ones and a mark that makes any
+late result of the trial a replay (CONTINUE, nothing recorded). So what it holds per ended
+trial stays small in a sweep of many thousands.
 """
 
 from __future__ import annotations
 
 import enum
+import sys
 
 from caviar_common.curves import diverged
+
+ENDED = sys.maxsize  # the last epoch of an ended trial: any later result of it is a replay
 
 
 class Decision(enum.Enum):
@@ -42,13 +51,16 @@ class Scheduler:
 
     def on_result(self, trial_id: str, epoch: int, value: float) -> Decision:
         self.decisions += 1
-        if diverged(value):
-            self._last_epoch[trial_id] = max(epoch, self._last_epoch.get(trial_id, 0))
+        if diverged(value):  # known from the result alone, so a replay knows it too
+            self._forget(trial_id)
             return Decision.DIVERGED
         if epoch <= self._last_epoch.get(trial_id, 0):
             return Decision.CONTINUE
         self._last_epoch[trial_id] = epoch
-        return self._decide(trial_id, epoch, self.sign * value)
+        decision = self._decide(trial_id, epoch, self.sign * value)
+        if decision is Decision.STOP:
+            self._forget(trial_id)
+        return decision
 
     def may_stop(self, epoch: int) -> bool:
         """Whether a finite result at `epoch` could stop a trial (else the next epoch can
@@ -74,12 +86,21 @@ class Scheduler:
 
     def on_complete(self, trial_id: str) -> None:
         """The trial ran to its epoch budget."""
+        self._forget(trial_id)
 
     def on_failed(self, trial_id: str) -> None:
         """The trial raised, lost its worker for good, or diverged."""
+        self._forget(trial_id)
 
     def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
         raise NotImplementedError
+
+    def _ended(self, trial_id: str) -> bool:
+        return self._last_epoch.get(trial_id) == ENDED
+
+    def _forget(self, trial_id: str) -> None:
+        """The trial is over: drop what was kept to judge it (subclasses drop theirs)."""
+        self._last_epoch[trial_id] = ENDED
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(sign={self.sign:+.0f})"

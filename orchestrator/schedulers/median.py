@@ -47,6 +47,12 @@ class MedianStopping(Scheduler):
 
     def on_complete(self, trial_id: str) -> None:
         self.ended += 1
+        super().on_complete(trial_id)
+
+    def _forget(self, trial_id: str) -> None:
+        super()._forget(trial_id)  # its running averages stay: later trials are judged on them
+        self._sum.pop(trial_id, None)
+        self._best.pop(trial_id, None)
 
     def __repr__(self) -> str:
         return (

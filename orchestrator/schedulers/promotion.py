@@ -40,8 +40,9 @@ class PromotingBracket:
             self._take(trial_id)  # it went on past its rung: it was promoted (a replay)
         if epoch not in self.rungs:
             return Decision.CONTINUE
-        self.rungs[epoch].add((value, trial_id))
-        self.paused[epoch].add((value, trial_id))
+        entry = (value, trial_id)  # one tuple in both lists: a paused trial costs no more
+        self.rungs[epoch].add(entry)
+        self.paused[epoch].add(entry)
         self._paused_at[trial_id] = (epoch, value)
         return Decision.PAUSE
 

@@ -28,12 +28,15 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
     run_dir = tmp_path / "digits"
     store = Store.create(run_dir, spec.source)
     options = Options(checkpoint_every=2)
-    seen = 0
 
     def interrupt(status: Status) -> None:
-        nonlocal seen
-        seen += 1
-        if seen == 100:  # some trials ended, others mid-way, with a checkpoint or two
+        # once some trials ended, one waits at a rung, and one is mid-way past a checkpoint
+        rows = store.trial_rows()
+        if (
+            any(r["state"] in ENDED for r in rows)
+            and any(r["state"] == TrialState.PAUSED for r in rows)
+            and any(r["state"] in LIVE and r["epochs"] >= 2 for r in rows)
+        ):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

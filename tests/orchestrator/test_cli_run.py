@@ -24,12 +24,14 @@ pytestmark = pytest.mark.ray
 CAVIAR = [sys.executable, "-m", "orchestrator.cli"]
 
 
-def _sweep_file(tmp: Path, name: str, trials: int, epochs: int, scheduler: str) -> Path:
+def _sweep_file(
+    tmp: Path, name: str, trials: int, epochs: int, scheduler: str, batch_size: int = 32
+) -> Path:
     sweep = {
         "name": name,
         "dataset": "digits",
         "seed": 5,
-        "model": {"optimizer": "adam", "hidden_layers": 2, "batch_size": 32},
+        "model": {"optimizer": "adam", "hidden_layers": 2, "batch_size": batch_size},
         "space": {
             "learning_rate": {"type": "log_uniform", "low": 0.003, "high": 0.03},
             "hidden_units": {"type": "int_uniform", "low": 32, "high": 64},
@@ -123,7 +125,8 @@ def test_run_prints_the_dashboard_and_a_leaderboard_and_refuses_a_second_run(tmp
 
 
 def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
-    sweep = _sweep_file(tmp_path, "killed", 4, 16, "fifo")
+    # mini-batches of 4: epochs of tens of ms, so the sweep is still running when killed
+    sweep = _sweep_file(tmp_path, "killed", 4, 16, "fifo", batch_size=4)
     db = tmp_path / "runs" / "killed" / "sweep.db"
 
     def progressed() -> bool:  # checkpoints and some progress to keep
@@ -147,7 +150,7 @@ def test_a_driver_killed_mid_sweep_is_finished_by_resume(tmp_path, ray_env):
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, ray_env):
-    sweep = _sweep_file(tmp_path, "ctrlc", 4, 16, "fifo")
+    sweep = _sweep_file(tmp_path, "ctrlc", 4, 16, "fifo", batch_size=4)
     db = tmp_path / "runs" / "ctrlc" / "sweep.db"
     with _running(
         sweep, ray_env, lambda: _count(db, "curves") >= 8, "Ctrl-C", capture=True

@@ -12,14 +12,9 @@ import pytest
 from matplotlib.colors import to_rgb
 
 from orchestrator.report import figures, sweep_shape
-from orchestrator.report_figures import (
-    STATE_COLOURS,
-    importance,
-    metric_places,
-    parameter_figure,
-    promoted_pauses,
-    stages_figure,
-)
+from orchestrator.report_figures import STATE_COLOURS, promoted_pauses
+from orchestrator.report_params import importance, parameter_figure
+from orchestrator.report_stages import metric_places, stages_figure
 from orchestrator.results import Run, load_run
 from orchestrator.space import Choice, LogUniform, Space, Uniform
 from tests.orchestrator.conftest import run_sweep, stored_rows
@@ -32,6 +27,21 @@ def _draw(run_dir: Path) -> tuple[Run, dict]:
 
 def _ids(rows: list[dict], state: str) -> set[str]:
     return {r["trial_id"] for r in rows if r["state"] == state}
+
+
+def _points(ax, gid: str) -> tuple[np.ndarray, np.ndarray]:
+    """The points of every collection with `gid` (one per colour and fill): their (x, y)
+    offsets and whether each is filled."""
+    found = [c for c in ax.collections if c.get_gid() == gid]
+    assert found, gid
+    offsets = np.concatenate([np.asarray(c.get_offsets()).reshape(-1, 2) for c in found])
+    filled = np.concatenate(
+        [
+            np.full(len(c.get_offsets()), any(np.asarray(c.get_facecolors())[:, 3] > 0))
+            for c in found
+        ]
+    )
+    return offsets, filled
 
 
 def _best_id(rows: list[dict]) -> str:
@@ -95,7 +105,7 @@ def test_each_parameter_is_drawn_on_its_own_scale(mixed_run):
     beta = axes["beta"]
     assert beta.get_xscale() == "log" and beta.xaxis_inverted()
     assert beta.xaxis.get_major_formatter()(0.01, 0) == "0.99"
-    plotted = np.sort(np.asarray(beta.collections[0].get_offsets())[:, 0])
+    plotted = np.sort(_points(beta, "beta")[0][:, 0])
     momentum = [
         1 - r["config"]["beta"]
         for r in rows
@@ -106,7 +116,7 @@ def test_each_parameter_is_drawn_on_its_own_scale(mixed_run):
     optimizer = axes["optimizer"]
     labels = [optimizer.xaxis.get_major_formatter()(x, 0) for x in optimizer.get_xticks()]
     assert labels == ["momentum", "adam"]
-    groups = np.round(np.asarray(optimizer.collections[0].get_offsets())[:, 0])
+    groups = np.round(_points(optimizer, "optimizer")[0][:, 0])
     adam = sum(1 for r in rows if r["state"] != "diverged" and r["config"]["optimizer"] == "adam")
     assert int((groups == 1).sum()) == adam
 
@@ -134,11 +144,11 @@ def test_a_two_stage_sweep_draws_each_stage_box_around_its_trials(mixed_run):
     assert full.y0 <= zoomed.y0 <= zoomed.y1 <= full.y1
     assert zoomed.width * zoomed.height < full.width * full.height
     for stage in (0, 1):
-        points = next(c for c in ax.collections if c.get_gid() == f"stage:{stage}")
+        points, _ = _points(ax, f"stage:{stage}")
         box = boxes[f"box:{stage}"]
-        for x, y in np.asarray(points.get_offsets()):
+        for x, y in points:
             assert box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1
-        assert len(points.get_offsets()) >= 1
+        assert len(points) >= 1
     assert {r["stage"] for r in rows} == {0, 1}
 
 
@@ -183,7 +193,10 @@ def test_a_parameter_panel_without_diverged_trials_draws_no_red_marks():
     trials = pd.DataFrame({"state": ["completed", "pruned"], "best": [0.2, 0.9], "lr": [0.01, 0.5]})
     fig = parameter_figure(trials, space, "val_cost", ["lr"], minimize=True)
     ax = fig.axes[0]
-    assert [c.get_gid() for c in ax.collections] == ["lr", "best"]
+    # a collection per colour, pruned grey below the completed trial; the best a star
+    assert [c.get_gid() for c in ax.collections] == ["lr", "lr", "best"]
+    colours = [to_rgb(c.get_edgecolors()[0]) for c in ax.collections[:2]]
+    assert colours == [to_rgb(STATE_COLOURS["pruned"]), to_rgb("tab:blue")]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
 
 
@@ -269,9 +282,8 @@ def test_model_proposals_are_filled_and_the_warm_up_hollow(promoting_run):
     _, drawn = _draw(promoting_run)
     fig = drawn["parameters"]
     ax = next(a for a in fig.axes if a.get_gid() == "learning_rate")
-    points = ax.collections[0]
-    alpha = np.asarray(points.get_facecolors())[:, 3]
-    xs = np.asarray(points.get_offsets())[:, 0]
+    offsets, filled = _points(ax, "learning_rate")
+    xs = offsets[:, 0]
     drawn_rows = [r for r in rows if r["state"] != "diverged"]
     assert len(xs) == len(drawn_rows)
 
@@ -280,7 +292,7 @@ def test_model_proposals_are_filled_and_the_warm_up_hollow(promoting_run):
         return r["proposed_by"]
 
     kinds = [proposer(x) for x in xs]
-    assert [a > 0 for a in alpha] == [k == "tpe" for k in kinds]
+    assert list(filled) == [k == "tpe" for k in kinds]
     assert "warm-up" in kinds and "tpe" in kinds
     assert _legend_texts(fig) == ["proposed by the TPE model", "TPE's random warm-up"]
     # the top trials: a hollow (white) marker on every line the model did not propose
@@ -303,7 +315,7 @@ def test_a_sweep_without_pauses_or_tpe_draws_none_of_them(mixed_run):
         fig = drawn[name]
         assert not any("TPE" in t for a in (fig, *fig.axes) for t in _legend_texts(a))
     for ax in drawn["parameters"].axes:  # every point filled
-        assert (np.asarray(ax.collections[0].get_facecolors())[:, 3] == 1).all()
+        assert _points(ax, ax.get_gid())[1].all()
     for line in drawn["parallel"].axes[0].get_lines():
         assert to_rgb(line.get_markerfacecolor()) == to_rgb(line.get_color())
 
@@ -333,10 +345,9 @@ def test_a_tpe_stage_after_a_random_one_fills_only_the_models_trials(mixed_raw, 
     )
     ax = fig.axes[0]
     for stage, filled in ((0, False), (1, True)):
-        points = next(c for c in ax.collections if c.get_gid() == f"stage:{stage}")
-        alpha = np.asarray(points.get_facecolors())[:, 3]
-        assert len(alpha) == sum(r["stage"] == stage for r in rows)
-        assert ((alpha > 0) == filled).all()
+        _, fill = _points(ax, f"stage:{stage}")
+        assert len(fill) == sum(r["stage"] == stage for r in rows)
+        assert (fill == filled).all()
     assert _legend_texts(ax) == [
         "stage 1",
         "stage 2",

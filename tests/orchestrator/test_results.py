@@ -21,6 +21,7 @@ import pytest
 from orchestrator import load_run
 from orchestrator.cli import main
 from orchestrator.store import Store, StoreError
+from tests.orchestrator.bigstore import BigTrial, fill_store
 from tests.orchestrator.conftest import MIXED, run_sweep
 
 NAN = math.nan
@@ -361,3 +362,52 @@ def test_export_parquet_into_another_directory(hand, tmp_path, capsys):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "trials.parquet"), run.trials.reset_index())
     pd.testing.assert_frame_equal(pd.read_parquet(out / "curves.parquet"), run.curves)
     assert not (hand / "trials.parquet").exists()
+
+
+# -- a sweep of thousands of trials (tests/orchestrator/bigstore.py) ------------------------
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[BigTrial]]:
+    run_dir = tmp_path_factory.mktemp("big") / "big"
+    return run_dir, fill_store(run_dir, 2_000, 3)
+
+
+def test_the_big_store_helper_writes_what_the_stores_own_methods_write(tmp_path):
+    fill_store(tmp_path / "fast", 40, 4, seed=1)
+    fill_store(tmp_path / "api", 40, 4, seed=1, fast=False)
+    fast, api = Store.open(tmp_path / "fast"), Store.open(tmp_path / "api")
+    try:
+        assert fast.trial_rows() == api.trial_rows()
+        assert [p | {"seq": 0} for p in fast.points()] == [p | {"seq": 0} for p in api.points()]
+        assert {r["state"] for r in fast.trial_rows()} >= {"completed", "pruned"}
+    finally:
+        fast.close()
+        api.close()
+
+
+def test_show_counts_every_trial_and_epoch_of_a_big_sweep(big, capsys):
+    run_dir, planned = big
+    assert main(["show", str(run_dir)]) == 0
+    states: dict[str, int] = {}
+    for t in planned:
+        states[t.state] = states.get(t.state, 0) + 1
+    assert set(states) == {"completed", "pruned", "diverged", "failed"}
+    counted = ", ".join(f"{k} {v:,}" for k, v in sorted(states.items()))
+    epochs = sum(len(t.points) for t in planned)
+    first = capsys.readouterr().out.splitlines()[0]
+    # thousands separated, so 2,000 reads at a glance
+    assert first == f"sweep big-2000x3 (finished): 2,000 trials ({counted}), {epochs:,} epochs"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_writes_every_trial_and_point_of_a_big_sweep(big, tmp_path, fmt):
+    run_dir, planned = big
+    assert main(["export", str(run_dir), "--format", fmt, "--out", str(tmp_path)]) == 0
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    trials, curves = read(tmp_path / f"trials.{fmt}"), read(tmp_path / f"curves.{fmt}")
+    assert len(trials) == 2_000
+    assert len(curves) == sum(len(t.points) for t in planned)
+    assert list(trials["trial_id"]) == [t.trial_id for t in planned]
+    per_trial = curves.groupby("trial_id").size()
+    assert all(per_trial.get(t.trial_id, 0) == len(t.points) for t in planned)
