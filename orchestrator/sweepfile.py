@@ -475,8 +475,10 @@ def _check_sampled_configs(space: Space, model: Mapping[str, Any], seed: int) ->
     numpy alone, so that reading a sweep file stays quick) and two corners."""
     d = len(space.dims)
     rng = np.random.default_rng(seed)
-    strata = np.stack([rng.permutation(64) for _ in range(d)], axis=1) if d else None
-    points = (strata + rng.random((64, d))) / 64 if strata is not None else [[]]
+    points: list[Any] = [[]]  # no sampled parameter: the model settings alone
+    if d:
+        strata = np.stack([rng.permutation(64) for _ in range(d)], axis=1)
+        points = list((strata + rng.random((64, d))) / 64)
     corners = [np.zeros(d), np.full(d, math.nextafter(1.0, 0.0))]
     for point in [*corners, *points]:
         config = space.decode(point, model)
