@@ -265,7 +265,8 @@ def caviar_null(task: dict[str, Any]) -> dict[str, Any]:
     store = Store.create(spec.run_dir, spec.source)
     start_ray(None, "caviar-bench-null", WORKERS)
     start = time.perf_counter()
-    executor = RayExecutor(spec.name, spec.cpus_per_trial, WORKERS)
+    # as `caviar run` does: the dataset is loaded and put in the object store with the pool
+    executor = RayExecutor(spec.name, spec.cpus_per_trial, WORKERS, data=spec.data)
     pool_start = time.perf_counter() - start
     run_start, start = time.time(), time.perf_counter()
     Sweep(spec, store, executor).run()
@@ -443,6 +444,11 @@ def parser() -> argparse.ArgumentParser:
         keep="keep the results and logs",
     )
     made.add_argument(
+        "--null-only",
+        action="store_true",
+        help="only the null-trial rows (Caviar and Ray Tune with reuse_actors)",
+    )
+    made.add_argument(
         "--scale",
         action="store_true",
         help="also run the 10,000-trial rows (1,000 with --quick), on one node and on two",
@@ -490,6 +496,16 @@ def run(args: argparse.Namespace) -> int:
         }
         return lambda: child_run(task, tmp)
 
+    def null_task(n: int) -> dict[str, Any]:
+        return {
+            "kind": "caviar-null",
+            "name": f"caviar-null-{n}",
+            "source": {
+                **null_source(plan.null_trials, plan.null_epochs, results),
+                "name": f"null-{n}",
+            },
+        }
+
     def tune_null_run(label: str, reuse: bool, n: int) -> Callable[[], Timing]:
         task = {
             "kind": "tune-null",
@@ -503,6 +519,10 @@ def run(args: argparse.Namespace) -> int:
 
     for n in range(args.repeat):  # interleaved, so the shared machine's load hits every row
         print(f"Repetition {n + 1} of {args.repeat} (load average {load_average()})")
+        if args.null_only:
+            measure("Caviar null", child_run, null_task(n), tmp)
+            measure("Tune null reuse", tune_null_run("Tune null reuse", True, n))
+            continue
         for label, scheduler in (("Caviar FIFO", "fifo"), ("Caviar ASHA", ASHA)):
             source = sweep_source(f"{label.split()[1].lower()}-{n}", scheduler, plan, results)
             measure(label, caviar_run, source, WORKERS, tmp, trials.pairs())
@@ -524,23 +544,16 @@ def run(args: argparse.Namespace) -> int:
         measure("pool FIFO", child_run, pool_task, tmp)
         measure("Tune FIFO reuse", tune("Tune FIFO reuse", "fifo", True, n))
         measure("Tune ASHA reuse", tune("Tune ASHA reuse", "asha", True, n))
-        null_task = {
-            "kind": "caviar-null",
-            "name": f"caviar-null-{n}",
-            "source": {
-                **null_source(plan.null_trials, plan.null_epochs, results),
-                "name": f"null-{n}",
-            },
-        }
-        measure("Caviar null", child_run, null_task, tmp)
+        measure("Caviar null", child_run, null_task(n), tmp)
         measure("Tune null reuse", tune_null_run("Tune null reuse", True, n))
         for workers in (1, 2):
             source = scaling_source(f"scaling-{workers}w-{n}", plan, results)
             measure(f"scaling {workers}w", caviar_run, source, workers, tmp)
-    print(f"Ray Tune with its defaults, once each (load average {load_average()})")
-    measure("Tune FIFO default", tune("Tune FIFO default", "fifo", False, 0))
-    measure("Tune ASHA default", tune("Tune ASHA default", "asha", False, 0))
-    measure("Tune null default", tune_null_run("Tune null default", False, 0))
+    if not args.null_only:
+        print(f"Ray Tune with its defaults, once each (load average {load_average()})")
+        measure("Tune FIFO default", tune("Tune FIFO default", "fifo", False, 0))
+        measure("Tune ASHA default", tune("Tune ASHA default", "asha", False, 0))
+        measure("Tune null default", tune_null_run("Tune null default", False, 0))
 
     scaled = scale.main_scale(tmp, results, args.quick) if args.scale else {}
 
