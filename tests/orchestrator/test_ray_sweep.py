@@ -327,6 +327,44 @@ def test_per_trial_gauges_reach_the_metrics_endpoint(
     assert done(samples), (values, samples)
 
 
+def test_the_last_epochs_gauges_are_exported_when_the_pool_closes(
+    ray_local: dict[str, str], tmp_path: Path
+) -> None:
+    from orchestrator.ray_executor import RayExecutor
+
+    spec = _spec("gauges-end", 2, 3)
+    store = Store.create(tmp_path / spec.name, spec.source)
+    executor = RayExecutor(spec.name, 1.0, workers=2)
+    Sweep(spec, store, executor).run()
+    pids = [w["pid"] for w in executor.workers.values()]
+    executor.close()  # as `caviar run` ends: the workers exit on their own
+    for pid in pids:  # ... and are gone
+        deadline = time.monotonic() + 30
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid)
+    final = {p["trial_id"]: p["val_cost"] for p in store.points() if p["epoch"] == 3}
+    ports = [n["MetricsExportPort"] for n in ray.nodes() if n["Alive"]]
+    deadline, samples = time.monotonic() + 30, _samples(ports, spec.name)
+    while time.monotonic() < deadline and not all(
+        samples.get(("ray_caviar_trial_epoch", t), ({}, None))[1] == 3.0 for t in final
+    ):
+        time.sleep(0.5)
+        samples = _samples(ports, spec.name)
+    for trial, value in final.items():  # the values of the very last epoch
+        assert samples[("ray_caviar_trial_epoch", trial)][1] == 3.0
+        assert samples[("ray_caviar_trial_metric", trial)][1] == pytest.approx(value, rel=1e-9)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
 def test_a_bad_metric_or_direction_is_refused_before_any_worker_starts() -> None:
     from orchestrator.ray_executor import RayExecutor
 
