@@ -28,8 +28,8 @@ chromium:
 	  echo "chromium could not be installed; the browser test of the report will be skipped"
 
 lint: $(STAMP)
-	$(BIN)/ruff check orchestrator workers caviar_common tests benchmarks
-	$(BIN)/mypy orchestrator workers caviar_common
+	$(BIN)/ruff check caviar orchestrator workers caviar_common tests benchmarks
+	$(BIN)/mypy caviar orchestrator workers caviar_common
 
 clean:
 	rm -rf $(VENV) build *.egg-info

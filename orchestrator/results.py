@@ -10,7 +10,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from caviar_common import curves
 from caviar_common.curves import DIVERGED_ABOVE
 from orchestrator.spec import default_direction
 from orchestrator.store import DB_NAME, StoreError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TRIAL_COLUMNS = (
     "number",
@@ -36,7 +39,9 @@ TRIAL_COLUMNS = (
     "proposed_by",  # the sampler; for tpe, "tpe" (the model) or "warm-up"
     "pauses",  # the epochs a promoting scheduler paused the trial at
 )
-CURVE_COLUMNS = ("trial_id", *curves.CURVE_COLUMNS)
+# "time": seconds from the sweep's creation (the store's `created`) to the point's record
+# (its `at`), both by the store's clock; NaN for points of a store from before `at`.
+CURVE_COLUMNS = ("trial_id", *curves.CURVE_COLUMNS, "time")
 EXPORT_FORMATS = ("csv", "parquet")
 
 
@@ -64,12 +69,26 @@ class Run:
         return tuple(p for p in self.params if p in space)
 
     def best(self, n: int = 1) -> pd.DataFrame:
-        """The `n` best trials by the sweep's metric, best first; NaN or absurd never rank."""
+        """The `n` best trials by the sweep's metric, best first; NaN or absurd never rank.
+
+        Among equal values the trial that reached its value at the earlier epoch ranks
+        first, then the one that reached it sooner in the sweep, then the lower number.
+        """
         value = pd.to_numeric(self.trials["best"], errors="coerce").astype(float)
-        usable = np.isfinite(value) & (value.abs() < DIVERGED_ABOVE)
-        ascending = self.direction == "minimize"
-        ranked = self.trials[usable].sort_values(["best", "number"], ascending=[ascending, True])
-        return ranked.head(n)
+        usable = self.trials[np.isfinite(value) & (value.abs() < DIVERGED_ABOVE)]
+        sign = 1.0 if self.direction == "minimize" else -1.0
+        tied = value[usable.index]
+        tied = tied[tied.duplicated(keep=False)]  # only ties need the curves read
+        reached = _reached(self.curves, self.metric, tied).reindex(usable.index)
+        order = np.lexsort(  # the last key sorts first; NaN sorts last
+            (
+                usable["number"].to_numpy(),
+                reached["time"].to_numpy(),
+                reached["epoch"].to_numpy(),
+                sign * value[usable.index].to_numpy(),
+            )
+        )
+        return usable.iloc[order].head(n)
 
     def leaderboard(self, n: int = 10) -> pd.DataFrame:
         """A table to print: rank, trial, state, best value, epochs, searched hyperparameters."""
@@ -143,6 +162,44 @@ class Run:
             f"{len(self.trials):,} trials" + (f": {counts})" if counts else ")")
         )
 
+    def plot_curves(self) -> Figure:
+        """The report's chart of every trial's validation cost curve (a line per trial,
+        gid: its id; the best drawn again in black, gid `best`)."""
+        from orchestrator.report import sweep_shape
+        from orchestrator.report_curves import curves_figure, ranked_ids
+
+        minimize = self.direction == "minimize"
+        best = next(iter(ranked_ids(self.trials, minimize)), None)
+        return curves_figure(self.trials, self.curves, best, sweep_shape(self).rungs, minimize)
+
+    def plot_params(self) -> Figure:
+        """The report's chart of the metric against each searched hyperparameter, the most
+        telling (|Spearman rho|) first."""
+        from orchestrator.report import searched, sweep_shape
+        from orchestrator.report_params import importance, parameter_figure
+
+        shape = sweep_shape(self)
+        if shape.space is None:
+            raise ValueError(
+                f"source: the sweep file kept in {self.path} does not read back "
+                f"({shape.problem}), so its space is unknown"
+            )
+        names = searched(self, shape.space)
+        ranks = importance(self.trials, shape.space, names)
+        names = [*ranks, *(n for n in names if n not in ranks)]
+        minimize = self.direction == "minimize"
+        return parameter_figure(self.trials, shape.space, self.metric, names, minimize)
+
+    def report(self, path: str | Path | None = None) -> Path:
+        """Write the HTML report (`caviar report`) to `path`, a file or a directory (default:
+        the run's own report.html); returns the file written."""
+        from orchestrator.report import write_report
+
+        out = None if path is None else Path(path)
+        if out is not None and out.is_dir():
+            out = out / "report.html"
+        return write_report(self.path, out)
+
 
 def load_run(path: str | Path) -> Run:
     """The sweep in `path`: a run directory (runs/NAME) or its sweep.db."""
@@ -168,6 +225,7 @@ def load_run(path: str | Path) -> Run:
     for name in params:
         trials[name] = [c.get(name) for c in configs]
     curves["diverged"] = curves["diverged"].astype(bool)
+    curves["time"] = pd.to_numeric(curves.pop("at")).astype(float) - _start(meta, rows)
     firsts = rows.drop_duplicates("stage")  # every trial of a stage has the stage's box
     boxes = {int(s): json.loads(b) for s, b in zip(firsts["stage"], firsts["box"], strict=True)}
     return Run(
@@ -191,13 +249,38 @@ def _read(db: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
         conn.execute("BEGIN")  # trials and curves from the same moment of a running sweep
         meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM sweep")}
         rows = pd.read_sql_query("SELECT * FROM trials ORDER BY number", conn)
+        stored = {row[1] for row in conn.execute("PRAGMA table_info(curves)")}
+        at = "at" if "at" in stored else "NULL AS at"  # a store from before `at`
+        columns = ", ".join(CURVE_COLUMNS[:-1])
         curves = pd.read_sql_query(
-            f"SELECT {', '.join(CURVE_COLUMNS)} FROM curves ORDER BY trial_id, epoch", conn
+            f"SELECT {columns}, {at} FROM curves ORDER BY trial_id, epoch", conn
         )
         conn.execute("COMMIT")
     finally:
         conn.close()
     return meta, rows, curves
+
+
+def _start(meta: dict[str, Any], rows: pd.DataFrame) -> float:
+    """When the sweep started by the store's clock: its creation (`created`, set by
+    `Store.create`), else its first trial's start; NaN if neither is known."""
+    created = meta.get("created")
+    if isinstance(created, int | float):
+        return float(created)
+    started = pd.to_numeric(rows["started"]).astype(float)
+    return float(started.min()) if started.notna().any() else float("nan")
+
+
+def _reached(curves: pd.DataFrame, metric: str, best: pd.Series) -> pd.DataFrame:
+    """The first epoch at which each trial of `best` (trial_id -> its best value) recorded
+    that value, and its time; NaN where none did (the metric not a curve column, say)."""
+    columns = ["epoch", "time"]
+    if metric not in curves.columns or not len(best):
+        return pd.DataFrame(np.nan, index=best.index, columns=columns)
+    points = curves[curves["trial_id"].isin(best.index)]
+    hits = points[points[metric].to_numpy() == best.reindex(points["trial_id"]).to_numpy()]
+    first = hits.sort_values(["trial_id", "epoch"]).drop_duplicates("trial_id")
+    return first.set_index("trial_id")[columns].reindex(best.index).astype(float)
 
 
 def _short(value: Any) -> Any:

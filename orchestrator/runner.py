@@ -204,6 +204,18 @@ def new_run(path: Path | None, results: Path | None = None) -> tuple[SweepSpec, 
     return spec, run_dir, store
 
 
+def new_run_from_source(
+    source: Any, base_dir: Path, results: Path | None = None
+) -> tuple[SweepSpec, Path, Store]:
+    """`new_run` for a sweep already read (a mapping, as from YAML): relative dataset paths
+    are taken from `base_dir`; the store is created only once the sweep checks out."""
+    spec = parse_sweep(source, base_dir)
+    run_dir = (results / spec.name) if results is not None else spec.run_dir
+    store = Store.create(run_dir, spec.source)
+    store.set(base_dir=str(base_dir.resolve()))
+    return spec, run_dir, store
+
+
 def reopen_run(run_dir: Path) -> tuple[SweepSpec, Store]:
     """The spec and store of a sweep to resume; refuses one that another driver runs."""
     store = Store.open(run_dir)

@@ -1,10 +1,10 @@
 """A sweep's durable record: one SQLite database (WAL mode) under runs/<name>/.
 
 It holds the sweep file as read, every trial (configuration, stage, box, state, where and
-when it ran, the error of a failed one), every curve point in the order it arrived, and
-each trial's latest checkpoint as npz bytes. Nothing here is ever unpickled. Points are
-keyed by (trial, epoch): a trial restarted from a checkpoint replaces the points after it
-instead of adding a second copy.
+when it ran, the error of a failed one), every curve point in the order it arrived (with
+`at`, the store's clock when it was recorded), and each trial's latest checkpoint as npz
+bytes. Nothing here is ever unpickled. Points are keyed by (trial, epoch): a trial
+restarted from a checkpoint replaces the points after it instead of adding a second copy.
 
 Every write commits before it returns, except inside `batch()`: the loop writes all the
 events of one poll in one transaction, so a crash loses at most that poll's events, which
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS curves (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     trial_id TEXT NOT NULL REFERENCES trials(trial_id),
     {curve_columns},
+    at REAL,
     UNIQUE (trial_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -69,12 +70,16 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     curve_columns=",\n    ".join(f"{c} {_CURVE_TYPES.get(c, 'REAL')}" for c in CURVE_COLUMNS)
 )
 _INSERT_POINT = (
-    f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 1))})"
+    f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}, at) "
+    f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 2))})"
 )
 
 
-_ADDED_COLUMNS = {"proposed_by": "TEXT NOT NULL DEFAULT ''", "pauses": "TEXT NOT NULL DEFAULT '[]'"}
+# Columns a store from before them lacks, by table: opening it adds them (NULL in old rows).
+_ADDED_COLUMNS = {
+    "trials": {"proposed_by": "TEXT NOT NULL DEFAULT ''", "pauses": "TEXT NOT NULL DEFAULT '[]'"},
+    "curves": {"at": "REAL"},  # Unix time the point was recorded, by the store's clock
+}
 
 
 class StoreError(ValueError):
@@ -306,8 +311,8 @@ class Store:
     # -- curves ---------------------------------------------------------------------------
 
     def add_point(self, trial_id: str, record: Mapping[str, Any], best: float | None) -> None:
-        """One epoch's record, and the trial's epochs and best value so far (inside a batch,
-        the trial's row is updated once, as the batch ends)."""
+        """One epoch's record, stamped with the store's clock, and the trial's epochs and
+        best value so far (inside a batch, the trial's row is updated once, as it ends)."""
         epoch = int(record["epoch"])
         with self._write():
             self.conn.execute(
@@ -317,6 +322,7 @@ class Store:
                     epoch,
                     *(_finite(record[c]) for c in VALUE_COLUMNS),
                     int(bool(record.get("diverged", False))),
+                    self.clock(),
                 ),
             )
             done = self._progress.get(trial_id, (0, None))[0]
@@ -361,9 +367,10 @@ def _connect(db: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
     conn.executescript(_SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
-    for name, kind in _ADDED_COLUMNS.items():  # a store from before the column existed
-        if name not in columns:
-            with conn:
-                conn.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+    for table, added in _ADDED_COLUMNS.items():
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in added.items():  # a store from before the column existed
+            if name not in columns:
+                with conn:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
     return conn

@@ -266,6 +266,7 @@ def _write_fast(store: Store, planned: list[BigTrial]) -> None:
             p["epoch"],
             *(_finite(p[c]) for c in VALUE_COLUMNS),
             int(p["diverged"]),
+            store.clock(),  # when the point was recorded, as `Store.add_point` stamps it
         )
         for t in planned
         for p in t.points
@@ -279,8 +280,8 @@ def _write_fast(store: Store, planned: list[BigTrial]) -> None:
             trial_rows,
         )
         store.conn.executemany(
-            f"INSERT INTO curves (trial_id, {columns}) "
-            f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 1))})",
+            f"INSERT INTO curves (trial_id, {columns}, at) "
+            f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 2))})",
             point_rows,
         )
 

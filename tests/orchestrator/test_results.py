@@ -127,6 +127,7 @@ def test_curves_hold_every_point_sorted_by_trial_then_epoch(hand):
         "learning_rate",
         "seconds",
         "diverged",
+        "time",  # seconds since the sweep was created, by the store's clock
     ]
     assert list(zip(curves["trial_id"], curves["epoch"], strict=True)) == [
         ("trial-0001", 1),
