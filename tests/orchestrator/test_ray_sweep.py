@@ -98,24 +98,25 @@ def test_a_promoting_sweep_resumes_paused_trials_on_ray_and_stores_each_point_on
     assert store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
 
 
-# Mini-batches of 4: epochs slow enough (tens of ms) that a worker trains a trial's ten
+# Mini-batches of 4: epochs slow enough (tens of ms) that a worker trains a trial's twelve
 # epochs in several calls, and can be killed between them.
 SLOW = {"model": {"optimizer": "adam", "hidden_layers": 1, "batch_size": 4}}
 
 
 def _clean_twin(tmp_path: Path, name: str) -> dict[str, list[tuple[int, float]]]:
-    store, sweep = _run(_spec(name, 3, 10, **SLOW), tmp_path / "clean", checkpoint_every=2)
+    store, sweep = _run(_spec(name, 3, 12, **SLOW), tmp_path / "clean", checkpoint_every=2)
     sweep.run()
     return _curves(store)
 
 
 def _kill_once(sweep: Sweep, how: str) -> Any:
-    """An on_status hook that kills the worker of trial-0001 once it has 3 epochs."""
+    """An on_status hook that kills the worker of trial-0001 once it has 2 epochs (and the
+    checkpoint after epoch 2), long before its last."""
     done: dict[str, Any] = {}
 
     def hook(status: Any) -> None:
         trial = sweep.running.get("trial-0001")
-        if done or trial is None or trial.reported < 3:
+        if done or trial is None or trial.reported < 2:
             return
         executor = sweep.executor_ref  # type: ignore[attr-defined]
         name, info = next((n, w) for n, w in executor.workers.items() if w["trial"] == "trial-0001")
@@ -133,7 +134,7 @@ def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(
     ray_local: dict[str, str], tmp_path: Path, how: str
 ) -> None:
     clean = _clean_twin(tmp_path, f"twin-{how[:3]}")
-    spec = _spec(f"twin-{how[:3]}", 3, 10, **SLOW)
+    spec = _spec(f"twin-{how[:3]}", 3, 12, **SLOW)
     store = Store.create(tmp_path / "faulty" / spec.name, spec.source)
     from orchestrator.ray_executor import RayExecutor
 
@@ -160,7 +161,7 @@ def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(
     faulty = _curves(store)
     assert faulty.keys() == clean.keys()
     for trial in clean:
-        assert [e for e, _ in faulty[trial]] == list(range(1, 11))
+        assert [e for e, _ in faulty[trial]] == list(range(1, 13))
         assert [v for _, v in faulty[trial]] == pytest.approx(
             [v for _, v in clean[trial]], rel=1e-6
         )
