@@ -34,10 +34,10 @@ def run(
     call it from a process that has not called `ray.init()` (it refuses). Ctrl-C leaves
     the sweep resumable with `caviar.resume(run_dir)` and raises KeyboardInterrupt.
     """
-    from orchestrator.runner import new_run, new_run_from_source
+    from orchestrator.runner import default_results, new_run, new_run_from_source
 
     _refuse_own_ray()
-    where = _results(results)
+    where = default_results(results)
     if isinstance(sweep, Mapping):
         spec, run_dir, store = new_run_from_source(dict(sweep), Path.cwd(), where)
     else:
@@ -107,13 +107,6 @@ def _refuse_own_ray() -> None:
         )
 
 
-def _results(results: str | os.PathLike[str] | None) -> Path | None:
-    """`results`, else $CAVIAR_RESULTS (set on a cluster's head node), as the CLI takes it."""
-    if results is not None:
-        return Path(results)
-    return Path(os.environ["CAVIAR_RESULTS"]) if os.environ.get("CAVIAR_RESULTS") else None
-
-
 def _drive(
     spec: SweepSpec,
     run_dir: Path,
@@ -123,31 +116,19 @@ def _drive(
     report: bool,
     dashboard: bool,
 ) -> Run:
-    """Run the sweep (progress as plain lines off a terminal) and load its results."""
-    from orchestrator.runner import run_sweep
+    """Run the sweep as `caviar run` does (progress as plain lines off a terminal) and load
+    its results."""
+    from orchestrator.runner import drive
 
-    def finished(_: object) -> None:  # before Ray shuts down: the answer comes first
-        store.close()
-        print(f"\n{load_run(run_dir).summary()}", flush=True)
-
-    try:
-        run_sweep(
-            spec,
-            run_dir,
-            store,
-            address=address,
-            workers=workers,
-            report=report,
-            dashboard=dashboard,
-            finished=finished,
-        )
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: everything recorded so far is kept in {run_dir}; "
-            f"continue with caviar.resume({str(run_dir)!r})",
-            file=sys.stderr,
-        )
-        raise
-    finally:
-        store.close()
+    hint = f"caviar.resume({str(run_dir)!r})"
+    drive(
+        spec,
+        run_dir,
+        store,
+        hint,
+        address=address,
+        workers=workers,
+        report=report,
+        dashboard=dashboard,
+    )
     return load_run(run_dir)

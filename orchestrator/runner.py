@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,6 +180,37 @@ def run_sweep(
         if executor is not None:
             executor.close()  # the workers export their last gauges as they exit
         ray.shutdown()
+
+
+def default_results(results: str | os.PathLike[str] | None) -> Path | None:
+    """`results`, else $CAVIAR_RESULTS (set on a cluster's head node), else None (the
+    sweep file's own `results`)."""
+    if results is not None:
+        return Path(results)
+    return Path(os.environ["CAVIAR_RESULTS"]) if os.environ.get("CAVIAR_RESULTS") else None
+
+
+def drive(spec: SweepSpec, run_dir: Path, store: Store, resume_hint: str, **options: Any) -> Status:
+    """`run_sweep` as the command line and `caviar.run` use it: the leaderboard printed and
+    the store closed before Ray shuts down; on Ctrl-C, where everything is kept and how to
+    go on (`resume_hint`), then the KeyboardInterrupt again."""
+    from orchestrator.results import load_run
+
+    def finished(_: Status) -> None:  # before Ray shuts down: the answer comes first
+        store.close()
+        print(f"\n{load_run(run_dir).summary()}", flush=True)
+
+    try:
+        return run_sweep(spec, run_dir, store, finished=finished, **options)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: everything recorded so far is kept in {run_dir}; "
+            f"continue with {resume_hint}",
+            file=sys.stderr,
+        )
+        raise
+    finally:
+        store.close()
 
 
 def _quietly(load: Callable[..., Any]) -> Callable[..., None]:

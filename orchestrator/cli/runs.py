@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,12 +109,9 @@ def _driver_options(parser: argparse.ArgumentParser, results: bool = False) -> N
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestrator.runner import new_run
+    from orchestrator.runner import default_results, new_run
 
-    results = args.results
-    if results is None and os.environ.get("CAVIAR_RESULTS"):  # set on a cluster's head node
-        results = Path(os.environ["CAVIAR_RESULTS"])
-    spec, run_dir, store = new_run(args.file, results)
+    spec, run_dir, store = new_run(args.file, default_results(args.results))
     return _drive(spec, run_dir, store, args)
 
 
@@ -128,34 +123,19 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespace) -> int:
-    from orchestrator.results import load_run
-    from orchestrator.runner import run_sweep
+    from orchestrator.runner import drive
 
-    def finished(_: object) -> None:  # before Ray shuts down: the answer comes first
-        store.close()
-        print(f"\n{load_run(run_dir).summary()}", flush=True)
-
-    try:
-        run_sweep(
-            spec,
-            run_dir,
-            store,
-            address=args.address,
-            workers=args.workers,
-            plain=True if args.plain else None,
-            report=args.report,
-            dashboard=args.dashboard,
-            finished=finished,
-        )
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: everything recorded so far is kept in {run_dir}; "
-            f"continue with `caviar resume {run_dir}`",
-            file=sys.stderr,
-        )
-        raise
-    finally:
-        store.close()
+    drive(
+        spec,
+        run_dir,
+        store,
+        f"`caviar resume {run_dir}`",
+        address=args.address,
+        workers=args.workers,
+        plain=True if args.plain else None,
+        report=args.report,
+        dashboard=args.dashboard,
+    )
     return 0
 
 
