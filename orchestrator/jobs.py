@@ -1,9 +1,10 @@
 """Sweeps as Ray Jobs: `caviar submit`, `caviar jobs`, `caviar logs`, `caviar stop`.
 
 A submitted sweep travels as a small working directory: the sweep file, plus the dataset
-file it names (if any), rewritten to point at the copy. On the cluster the job runs
-`caviar run` against the cluster itself; results go to the head node's results directory
-(`CAVIAR_RESULTS` there, the mounted volume in docker-compose).
+file it names (if any), rewritten to point at the copy, and the module of the trainer it
+names unless that is installed (the module's file, or its whole top-level package). On the
+cluster the job runs `caviar run` against the cluster itself; results go to the head
+node's results directory (`CAVIAR_RESULTS` there, the mounted volume in docker-compose).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import yaml
 
 from orchestrator.spec import SweepSpec
 from orchestrator.sweepfile import load_sweep
+from orchestrator.trainers import shipped
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -79,6 +81,12 @@ def package(sweep_file: Path) -> Iterator[tuple[SweepSpec, Path]]:
             raw["dataset"] = (
                 {**dataset, "path": source.name} if isinstance(dataset, Mapping) else source.name
             )
+        code = shipped(spec.trainer)  # workers import it from the job's working directory
+        if code is not None and code.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+            shutil.copytree(code, folder / code.name, ignore=ignore)
+        elif code is not None:
+            shutil.copy2(code, folder / code.name)
         (folder / "sweep.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
         yield spec, folder
 

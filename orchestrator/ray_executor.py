@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -33,8 +34,9 @@ from orchestrator.executor import (
     chunk_epochs,
     lost_worker_line,
 )
-from orchestrator.spec import DIRECTIONS, METRICS, sign_of
+from orchestrator.spec import DIRECTIONS, sign_of
 from workers.host import TrialHost
+from workers.protocol import DEFAULT_TRAINER, check_metric
 from workers.trial_worker import TrialWorker
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -105,6 +107,8 @@ class RayExecutor:
         host: TrialHost | None = None,
         metric: str = "val_cost",
         direction: str = "minimize",
+        trainer: str = DEFAULT_TRAINER,
+        ship: Path | None = None,
     ) -> None:
         """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold.
 
@@ -112,12 +116,11 @@ class RayExecutor:
         actors start, and shared with every worker through the object store (zero-copy),
         instead of each worker loading its own copy. `metric` and `direction` are the
         sweep's: the workers' gauges show that metric and its best value in that direction.
+        `trainer` ("module:Class") is the class each trial trains; `ship`, its module's
+        file or package folder, goes to every worker (Ray's `py_modules`) when it is not
+        installed where the workers run.
         """
-        if metric not in METRICS:
-            raise ValueError(
-                f"metric: must be one of {list(METRICS)}, got {metric!r}"
-                f"{suggest(metric, list(METRICS))}"
-            )
+        check_metric(metric, trainer)
         if direction not in DIRECTIONS:
             raise ValueError(
                 f"direction: must be one of {list(DIRECTIONS)}, got {direction!r}"
@@ -129,6 +132,8 @@ class RayExecutor:
         self.sweep = sweep
         self.cpus = cpus_per_trial
         self.metric, self.sign = metric, sign_of(direction)
+        self.trainer = trainer
+        self._runtime_env = {"py_modules": [str(ship)]} if ship is not None else None
         self._slots = workers
         self._cls = ray.remote(TrialWorker)
         self._workers: dict[str, _Worker] = {}
@@ -159,7 +164,8 @@ class RayExecutor:
                     name=name,
                     num_cpus=self.cpus,
                     max_restarts=0,
-                ).remote(name, self.sweep, self.cpus, self.metric, self.sign)
+                    runtime_env=self._runtime_env,
+                ).remote(name, self.sweep, self.cpus, self.metric, self.sign, self.trainer)
                 break
             except ActorAlreadyExistsError:
                 continue

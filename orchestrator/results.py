@@ -226,6 +226,8 @@ def load_run(path: str | Path) -> Run:
         trials[name] = [c.get(name) for c in configs]
     curves["diverged"] = curves["diverged"].astype(bool)
     curves["time"] = pd.to_numeric(curves.pop("at")).astype(float) - _start(meta, rows)
+    extra = [c for c in curves.columns if c not in CURVE_COLUMNS]  # a trainer's own fields
+    curves = curves[[*CURVE_COLUMNS, *extra]]
     firsts = rows.drop_duplicates("stage")  # every trial of a stage has the stage's box
     boxes = {int(s): json.loads(b) for s, b in zip(firsts["stage"], firsts["box"], strict=True)}
     return Run(
@@ -251,14 +253,28 @@ def _read(db: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
         rows = pd.read_sql_query("SELECT * FROM trials ORDER BY number", conn)
         stored = {row[1] for row in conn.execute("PRAGMA table_info(curves)")}
         at = "at" if "at" in stored else "NULL AS at"  # a store from before `at`
+        extra = "extra" if "extra" in stored else "NULL AS extra"
         columns = ", ".join(CURVE_COLUMNS[:-1])
         curves = pd.read_sql_query(
-            f"SELECT {columns}, {at} FROM curves ORDER BY trial_id, epoch", conn
+            f"SELECT {columns}, {at}, {extra} FROM curves ORDER BY trial_id, epoch", conn
         )
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return meta, rows, curves
+    return meta, rows, _with_extra(curves)
+
+
+def _with_extra(curves: pd.DataFrame) -> pd.DataFrame:
+    """The curves with a column per extra field a trainer reported (NaN where it did not);
+    the JSON column they are stored in is dropped."""
+    stored = curves.pop("extra")
+    if not stored.notna().any():
+        return curves
+    parsed = pd.DataFrame.from_records(
+        [json.loads(e) if isinstance(e, str) else {} for e in stored], index=curves.index
+    )
+    parsed = parsed.drop(columns=[c for c in parsed.columns if c in curves.columns])
+    return pd.concat([curves, parsed.astype(float)], axis=1)
 
 
 def _start(meta: dict[str, Any], rows: pd.DataFrame) -> float:

@@ -136,6 +136,7 @@ def run_sweep(
     import ray
 
     from orchestrator.ray_executor import RayExecutor
+    from orchestrator.trainers import shipped
 
     # load the dataset while Ray starts; an error here surfaces again when the pool loads it
     host, data = TrialHost(), spec.data
@@ -158,6 +159,8 @@ def run_sweep(
             host=host,
             metric=spec.metric,
             direction=spec.direction,
+            trainer=spec.trainer,
+            ship=shipped(spec.trainer),
         )
         say(
             f"sweep {spec.name}: {spec.total_trials} trials, up to {spec.max_epochs} epochs each, "

@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator.schedulers.spec import SchedulerSpec
 from orchestrator.space import Space
 from orchestrator.tpe import WARMUP
+from workers.protocol import DEFAULT_TRAINER
 
 # The metrics a sweep may optimise (curve columns of caviar_common.curves) and the
 # direction each is optimised in unless the sweep file says otherwise.
@@ -66,6 +67,7 @@ class SweepSpec:
     cpus_per_trial: float
     results: Path  # the sweep's results go to results / name (relative: to the cwd)
     source: Mapping[str, Any]  # the file as read, for the record
+    trainer: str = DEFAULT_TRAINER  # "module:Class" of the class each trial trains
 
     @property
     def sign(self) -> float:

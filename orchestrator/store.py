@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS curves (
     trial_id TEXT NOT NULL REFERENCES trials(trial_id),
     {curve_columns},
     at REAL,
+    extra TEXT,
     UNIQUE (trial_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -70,15 +71,20 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     curve_columns=",\n    ".join(f"{c} {_CURVE_TYPES.get(c, 'REAL')}" for c in CURVE_COLUMNS)
 )
 _INSERT_POINT = (
-    f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}, at) "
-    f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 2))})"
+    f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}, at, extra) "
+    f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 3))})"
 )
+# Record fields that are neither curve columns nor extra ones (a trainer's own numbers).
+_NOT_EXTRA = frozenset((*CURVE_COLUMNS, "message", "batch_costs"))
 
 
 # Columns a store from before them lacks, by table: opening it adds them (NULL in old rows).
 _ADDED_COLUMNS = {
     "trials": {"proposed_by": "TEXT NOT NULL DEFAULT ''", "pauses": "TEXT NOT NULL DEFAULT '[]'"},
-    "curves": {"at": "REAL"},  # Unix time the point was recorded, by the store's clock
+    "curves": {
+        "at": "REAL",  # Unix time the point was recorded, by the store's clock
+        "extra": "TEXT",  # JSON of a trainer's own numeric fields, NULL when it has none
+    },
 }
 
 
@@ -96,6 +102,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple | set):
         return list(value)
     raise TypeError(f"cannot store {value!r} ({type(value).__name__})")
+
+
+def _extra(record: Mapping[str, Any]) -> str | None:
+    """A record's extra numeric fields as JSON (non-finite ones as null), or None."""
+    extra = {k: _finite(v) for k, v in record.items() if k not in _NOT_EXTRA}
+    return json.dumps(extra, sort_keys=True) if extra else None
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _finite(value: Any) -> float | None:
@@ -323,6 +339,7 @@ class Store:
                     *(_finite(record[c]) for c in VALUE_COLUMNS),
                     int(bool(record.get("diverged", False))),
                     self.clock(),
+                    _extra(record),
                 ),
             )
             done = self._progress.get(trial_id, (0, None))[0]
@@ -335,7 +352,11 @@ class Store:
         cur = self.conn.execute("SELECT * FROM curves ORDER BY seq")
         names = [d[0] for d in cur.description]
         for values in cur:
-            yield dict(zip(names, values, strict=True))
+            point = dict(zip(names, values, strict=True))
+            extra = point.pop("extra", None)
+            if extra:
+                point.update({k: _nan(v) for k, v in json.loads(extra).items()})
+            yield point
 
     # -- checkpoints ----------------------------------------------------------------------
 

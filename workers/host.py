@@ -1,8 +1,10 @@
 """A worker process's trials: the plain class the Ray actor wraps, and tests use directly.
 
 One host runs many trials in turn (and may hold several at once, paused between epochs).
-It loads each dataset once, builds a `Trainer` per trial, restores a checkpoint when one
-is given, and trains one epoch per `step()`, or a run of epochs per `steps()`.
+It loads each dataset once, builds a trainer per trial (the sweep's `trainer`, by default
+the batch-norm MLP's `Trainer`; see workers/protocol.py), restores a checkpoint when one
+is given, and trains one epoch per `step()`, or a run of epochs per `steps()`. It counts
+each trial's epochs itself and checks every record and state a trainer gives back.
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from caviar_common.seeds import SeedKey, sequence
 from workers.datasets import Dataset, load_dataset
+from workers.protocol import (
+    DEFAULT_TRAINER,
+    RESERVED,
+    check_state,
+    epoch_record,
+    load_trainer_class,
+)
 from workers.trainer import Trainer, state_from_bytes, state_to_bytes
 
 
@@ -27,14 +38,36 @@ class StepResult:
     checkpoint: bytes | None  # npz bytes of the trainer's state after this epoch
 
 
+@dataclass
+class _Trial:
+    """A trial's trainer and what the host counts of it."""
+
+    trainer: Any
+    epoch: int = 0  # epochs done
+    diverged: bool = False
+
+
 class TrialHost:
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+    """Trials of one sweep: its trainer class ("module:Class") and the metric it reports."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.perf_counter,
+        trainer: str = DEFAULT_TRAINER,
+        metric: str = "val_cost",
+    ) -> None:
         self.clock = clock
+        self.trainer = trainer
+        self.metric = metric
+        self._cls: type | None = None  # imported at the first trial
         self._datasets: dict[str, Dataset] = {}
-        self._trainers: dict[str, Trainer] = {}
+        self._trainers: dict[str, _Trial] = {}
 
     def __repr__(self) -> str:
-        return f"TrialHost(trials={sorted(self._trainers)}, datasets={len(self._datasets)})"
+        return (
+            f"TrialHost({self.trainer}, trials={sorted(self._trainers)}, "
+            f"datasets={len(self._datasets)})"
+        )
 
     def dataset(self, spec: str | Mapping[str, Any], seed: int, val_fraction: float) -> Dataset:
         key = json.dumps([spec, seed, val_fraction], sort_keys=True)
@@ -61,17 +94,37 @@ class TrialHost:
             if isinstance(data, Dataset)
             else self.dataset(data["spec"], data["seed"], data["val_fraction"])
         )
-        trainer = Trainer(config, dataset, sequence(seed), clock=self.clock)
+        trial = _Trial(self._build(config, dataset, sequence(seed)))
         if checkpoint is not None:
-            trainer.load_state_dict(state_from_bytes(checkpoint))
-        self._trainers[trial_id] = trainer
-        return trainer.epoch
+            state = state_from_bytes(checkpoint)
+            # the host's own count; a checkpoint from before it has the MLP trainer's
+            trial.epoch = int(state.pop(RESERVED + "epoch", state.get("epoch", 0)))
+            trial.diverged = bool(state.pop(RESERVED + "diverged", state.get("diverged", False)))
+            trial.trainer.load_state_dict(state)
+        self._trainers[trial_id] = trial
+        return trial.epoch
+
+    def _build(self, config: Mapping[str, Any], dataset: Dataset, seed: Any) -> Any:
+        if self.trainer == DEFAULT_TRAINER:
+            return Trainer(config, dataset, seed, clock=self.clock)
+        if self._cls is None:
+            self._cls = load_trainer_class(self.trainer)
+        return self._cls(dict(config), dataset, seed)
 
     def step(self, trial_id: str, checkpoint: bool = False) -> StepResult:
-        trainer = self._trainers[trial_id]
-        record = trainer.step().to_dict()
-        del record["batch_costs"]
-        data = state_to_bytes(trainer.state_dict()) if checkpoint else None
+        trial = self._trainers[trial_id]
+        if trial.diverged:
+            raise RuntimeError(f"{trial_id} diverged; it cannot train further")
+        start = self.clock()
+        raw = trial.trainer.step()
+        record = epoch_record(self.trainer, raw, self.metric, trial.epoch + 1, self.clock() - start)
+        trial.epoch, trial.diverged = record["epoch"], record["diverged"]
+        data = None
+        if checkpoint:
+            state = check_state(self.trainer, trial.trainer.state_dict())
+            state[RESERVED + "epoch"] = np.array(trial.epoch, dtype=np.int64)
+            state[RESERVED + "diverged"] = np.array(trial.diverged)
+            data = state_to_bytes(state)
         return StepResult(trial_id, record, data)
 
     def steps(
@@ -87,10 +140,10 @@ class TrialHost:
         epoch `checkpoint_at` (if it is one of them); stops early after a diverged epoch.
         A trial that has ended, or diverged, trains nothing more. With `end`, the trial
         ends after these epochs (as `end()` would)."""
-        trainer = self._trainers.get(trial_id)
+        trial = self._trainers.get(trial_id)
         results: list[StepResult] = []
-        while trainer is not None and not trainer.diverged and trainer.epoch < last:
-            epoch = trainer.epoch + 1
+        while trial is not None and not trial.diverged and trial.epoch < last:
+            epoch = trial.epoch + 1
             result = self.step(trial_id, checkpoint=epoch == checkpoint_at)
             if epoch >= first:
                 results.append(result)

@@ -16,10 +16,10 @@ import ray
 from ray.util import metrics
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from caviar_common.curves import VALUE_COLUMNS, diverged
-from caviar_common.errors import suggest
+from caviar_common.curves import diverged
 from caviar_common.seeds import SeedKey
 from workers.host import StepResult, TrialHost
+from workers.protocol import DEFAULT_TRAINER, check_metric
 
 
 def best_so_far(best: float | None, value: float, sign: float) -> float | None:
@@ -48,12 +48,9 @@ class TrialWorker:
         cpus: float = 1.0,
         metric: str = "val_cost",
         sign: float = 1.0,
+        trainer: str = DEFAULT_TRAINER,
     ) -> None:
-        if metric not in VALUE_COLUMNS:
-            raise ValueError(
-                f"metric: must be one of {list(VALUE_COLUMNS)}, got {metric!r}"
-                f"{suggest(metric, VALUE_COLUMNS)}"
-            )
+        check_metric(metric, trainer)
         if sign not in (1.0, -1.0):
             raise ValueError(f"sign: must be +1 (minimise) or -1 (maximise), got {sign!r}")
         # numpy's BLAS is loaded already in a Ray worker, so size its pool directly (a
@@ -63,7 +60,7 @@ class TrialWorker:
         self.sweep = sweep
         self.metric = metric
         self.sign = float(sign)
-        self.host = TrialHost()
+        self.host = TrialHost(trainer=trainer, metric=metric)
         tags = ("sweep", "trial")
         self._epoch = metrics.Gauge("caviar_trial_epoch", "epochs trained", tag_keys=tags)
         self._value = metrics.Gauge(
