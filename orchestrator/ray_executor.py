@@ -18,7 +18,6 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import ray
@@ -108,7 +107,6 @@ class RayExecutor:
         metric: str = "val_cost",
         direction: str = "minimize",
         trainer: str = DEFAULT_TRAINER,
-        ship: Path | None = None,
     ) -> None:
         """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold.
 
@@ -116,9 +114,8 @@ class RayExecutor:
         actors start, and shared with every worker through the object store (zero-copy),
         instead of each worker loading its own copy. `metric` and `direction` are the
         sweep's: the workers' gauges show that metric and its best value in that direction.
-        `trainer` ("module:Class") is the class each trial trains; `ship`, its module's
-        file or package folder, goes to every worker (Ray's `py_modules`) when it is not
-        installed where the workers run.
+        `trainer` ("module:Class") is the class each trial trains (its module must be
+        importable by the workers: see `runner.connect_ray`'s `py_modules`).
         """
         check_metric(metric, trainer)
         if direction not in DIRECTIONS:
@@ -133,7 +130,6 @@ class RayExecutor:
         self.cpus = cpus_per_trial
         self.metric, self.sign = metric, sign_of(direction)
         self.trainer = trainer
-        self._runtime_env = {"py_modules": [str(ship)]} if ship is not None else None
         self._slots = workers
         self._cls = ray.remote(TrialWorker)
         self._workers: dict[str, _Worker] = {}
@@ -164,7 +160,6 @@ class RayExecutor:
                     name=name,
                     num_cpus=self.cpus,
                     max_restarts=0,
-                    runtime_env=self._runtime_env,
                 ).remote(name, self.sweep, self.cpus, self.metric, self.sign, self.trainer)
                 break
             except ActorAlreadyExistsError:

@@ -99,6 +99,7 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
         hollow = f" Filled: proposed by the TPE model; hollow: {' or '.join(rest)}." if rest else ""
     paused = bool((run.trials["state"] == TrialState.PAUSED).any())
     minimize = run.direction == "minimize"
+    column = run.curve_column
     if len(run.curves):
         caption = (
             _curves_lead(run)
@@ -109,11 +110,15 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
                 if rf.promoted_pauses(run.trials)
                 else ""
             )
-            + f"Costs above {rf.CLIP:g}× the median first-epoch cost are drawn on that ceiling."
+            + (
+                f"Costs above {rf.CLIP:g}× the median first-epoch cost are drawn on that ceiling."
+                if column == "val_cost"
+                else "Values that blew up (NaN, infinite) are drawn at the top."
+            )
         )
-        drawn = curves_figure(run.trials, run.curves, best_id, shape.rungs, minimize)
+        drawn = curves_figure(run.trials, run.curves, best_id, shape.rungs, minimize, column=column)
         out["curves"] = (caption, drawn)
-    if best_id is not None:
+    if best_id is not None and column == "val_cost":  # a trainer of your own has no costs
         curve = run.curves[run.curves["trial_id"] == best_id]
         out["best"] = (
             f"The best trial, {best_id}: its costs and validation accuracy per epoch (the "
@@ -159,18 +164,19 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
 def _curves_lead(run: Run) -> str:
     """The curve chart's caption up to its notes: every curve, or the best and a band."""
     keep = lined(run.trials, run.curves, run.direction == "minimize")
+    what = "Validation cost" if run.curve_column == "val_cost" else run.curve_column
     if keep is None:
         return (
-            "Validation cost of every trial: completed (and running) trials a colour each, "
-            "pruned grey, diverged red with × where the cost blew up, the best in black. "
+            f"{what} of every trial: completed (and running) trials a colour each, "
+            "pruned grey, diverged red with × where it blew up, the best in black. "
         )
     count = int(run.curves["trial_id"].nunique())
     return (
-        f"Validation cost of the best {len(keep)} trials by {run.metric} (completed and "
+        f"{what} of the best {len(keep)} trials by {run.metric} (completed and "
         "running trials a colour each, pruned grey, the best in black), and a red × where "
-        f"each diverged trial's cost blew up. The other {count - len(keep):,} trials are "
+        f"each diverged trial blew up. The other {count - len(keep):,} trials are "
         "shown as a band: at each epoch the grey band spans the 10th to 90th percentile of "
-        f"the cost of all {count:,} trials that reached it, the dashed line is their median. "
+        f"the values of all {count:,} trials that reached it, the dashed line is their median. "
     )
 
 

@@ -1,4 +1,5 @@
-"""The report's chart of the sweep's validation cost curves.
+"""The report's chart of the sweep's validation cost curves (for a trainer of your own,
+the curves of the sweep's metric).
 
 Up to `MAX_LINES` trials every curve is drawn. Above it, thousands of lines would hide
 each other and take long to draw: the best `SHOWN` trials by the sweep's metric are drawn
@@ -39,13 +40,21 @@ BAND_COLOUR = "0.85"
 MEDIAN_COLOUR = "0.4"
 
 
-def clip_ceiling(curves: pd.DataFrame) -> float:
+COST = "val_cost"  # the column drawn unless the caller names another
+
+
+def clip_ceiling(curves: pd.DataFrame, column: str = COST) -> float:
     """Where the curve chart is clipped: CLIP times the median first-epoch validation cost.
 
     A diverging trial's cost runs to 1e12 or NaN; without a ceiling it flattens every
-    other curve into the bottom of the chart.
+    other curve into the bottom of the chart. Another column (a trainer's own metric, of
+    no known scale) is clipped at its largest finite value: only NaN and infinities are.
     """
-    first = curves.sort_values("epoch").groupby("trial_id")["val_cost"].first().astype(float)
+    if column != COST:
+        y = curves[column].astype(float)
+        finite = y[np.isfinite(y) & (y.abs() < DIVERGED_ABOVE)]
+        return float(finite.max()) if len(finite) else 1.0
+    first = curves.sort_values("epoch").groupby("trial_id")[COST].first().astype(float)
     first = first[np.isfinite(first) & (first > 0)]
     return CLIP * float(first.median()) if len(first) else 1.0
 
@@ -76,15 +85,17 @@ def lined(
     return [t for t in ranked_ids(trials, minimize) if t in with_curve][:shown]
 
 
-def band(curves: pd.DataFrame, percentiles: Sequence[float] = BAND) -> pd.DataFrame:
+def band(
+    curves: pd.DataFrame, percentiles: Sequence[float] = BAND, column: str = COST
+) -> pd.DataFrame:
     """Per epoch (the index), the `percentiles` (the columns) of the finite validation
-    costs of the trials that reached that epoch, interpolated linearly as numpy's
-    `percentile` does."""
-    y = curves["val_cost"].astype(float)
-    finite = curves.loc[np.isfinite(y), ["epoch"]].assign(val_cost=y[np.isfinite(y)])
+    costs (or `column`) of the trials that reached that epoch, interpolated linearly as
+    numpy's `percentile` does."""
+    y = curves[column].astype(float)
+    finite = curves.loc[np.isfinite(y), ["epoch"]].assign(value=y[np.isfinite(y)])
     if not len(finite):
         return pd.DataFrame(columns=list(percentiles), dtype=float)
-    grouped = finite.groupby("epoch")["val_cost"]
+    grouped = finite.groupby("epoch")["value"]
     return pd.DataFrame({p: grouped.quantile(p / 100) for p in percentiles})
 
 
@@ -96,8 +107,10 @@ def curves_figure(
     minimize: bool = True,
     max_lines: int = MAX_LINES,
     shown: int = SHOWN,
+    column: str = COST,
 ) -> Figure:
-    """Each trial's validation cost against epochs, one line each (gid: the trial id).
+    """Each trial's validation cost (or `column`) against epochs, one line each (gid: the
+    trial id).
 
     Completed trials get a colour each, pruned ones grey, paused ones olive, diverged ones
     red with an × where the cost blew up; anything above the ceiling is drawn on it. A
@@ -111,21 +124,21 @@ def curves_figure(
     """
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    top = clip_ceiling(curves)
-    y = curves["val_cost"].astype(float).to_numpy()
+    top = clip_ceiling(curves, column)
+    y = curves[column].astype(float).to_numpy()
     clipped = bool((~np.isfinite(y) | (y > top)).any())
     promoted = promoted_pauses(trials)
     count = int(curves["trial_id"].nunique())
     keep = lined(trials, curves, minimize, max_lines, shown)
     drawn = curves if keep is None else curves[curves["trial_id"].isin(keep)]
     if keep is not None:
-        _draw_band(ax, band(curves), top)
-    states = _draw_lines(ax, trials, drawn, top, promoted)
-    if _draw_blow_ups(ax, trials, curves, top):
+        _draw_band(ax, band(curves, column=column), top)
+    states = _draw_lines(ax, trials, drawn, top, promoted, column)
+    if _draw_blow_ups(ax, trials, curves, top, column):
         states.add(TrialState.DIVERGED)
     points = curves[curves["trial_id"] == best] if best is not None else curves.iloc[:0]
     if len(points):
-        (line,) = ax.plot(points["epoch"], points["val_cost"], color="black", linewidth=2.4)
+        (line,) = ax.plot(points["epoch"], points[column], color="black", linewidth=2.4)
         line.set_gid(f"best:{best}")
     for epoch in rungs:
         ax.axvline(epoch, color="0.5", linestyle="--", linewidth=0.7, gid=f"rung:{epoch}")
@@ -133,23 +146,26 @@ def curves_figure(
         "pauses or prunes" if promoted or TrialState.PAUSED in set(trials["state"]) else "prunes"
     )
     epoch_axis(ax, "epoch" + (f" (dashed: rungs, where the scheduler {judged})" if rungs else ""))
-    ax.set_ylabel("validation cost")
-    values = curves["val_cost"].astype(float).dropna()
-    if len(values) and (values > 0).all():
+    what = "validation cost" if column == COST else column
+    ax.set_ylabel(what)
+    values = curves[column].astype(float).dropna()
+    if column == COST and len(values) and (values > 0).all():
         ax.set_yscale("log")  # a good trial and a poor one differ by a factor, not a step
         ax.yaxis.set_major_locator(log_locator(float(values.min()), top))
         plain_log_axis(ax)
     ceiling = f" (clipped at {top:.3g})" if clipped else ""
+    if clipped and column != COST:  # only NaN and infinities were moved
+        ceiling = " (values that blew up drawn at the top)"
     if not len(values):
         ax.set_yticks([])  # every × is a trial that blew up: there is no scale to read
-        ax.set_title("Validation cost of every trial: none is finite")
+        ax.set_title(f"{what.capitalize()} of every trial: none is finite")
     elif keep is not None:
         ax.set_title(
-            f"Validation cost of the best {len(keep)} of {count:,} trials; "
+            f"{what.capitalize()} of the best {len(keep)} of {count:,} trials; "
             f"{count - len(keep):,} other trials shown as a band{ceiling}"
         )
     else:
-        ax.set_title(f"Validation cost of every trial{ceiling}")
+        ax.set_title(f"{what.capitalize()} of every trial{ceiling}")
     ax.grid(alpha=0.3)
     handles: list[Artist] = [*_curve_legend(states, best, bool(promoted))]
     if keep is not None:
@@ -159,7 +175,12 @@ def curves_figure(
 
 
 def _draw_lines(
-    ax: Axes, trials: pd.DataFrame, curves: pd.DataFrame, top: float, promoted: dict[str, list[int]]
+    ax: Axes,
+    trials: pd.DataFrame,
+    curves: pd.DataFrame,
+    top: float,
+    promoted: dict[str, list[int]],
+    column: str = COST,
 ) -> set[str]:
     """One line per trial in `curves`, with its promotion and pause marks; returns the
     states drawn."""
@@ -169,7 +190,7 @@ def _draw_lines(
             str(trials.loc[trial_id, "state"]) if trial_id in trials.index else TrialState.RUNNING
         )
         states.add(state)
-        y = points["val_cost"].astype(float).to_numpy()
+        y = points[column].astype(float).to_numpy()
         y = np.where(~np.isfinite(y) | (y > top), top, y)
         colour = STATE_COLOURS.get(state, PALETTE[i % len(PALETTE)])
         (line,) = ax.plot(points["epoch"], y, color=colour, linewidth=1.0, marker=".", ms=4)
@@ -188,14 +209,16 @@ def _draw_lines(
     return states
 
 
-def _draw_blow_ups(ax: Axes, trials: pd.DataFrame, curves: pd.DataFrame, top: float) -> bool:
+def _draw_blow_ups(
+    ax: Axes, trials: pd.DataFrame, curves: pd.DataFrame, top: float, column: str = COST
+) -> bool:
     """An × at the last point of every diverged trial, all in one collection (gid
     `diverged`); whether there was any."""
     blown = trials.index[trials["state"] == TrialState.DIVERGED]
     last = curves[curves["trial_id"].isin(blown)].groupby("trial_id", sort=True).tail(1)
     if not len(last):
         return False
-    y = last["val_cost"].astype(float).to_numpy()
+    y = last[column].astype(float).to_numpy()
     y = np.where(~np.isfinite(y) | (y > top), top, y)
     colour = STATE_COLOURS[TrialState.DIVERGED]
     ax.scatter(last["epoch"], y, marker="x", s=40, color=colour, zorder=3, gid="diverged")

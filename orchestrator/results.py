@@ -19,6 +19,7 @@ from caviar_common import curves
 from caviar_common.curves import DIVERGED_ABOVE
 from orchestrator.spec import default_direction
 from orchestrator.store import DB_NAME, StoreError
+from workers.protocol import DEFAULT_TRAINER
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -162,6 +163,13 @@ class Run:
             f"{len(self.trials):,} trials" + (f": {counts})" if counts else ")")
         )
 
+    @property
+    def curve_column(self) -> str:
+        """The column the report's curve chart draws: the validation cost of the built-in
+        MLP, or the metric of a trainer of your own (which reports no cost)."""
+        trainer = self.source.get("trainer", DEFAULT_TRAINER)
+        return "val_cost" if trainer == DEFAULT_TRAINER else self.metric
+
     def plot_curves(self) -> Figure:
         """The report's chart of every trial's validation cost curve (a line per trial,
         gid: its id; the best drawn again in black, gid `best`)."""
@@ -170,7 +178,9 @@ class Run:
 
         minimize = self.direction == "minimize"
         best = next(iter(ranked_ids(self.trials, minimize)), None)
-        return curves_figure(self.trials, self.curves, best, sweep_shape(self).rungs, minimize)
+        rungs = sweep_shape(self).rungs
+        column = self.curve_column
+        return curves_figure(self.trials, self.curves, best, rungs, minimize, column=column)
 
     def plot_params(self) -> Figure:
         """The report's chart of the metric against each searched hyperparameter, the most

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -49,11 +49,17 @@ class RayContext:
 
 
 def connect_ray(
-    address: str | None, namespace: str, cpus: int | None = None, *, dashboard: bool = True
+    address: str | None,
+    namespace: str,
+    cpus: int | None = None,
+    *,
+    dashboard: bool = True,
+    py_modules: Sequence[Path] = (),
 ) -> RayContext:
     """Join `address` (or RAY_ADDRESS); without one, the local cluster from `caviar up`
     while it is up; else start a private Ray with `cpus` CPUs (default one per core) and,
-    unless `dashboard` is False, its dashboard on 127.0.0.1."""
+    unless `dashboard` is False, its dashboard on 127.0.0.1. `py_modules` (module files or
+    package folders) are uploaded for every worker of this driver to import."""
     import ray
 
     from orchestrator import local_cluster
@@ -63,6 +69,8 @@ def connect_ray(
         "logging_level": logging.WARNING,
         "namespace": namespace,
     }
+    if py_modules:
+        quiet["runtime_env"] = {"py_modules": [str(p) for p in py_modules]}
     if address is not None or os.environ.get("RAY_ADDRESS"):
         joined = address or os.environ["RAY_ADDRESS"]
         return RayContext(_dashboard_url(ray.init(address=address, **quiet)), address=joined)
@@ -145,7 +153,10 @@ def run_sweep(
     )
     loading.start()
     cpus = workers if address is None else None
-    context = connect_ray(address, f"caviar-{spec.name}", cpus, dashboard=dashboard)
+    code = shipped(spec.trainer)  # a trainer's module that the workers could not import
+    context = connect_ray(
+        address, f"caviar-{spec.name}", cpus, dashboard=dashboard, py_modules=[code] if code else []
+    )
     loading.join()
     executor: RayExecutor | None = None
     try:
@@ -160,7 +171,6 @@ def run_sweep(
             metric=spec.metric,
             direction=spec.direction,
             trainer=spec.trainer,
-            ship=shipped(spec.trainer),
         )
         say(
             f"sweep {spec.name}: {spec.total_trials} trials, up to {spec.max_epochs} epochs each, "

@@ -92,8 +92,8 @@ class StoreError(ValueError):
     """A results directory that cannot be used as asked (it holds another sweep, say)."""
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=_plain)
+def _json(value: Any, keep_order: bool = False) -> str:
+    return json.dumps(value, sort_keys=not keep_order, default=_plain)
 
 
 def _plain(value: Any) -> Any:
@@ -209,7 +209,8 @@ class Store:
         with self._write():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO sweep (key, value) VALUES (?, ?)",
-                [(k, _json(v)) for k, v in values.items()],
+                # in the order given: the order of a sweep's space decides its samples
+                [(k, _json(v, keep_order=True)) for k, v in values.items()],
             )
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import sys
 
-from orchestrator.progress import PlainProgress, RichProgress
+import pytest
+
+from orchestrator.progress import PlainProgress, RichProgress, make_progress
 from orchestrator.status import Status
 
 
@@ -20,7 +23,7 @@ def _status() -> Status:
     return Status("s", "val_cost", 1.0, total=10, started=0.0, time_limit=None)
 
 
-def test_the_panel_redraws_at_most_four_times_a_second_and_always_at_the_end():
+def test_the_panel_redraws_at_most_four_times_a_second_and_always_at_the_end() -> None:
     clock = Clock()
     panel = RichProgress(per_second=4, clock=clock)
     drawn: list[float] = []
@@ -37,7 +40,7 @@ def test_the_panel_redraws_at_most_four_times_a_second_and_always_at_the_end():
     assert drawn == [0.0, 0.25, 0.5, 0.75, 0.99]
 
 
-def test_plain_lines_come_every_few_seconds_and_at_the_end():
+def test_plain_lines_come_every_few_seconds_and_at_the_end() -> None:
     clock, out = Clock(), io.StringIO()
     plain = PlainProgress(out, every=5.0, clock=clock)
     status = _status()
@@ -47,3 +50,11 @@ def test_plain_lines_come_every_few_seconds_and_at_the_end():
     status.final = True
     plain(status)
     assert out.getvalue().count("[s] 0/10 ended") == 4  # at 0, 5 and 10 s, and the end
+
+
+def test_make_progress_prints_plain_lines_off_a_terminal_and_notebook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a terminal, not in a kernel
+    assert isinstance(make_progress(), PlainProgress)
+    assert isinstance(make_progress(plain=True), PlainProgress)
