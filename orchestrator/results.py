@@ -121,7 +121,7 @@ class Run:
                 f"({self._counted()}), {epochs:,} epochs",
                 f"leaderboard ({self.metric}, {self.direction}):",
                 board.to_string(index=False) if len(board) else "  no trial has a finite value yet",
-                f"results: {self.path} (caviar show {self.path}; orchestrator.load_run in Python)",
+                f"results: {self.path} (caviar show {self.path}; caviar.load_run in Python)",
             ]
         )
 

@@ -271,7 +271,7 @@ def test_the_summary_counts_trials_and_epochs_and_ranks_the_best(hand):
         ["1", "trial-0002", "completed", "0.25"],
         ["2", "trial-0001", "completed", "0.30"],
     ]
-    assert lines[5] == f"results: {hand} (caviar show {hand}; orchestrator.load_run in Python)"
+    assert lines[5] == f"results: {hand} (caviar show {hand}; caviar.load_run in Python)"
     assert len(lines) == 6
 
 
