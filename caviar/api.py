@@ -63,8 +63,10 @@ def resume(
 
 
 def validate(sweep: SweepSource) -> SweepSpec:
-    """The sweep checked as `caviar validate` checks it; a mistake raises a ValueError
-    (a SweepError) naming the entry, the rule and the value."""
+    """The sweep checked as `caviar validate` checks it, the whole sweep before anything is
+    reported: mistakes raise one ValueError (a `SweepErrors`) whose message lists every
+    problem, one per line, each naming the entry, the rule and the value; its `problems`
+    holds them as SweepErrors with a `path` each. A trainer the sweep names is imported."""
     from orchestrator.planner import first_stage
 
     spec = _spec(sweep)

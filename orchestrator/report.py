@@ -68,7 +68,8 @@ def sweep_shape(run: Run) -> Shape:
     """The sweep's shape from the sweep file kept in its store."""
     seen = int(run.curves["epoch"].max()) if len(run.curves) else 0
     try:
-        spec = parse_sweep(run.source, run.path)  # dataset paths are not opened here
+        # the trainer's module is not imported: a report runs none of a sweep's code
+        spec = parse_sweep(run.source, run.path, import_trainer=False)
     except ValueError as err:
         return Shape(None, (), seen, str(err))
     return Shape(spec.space, decision_epochs(spec.scheduler, spec.max_epochs), spec.max_epochs)

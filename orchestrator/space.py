@@ -227,10 +227,24 @@ class Constant(Param):
         return [self.value]
 
 
+# Each parameter type and the fields it takes besides `type` (and `when`).
+PARAM_FIELDS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"),
+    "log_uniform": ("low", "high"),
+    "one_minus_log_uniform": ("low", "high"),
+    "int_uniform": ("low", "high"),
+    "log_int": ("low", "high"),
+    "power_of_two": ("low", "high"),
+    "choice": ("values",),
+    "constant": ("value",),
+}
+PARAM_TYPES = tuple(PARAM_FIELDS)
+
+
 def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
     """Build and validate one parameter from its sweep-file fields (without `type`/`when`)."""
     if kind in ("uniform", "log_uniform", "one_minus_log_uniform"):
-        _only(path, spec, ("low", "high"))
+        _only(path, spec, PARAM_FIELDS[kind])
         low, high = _number(f"{path}.low", spec["low"]), _number(f"{path}.high", spec["high"])
         _ordered(path, low, high)
         if kind == "log_uniform" and low <= 0:
@@ -249,7 +263,7 @@ def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
         cls = {"uniform": Uniform, "log_uniform": LogUniform}.get(kind, OneMinusLogUniform)
         return cls(low, high)
     if kind in ("int_uniform", "log_int", "power_of_two"):
-        _only(path, spec, ("low", "high"))
+        _only(path, spec, PARAM_FIELDS[kind])
         low, high = _integer(f"{path}.low", spec["low"]), _integer(f"{path}.high", spec["high"])
         _ordered(path, low, high)
         if kind == "log_int" and low < 1:
@@ -263,7 +277,7 @@ def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
         cls2 = {"int_uniform": IntUniform, "log_int": LogInt}.get(kind, PowerOfTwo)
         return cls2(low, high)
     if kind == "choice":
-        _only(path, spec, ("values",))
+        _only(path, spec, PARAM_FIELDS[kind])
         values = spec["values"]
         if not isinstance(values, Sequence) or isinstance(values, str):
             raise SpaceError(f"{path}.values", f"must be a list, got {values!r}")
@@ -274,25 +288,13 @@ def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
             raise SpaceError(f"{path}.values", f"must not repeat a value, got {list(values)!r}")
         return Choice(tuple(values))
     if kind == "constant":
-        _only(path, spec, ("value",))
+        _only(path, spec, PARAM_FIELDS[kind])
         return Constant(spec["value"])
     raise SpaceError(
         f"{path}.type",
         f"unknown parameter type {kind!r}{suggest(kind, list(PARAM_TYPES))}; types are "
         f"{', '.join(PARAM_TYPES)}",
     )
-
-
-PARAM_TYPES = (
-    "uniform",
-    "log_uniform",
-    "one_minus_log_uniform",
-    "int_uniform",
-    "log_int",
-    "power_of_two",
-    "choice",
-    "constant",
-)
 
 
 def _only(path: str, spec: Mapping[str, Any], needed: tuple[str, ...]) -> None:

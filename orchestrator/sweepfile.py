@@ -1,66 +1,74 @@
 """The YAML sweep file: read with `yaml.safe_load`, checked strictly, turned into a SweepSpec.
 
 Every mistake is a SweepError whose message starts with the path of the offending entry in
-the file (``space.learning_rate.low``), then the rule and the value. What a SweepSpec
-holds, and the metrics a sweep may name, are defined in orchestrator/spec.py.
+the file (``space.learning_rate.low``), then the rule and the value. The whole file is
+checked before anything is reported, and every problem found is raised together as one
+`SweepErrors` (a SweepError); a section that depends on one with a problem (the sampled
+configurations on the space, a data file's length on val_fraction) is not checked.
 
-Everything that can be checked before Ray starts is checked here: a dataset file's header
-and length (read without reading its rows, by the rules the worker's loader applies) and
-a budget that could ever end.
+The keys, their defaults and their limits are the table in orchestrator/sweep_fields.py,
+which `caviar schema` also reads. Everything that can be checked before Ray starts is
+checked here: a dataset file's header and length, the trainer's import, and a budget that
+could ever end.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
-from caviar_common.errors import ConfigError, suggest
-from orchestrator.samplers import SAMPLERS
+from caviar_common.errors import ConfigError
 from orchestrator.schedulers.spec import SCHEDULERS, SchedulerSpec, check_scheduler
-from orchestrator.space import Choice, Constant, Param, Space, SpaceError, make_param
-from orchestrator.spec import DIRECTIONS, METRICS, Stage, SweepSpec
-from orchestrator.tpe import WARMUP
-from workers.config import RULES, ModelConfig, check_setting
-from workers.datafiles import peek_file
-from workers.datasets import FILE_SUFFIXES, check_dataset_spec, split_sizes
-
-
-class SweepError(ValueError):
-    """A sweep file that breaks a rule; `path` names the entry (``budget.max_epochs``)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-
-
-TOP_KEYS = (
-    "name",
-    "dataset",
-    "val_fraction",
-    "seed",
-    "metric",
-    "direction",
-    "model",
-    "space",
-    "sampler",
-    "stages",
-    "scheduler",
-    "budget",
-    "resources",
-    "results",
+from orchestrator.space import Space
+from orchestrator.spec import METRICS, Stage, SweepSpec
+from orchestrator.sweep_fields import (
+    BUDGET,
+    CUSTOM_METRIC,
+    MAX_EPOCHS,
+    MAX_TRIALS,
+    RESOURCES,
+    SAMPLER,
+    STAGE,
+    TOP,
+    TOP_KEYS,
+    ZOOM,
 )
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MAX_EPOCHS = 100_000  # per trial
-MAX_TRIALS = 1_000_000  # per stage, in all stages together, and in a grid
-# Each part of the split needs a row of every class, and a dataset has at least 2 classes
-# (workers/datasets.py: stratified_split).
-MIN_SPLIT_PART = 2
+from orchestrator.sweepfile_checks import (
+    Problems,
+    SweepError,
+    SweepErrors,
+    get,
+    known_keys,
+    mapping,
+    one_of,
+    raise_all,
+    required,
+    value,
+)
+from orchestrator.sweepfile_data import MIN_SPLIT_PART, check_dataset, rows_needed
+from orchestrator.sweepfile_space import check_model, check_sampled_configs, check_space
+from orchestrator.trainers import check_trainer
+from workers.protocol import DEFAULT_TRAINER, split_name
+
+__all__ = [
+    "MAX_EPOCHS",
+    "MAX_TRIALS",
+    "MIN_SPLIT_PART",
+    "TOP_KEYS",
+    "SweepError",
+    "SweepErrors",
+    "load_sweep",
+    "parse_sweep",
+    "rows_needed",
+]
+
+Sampling = tuple[str, int, int]  # a stage's sampler: name, grid points, tpe warm-up
+_FALLBACK: Sampling = ("random", SAMPLER["points"].default, SAMPLER["warmup"].default)
 
 
 class _Loader(yaml.SafeLoader):
@@ -78,6 +86,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
     """Read and check a sweep file; a relative dataset path is taken from the file's folder.
 
     The results directory, like any command-line path, is relative to the working directory.
+    A missing file or bad YAML is one SweepError; a file that reads raises `SweepErrors`
+    listing every problem in it.
     """
     path = Path(path)
     if not path.is_file():
@@ -89,53 +99,54 @@ def load_sweep(path: str | Path) -> SweepSpec:
     return parse_sweep(raw, base_dir=path.parent)
 
 
-def parse_sweep(raw: Any, base_dir: Path = Path(".")) -> SweepSpec:
-    """Check a sweep read from YAML (a mapping) and build its SweepSpec."""
-    top = _mapping("", raw, "the sweep file")
-    _known_keys("", top, TOP_KEYS)
-    name = _required(top, "name", "")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise SweepError(
-            "name", f"must be letters, digits, '_', '.' or '-' (a directory name), got {name!r}"
-        )
-    val_fraction = _num(
-        "val_fraction", top.get("val_fraction", 0.2), lambda v: 0 < v < 1, "a number in (0, 1)"
+def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = True) -> SweepSpec:
+    """Check a sweep read from YAML (a mapping) and build its SweepSpec; `base_dir` (the
+    file's folder) is where a relative dataset path and a trainer's module are looked for.
+    With `import_trainer` False, a trainer's name is checked but its module not imported
+    (reading a finished sweep's shape for its report runs none of its code).
+
+    Raises `SweepErrors` listing every problem, in the order of the file's keys.
+    """
+    try:
+        top = mapping("", raw, "the sweep file")
+    except SweepError as err:
+        raise SweepErrors([err]) from None
+    problems = Problems()
+    problems.attempt(known_keys, "", top, TOP_KEYS)
+    name = problems.attempt(lambda: value("name", TOP["name"], required(top, "name", "")))
+    trainer, custom = _trainer(top, base_dir, problems, import_trainer)
+    val_fraction = problems.attempt(get, top, "val_fraction", TOP)
+    dataset = problems.attempt(
+        check_dataset, top.get("dataset", TOP["dataset"].default), base_dir, val_fraction
     )
-    dataset = _dataset(top.get("dataset", "digits"), base_dir, val_fraction)
-    seed = _int("seed", top.get("seed", 0), lambda v: v >= 0, "an integer >= 0")
-    metric = _one_of("metric", top.get("metric", "val_cost"), tuple(METRICS))
-    direction = _one_of("direction", top.get("direction", METRICS[metric]), DIRECTIONS)
-    model = _model(top.get("model", {}))
-    space = _space(top.get("space"), model)
-    default_sampler = _sampler("sampler", top.get("sampler", "random"))
-    budget = _mapping("budget", top.get("budget", {}), "a mapping")
-    _known_keys("budget", budget, ("trials", "max_epochs", "time_limit"))
-    stages = _stages(top.get("stages"), budget, default_sampler, space)
-    max_epochs = _int(
-        "budget.max_epochs",
-        budget.get("max_epochs", 30),
-        lambda v: 1 <= v <= MAX_EPOCHS,
-        f"an integer from 1 to {MAX_EPOCHS}",
+    seed = problems.attempt(get, top, "seed", TOP)
+    metric = problems.attempt(get, top, "metric", {"metric": CUSTOM_METRIC} if custom else TOP)
+    direction = problems.attempt(_direction, top, metric)
+    mark = len(problems.found)
+    model = problems.attempt(check_model, top.get("model", {}), custom)
+    fixed = [str(k) for k in top["model"]] if isinstance(top.get("model"), Mapping) else []
+    space = problems.attempt(check_space, top.get("space"), fixed, custom)
+    model_and_space_ok = not problems.since(mark)
+    sampler = problems.attempt(_sampler, "sampler", top.get("sampler", TOP["sampler"].default))
+    budget = problems.attempt(_section, top, "budget", BUDGET, problems) or {}
+    stages = problems.attempt(_stages, top.get("stages"), budget, sampler, space)
+    max_epochs = problems.attempt(get, budget, "max_epochs", BUDGET, "budget")
+    time_limit = problems.attempt(get, budget, "time_limit", BUDGET, "budget")
+    scheduler = problems.attempt(
+        _scheduler, top.get("scheduler", TOP["scheduler"].default), max_epochs
     )
-    limit = budget.get("time_limit")
-    time_limit = (
-        None
-        if limit is None
-        else _num("budget.time_limit", limit, lambda v: v > 0, "a number of seconds > 0")
-    )
-    scheduler = _scheduler(top.get("scheduler", "fifo"), max_epochs)
-    resources = _mapping("resources", top.get("resources", {}), "a mapping")
-    _known_keys("resources", resources, ("cpus_per_trial",))
-    cpus = _num(
-        "resources.cpus_per_trial",
-        resources.get("cpus_per_trial", 1),
-        lambda v: v > 0,
-        "a number > 0",
-    )
-    results = top.get("results", "runs")
-    if not isinstance(results, str) or not results.strip():
-        raise SweepError("results", f"must be a directory path, got {results!r}")
-    _check_sampled_configs(space, model, seed)
+    resources = problems.attempt(_section, top, "resources", RESOURCES, problems) or {}
+    cpus = problems.attempt(get, resources, "cpus_per_trial", RESOURCES, "resources")
+    results = problems.attempt(get, top, "results", TOP)
+    if not custom and model_and_space_ok and space is not None and model is not None:
+        problems.attempt(check_sampled_configs, space, model, seed or 0)
+    problems.raise_any(list(top), TOP_KEYS)
+    # every value is known now: a problem in any of them was raised above
+    assert name is not None and dataset is not None and seed is not None
+    assert metric is not None and direction is not None and model is not None
+    assert space is not None and stages is not None and scheduler is not None
+    assert max_epochs is not None and cpus is not None and results is not None
+    assert val_fraction is not None
     return SweepSpec(
         name=name,
         dataset=dataset,
@@ -152,285 +163,156 @@ def parse_sweep(raw: Any, base_dir: Path = Path(".")) -> SweepSpec:
         cpus_per_trial=cpus,
         results=Path(results).expanduser(),
         source=top,
+        trainer=trainer,
     )
 
 
 # -- sections -----------------------------------------------------------------------------
 
 
-def _dataset(raw: Any, base_dir: Path, val_fraction: float) -> str | Mapping[str, Any]:
-    spec = raw
-    if isinstance(spec, str) and spec.lower().endswith(FILE_SUFFIXES):
-        spec = str(_resolve(spec, base_dir))
-    elif isinstance(spec, Mapping) and "path" in spec:
-        spec = {**spec, "path": str(_resolve(spec["path"], base_dir))}
+def _trainer(
+    top: Mapping[str, Any], base_dir: Path, problems: Problems, imports: bool = True
+) -> tuple[str, bool]:
+    """The trainer's name, and whether it is one of the user's own (`custom`): then the
+    model's settings and the space's keys are its own too. A trainer that fails to import
+    is reported and still counts as custom, so that its settings are not called unknown."""
+    if "trainer" not in top:
+        return DEFAULT_TRAINER, False
+    name = top["trainer"]
     try:
-        check_dataset_spec(spec)
-    except ValueError as err:
-        raise SweepError("dataset", str(err)) from None
-    if isinstance(spec, str) and spec.lower().endswith(FILE_SUFFIXES):
-        _check_data_file(Path(spec), None, "dataset", val_fraction, raw)
-    elif isinstance(spec, Mapping) and "path" in spec:
-        _check_data_file(Path(spec["path"]), spec.get("label"), "dataset.label", val_fraction)
-    return spec
-
-
-def _check_data_file(
-    path: Path, label: Any, label_key: str, val_fraction: float, written: str | None = None
-) -> None:
-    """The worker's rules for a dataset file that its header and length decide, reading no row.
-
-    `written` is a bare file name as the sweep file gives it, for the hint to name its label.
-    """
-    needed = rows_needed(val_fraction)
-    try:
-        rows = peek_file(path, label, needed)
+        if imports:
+            check_trainer(name, base_dir)
+        else:
+            split_name(name)
     except ConfigError as err:
-        if err.key != "label":  # a problem with the file, which the message names
-            raise SweepError("dataset", str(err)) from None
-        hint = f"; write dataset: {{path: {written}, label: COLUMN}}" if written else ""
-        raise SweepError(label_key, err.reason + hint) from None
-    except ValueError as err:
-        raise SweepError("dataset", str(err)) from None
-    if rows >= needed:
-        return
-    n_train, n_val = split_sizes(rows, val_fraction)
-    each = (
-        f"each part needs at least {MIN_SPLIT_PART} rows (a row of every class, and a dataset "
-        f"has at least {MIN_SPLIT_PART} classes)"
-    )
-    if rows < 2 * MIN_SPLIT_PART:
+        problems.add(SweepError("trainer", err.reason))
+    return (name if isinstance(name, str) else DEFAULT_TRAINER), name != DEFAULT_TRAINER
+
+
+def _direction(top: Mapping[str, Any], metric: str | None) -> str | None:
+    """The direction given, else the metric's own; a metric only the trainer knows needs
+    one. None when the metric itself is a problem."""
+    if "direction" in top:
+        return str(value("direction", TOP["direction"], top["direction"]))
+    if metric is None:
+        return None
+    if metric not in METRICS:
         raise SweepError(
-            "dataset", f"{path} has at most {rows} data row(s), too few to split: {each}"
+            "direction",
+            f"is required for metric {metric!r}, which the trainer reports: write "
+            "direction: minimize or maximize",
         )
-    raise SweepError(
-        "val_fraction",
-        f"{val_fraction} of the {rows} rows in {path} gives {n_val} validation and {n_train} "
-        f"training rows; {each}, so at this val_fraction the file needs at least {needed} rows",
-    )
+    return METRICS[metric]
 
 
-def rows_needed(val_fraction: float) -> int:
-    """The fewest rows whose split at `val_fraction` leaves MIN_SPLIT_PART rows in each part.
-
-    Both parts only grow with the rows, so every larger dataset splits too.
-    """
-
-    def splits(rows: int) -> bool:
-        return min(split_sizes(rows, val_fraction)) >= MIN_SPLIT_PART
-
-    low, high = 2 * MIN_SPLIT_PART - 1, 2 * MIN_SPLIT_PART  # low fails, high is to be found
-    while not splits(high):
-        if high >= 2**62:  # a val_fraction so small that no file splits
-            return high
-        low, high = high, 2 * high
-    while high - low > 1:  # bisect: low fails, high splits
-        mid = (low + high) // 2
-        low, high = (low, mid) if splits(mid) else (mid, high)
-    return high
+def _section(
+    top: Mapping[str, Any], key: str, table: Mapping[str, Any], problems: Problems
+) -> dict[str, Any]:
+    """A mapping of settings (budget, resources); a key outside its table is a problem, and
+    the keys in it are still checked."""
+    section = mapping(key, top.get(key, {}), "a mapping")
+    problems.attempt(known_keys, key, section, tuple(table))
+    return section
 
 
-def _resolve(path: Any, base_dir: Path) -> Path | Any:
-    if not isinstance(path, str):
-        return path
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else base_dir / p
-
-
-def _model(raw: Any) -> dict[str, Any]:
-    model = _mapping("model", raw, "a mapping of model settings")
-    try:
-        ModelConfig.from_dict(model, where="model.")
-    except ConfigError as err:
-        raise SweepError(err.key, err.reason) from None
-    return {k: check_setting(k, v) for k, v in model.items()}
-
-
-def _space(raw: Any, model: Mapping[str, Any]) -> Space:
-    if raw is None:
-        raise SweepError("space", "is required: the hyperparameters to sample")
-    entries = _mapping("space", raw, "a mapping of setting name to parameter")
-    if not entries:
-        raise SweepError("space", "must name at least one hyperparameter to sample")
-    params: dict[str, Param] = {}
-    conditions: dict[str, dict[str, tuple[Any, ...]]] = {}
-    for key, spec in entries.items():
-        path = f"space.{key}"
-        if key not in RULES:
-            raise SweepError(
-                path,
-                f"unknown model setting{suggest(str(key), list(RULES))}; "
-                f"settings are {', '.join(RULES)}",
-            )
-        if key in model:
-            raise SweepError(path, f"is also fixed under model.{key}; keep one of the two")
-        param, when = _param(path, spec)
-        _check_param_values(key, path, param)
-        params[key] = param
-        if when is not None:
-            conditions[key] = when
-    for key, when in conditions.items():
-        for other, values in when.items():
-            _check_condition(f"space.{key}.when.{other}", other, values, params, model)
-    return Space(params, conditions)
-
-
-def _param(path: str, spec: Any) -> tuple[Param, dict[str, tuple[Any, ...]] | None]:
-    """A parameter and its condition; a bare value is a constant and a list a choice."""
-    if isinstance(spec, list):
-        return _make(path, "choice", {"values": spec}), None
-    if not isinstance(spec, Mapping):
-        return _make(path, "constant", {"value": spec}), None
-    fields = {str(k): v for k, v in spec.items()}
-    if "type" not in fields:
-        raise SweepError(
-            f"{path}.type",
-            "is required (uniform, log_uniform, one_minus_log_uniform, int_uniform, "
-            "log_int, power_of_two, choice or constant)",
-        )
-    kind = str(fields.pop("type"))
-    when_raw = fields.pop("when", None)
-    when = None if when_raw is None else _when(f"{path}.when", when_raw)
-    return _make(path, kind, fields), when
-
-
-def _make(path: str, kind: str, fields: Mapping[str, Any]) -> Param:
-    try:
-        return make_param(path, kind, fields)
-    except SpaceError as err:
-        raise SweepError(err.path, err.reason) from None
-
-
-def _when(path: str, raw: Any) -> dict[str, tuple[Any, ...]]:
-    when = _mapping(path, raw, "a mapping such as {optimizer: adam}")
-    if not when:
-        raise SweepError(path, "must name at least one setting, e.g. {optimizer: adam}")
-    return {k: tuple(v) if isinstance(v, list) else (v,) for k, v in when.items()}
-
-
-def _check_param_values(key: str, path: str, param: Param) -> None:
-    """The worker must accept every value the parameter can take."""
-    rule = RULES[key]
-    numeric = not isinstance(param, Choice | Constant)
-    if numeric and rule.kind is str:
-        raise SweepError(f"{path}.type", f"{key} takes {rule.says}: use a choice, got {param.kind}")
-    if rule.kind is int and param.kind in ("uniform", "log_uniform", "one_minus_log_uniform"):
-        raise SweepError(
-            f"{path}.type",
-            f"{key} must be {rule.says}, but {param.kind} gives fractions; use int_uniform, "
-            "log_int or power_of_two",
-        )
-    if isinstance(param, Choice):
-        checks = [(f"{path}.values[{i}]", v) for i, v in enumerate(param.values)]
-    elif isinstance(param, Constant):
-        checks = [(f"{path}.value", param.value)]
-    else:
-        checks = [
-            (f"{path}.low", param.from_unit(0.0)),
-            (f"{path}.high", param.from_unit(math.nextafter(1.0, 0.0))),
-        ]
-    for where, value in checks:
-        try:
-            check_setting(key, value)
-        except ConfigError as err:
-            raise SweepError(where, err.reason) from None
-
-
-def _check_condition(
-    path: str,
-    other: str,
-    values: tuple[Any, ...],
-    params: Mapping[str, Param],
-    model: Mapping[str, Any],
-) -> None:
-    if other not in params and other not in model and other not in RULES:
-        raise SweepError(path, f"names no setting{suggest(other, list(params))}")
-    for v in values:
-        try:
-            check_setting(other, v)
-        except ConfigError as err:
-            raise SweepError(path, err.reason) from None
-        param = params.get(other)
-        if isinstance(param, Choice) and v not in param.values:
-            raise SweepError(
-                path,
-                f"{v!r} is not among space.{other}.values "
-                f"{list(param.values)!r}, so the condition never holds",
-            )
-
-
-def _sampler(path: str, raw: Any) -> tuple[str, int, int]:
+def _sampler(path: str, raw: Any) -> Sampling:
     """(name, grid points, tpe warm-up) of `sampler: NAME` or `sampler: {name: NAME, ...}`."""
     if not isinstance(raw, Mapping):
-        return _one_of(path, raw, SAMPLERS), 3, WARMUP
-    _known_keys(path, raw, ("name", "points", "warmup"))
-    name = _one_of(f"{path}.name", _required(raw, "name", path), SAMPLERS)
-    for key, owner in (("points", "grid"), ("warmup", "tpe")):
-        if key in raw and name != owner:
-            raise SweepError(
-                f"{path}.{key}", f"only the {owner} sampler takes {key}, and this one is {name}"
-            )
-    points = _int(
-        f"{path}.points",
-        raw.get("points", 3),
-        lambda v: 1 <= v <= MAX_TRIALS,
-        f"an integer from 1 to {MAX_TRIALS}",
+        return value(path, SAMPLER["name"], raw), _FALLBACK[1], _FALLBACK[2]
+    problems = Problems()
+    problems.attempt(known_keys, path, raw, tuple(SAMPLER))
+    name = problems.attempt(
+        lambda: value(f"{path}.name", SAMPLER["name"], required(raw, "name", path))
     )
-    warmup = _int(f"{path}.warmup", raw.get("warmup", WARMUP), lambda v: v >= 0, "an integer >= 0")
+    for key, field in SAMPLER.items():
+        if field.only_for and key in raw and name is not None and name != field.only_for:
+            problems.add(
+                SweepError(
+                    f"{path}.{key}",
+                    f"only the {field.only_for} sampler takes {key}, and this one is {name}",
+                )
+            )
+    points = problems.attempt(get, raw, "points", SAMPLER, path)
+    warmup = problems.attempt(get, raw, "warmup", SAMPLER, path)
+    raise_all(problems.found)
+    assert name is not None and points is not None and warmup is not None
     return name, points, warmup
 
 
 def _stages(
-    raw: Any, budget: Mapping[str, Any], default: tuple[str, int, int], space: Space
+    raw: Any, budget: Mapping[str, Any], default: Sampling | None, space: Space | None
 ) -> tuple[Stage, ...]:
+    """The stages; `default` (the top-level sampler) and `space` are None when they have
+    problems of their own, and then what depends on them is not checked."""
     if raw is None:
-        trials = _trials("budget.trials", budget.get("trials", 20))
-        _check_grid("sampler", default[0], default[1], space)
-        return (Stage(trials, default[0], default[1], warmup=default[2]),)
+        trials = _trials("budget.trials", budget)
+        if default is not None and space is not None:
+            _check_grid("sampler", default[0], default[1], space)
+        sampling = default or _FALLBACK
+        return (Stage(trials, sampling[0], sampling[1], warmup=sampling[2]),)
     if not isinstance(raw, list) or not raw:
         raise SweepError("stages", f"must be a non-empty list of stages, got {raw!r}")
-    stages = []
-    for i, entry in enumerate(raw):
-        path = f"stages[{i}]"
-        stage = _mapping(path, entry, "a mapping")
-        _known_keys(path, stage, ("trials", "sampler", "zoom"))
-        where = f"{path}.trials" if "trials" in stage else "budget.trials"
-        trials = _trials(where, stage.get("trials", budget.get("trials", 20)))
-        sampler, points, warmup = (
-            _sampler(f"{path}.sampler", stage["sampler"]) if "sampler" in stage else default
-        )
-        _check_grid(f"{path}.sampler" if "sampler" in stage else "sampler", sampler, points, space)
-        top_k, shrink = None, 0.5
-        if "zoom" in stage:
-            if i == 0:
-                raise SweepError(
-                    f"{path}.zoom",
-                    "the first stage has no stage before it to "
-                    "zoom into; put zoom on a later stage",
-                )
-            zoom = _mapping(f"{path}.zoom", stage["zoom"], "a mapping {top_k, shrink}")
-            _known_keys(f"{path}.zoom", zoom, ("top_k", "shrink"))
-            top_k = _int(
-                f"{path}.zoom.top_k", zoom.get("top_k", 5), lambda v: v >= 1, "an integer >= 1"
-            )
-            shrink = _num(
-                f"{path}.zoom.shrink",
-                zoom.get("shrink", 0.5),
-                lambda v: 0 < v <= 1,
-                "a number in (0, 1]",
-            )
-        stages.append(Stage(trials, sampler, points, top_k, shrink, warmup))
-    total = sum(s.trials for s in stages)
+    problems = Problems()
+    stages = [
+        problems.attempt(_stage, i, entry, budget, default, space) for i, entry in enumerate(raw)
+    ]
+    raise_all(problems.found)
+    checked = [s for s in stages if s is not None]
+    total = sum(s.trials for s in checked)
     if total > MAX_TRIALS:
         raise SweepError(
             "stages",
             f"the stages' trials add up to {total}; a sweep runs at most {MAX_TRIALS} trials",
         )
-    return tuple(stages)
+    return tuple(checked)
 
 
-def _trials(path: str, value: Any) -> int:
-    return _int(path, value, lambda v: 1 <= v <= MAX_TRIALS, f"an integer from 1 to {MAX_TRIALS}")
+def _stage(
+    i: int,
+    entry: Any,
+    budget: Mapping[str, Any],
+    default: Sampling | None,
+    space: Space | None,
+) -> Stage:
+    path = f"stages[{i}]"
+    stage = mapping(path, entry, "a mapping")
+    problems = Problems()
+    problems.attempt(known_keys, path, stage, tuple(STAGE))
+    if "trials" in stage:
+        trials = problems.attempt(value, f"{path}.trials", STAGE["trials"], stage["trials"])
+    else:
+        trials = problems.attempt(_trials, "budget.trials", budget)
+    own = "sampler" in stage
+    sampling = problems.attempt(_sampler, f"{path}.sampler", stage["sampler"]) if own else default
+    if sampling is not None and space is not None:
+        where = f"{path}.sampler" if own else "sampler"
+        problems.attempt(_check_grid, where, sampling[0], sampling[1], space)
+    zoom = problems.attempt(_zoom, path, i, stage["zoom"]) if "zoom" in stage else (None, 0.5)
+    raise_all(problems.found)
+    assert trials is not None and zoom is not None
+    sampling = sampling or _FALLBACK  # the top-level sampler's problem is reported there
+    return Stage(trials, sampling[0], sampling[1], zoom[0], zoom[1], sampling[2])
+
+
+def _zoom(path: str, i: int, raw: Any) -> tuple[int, float]:
+    if i == 0:
+        raise SweepError(
+            f"{path}.zoom",
+            "the first stage has no stage before it to zoom into; put zoom on a later stage",
+        )
+    zoom = mapping(f"{path}.zoom", raw, "a mapping {top_k, shrink}")
+    problems = Problems()
+    problems.attempt(known_keys, f"{path}.zoom", zoom, tuple(ZOOM))
+    top_k = problems.attempt(get, zoom, "top_k", ZOOM, f"{path}.zoom")
+    shrink = problems.attempt(get, zoom, "shrink", ZOOM, f"{path}.zoom")
+    raise_all(problems.found)
+    assert top_k is not None and shrink is not None
+    return top_k, shrink
+
+
+def _trials(path: str, budget: Mapping[str, Any]) -> int:
+    """A stage's trials taken from the budget (or its default), named there."""
+    return int(value(path, BUDGET["trials"], budget.get("trials", BUDGET["trials"].default)))
 
 
 def _check_grid(path: str, sampler: str, points: int, space: Space) -> None:
@@ -456,95 +338,24 @@ def _check_grid(path: str, sampler: str, points: int, space: Space) -> None:
         )
 
 
-def _scheduler(raw: Any, max_epochs: int) -> SchedulerSpec:
+def _scheduler(raw: Any, max_epochs: int | None) -> SchedulerSpec:
+    """The scheduler with each of its settings checked on its own; with `max_epochs` None
+    (a problem of its own) no grace period is compared with it."""
+    limit = MAX_EPOCHS if max_epochs is None else max_epochs
     if isinstance(raw, Mapping):
-        fields = dict(raw)
-        name = _one_of("scheduler.name", _required(fields, "name", "scheduler"), SCHEDULERS)
+        fields = {str(k): v for k, v in raw.items()}
+        name = one_of("scheduler.name", required(fields, "name", "scheduler"), SCHEDULERS)
         fields.pop("name")
     else:
-        name, fields = _one_of("scheduler", raw, SCHEDULERS), {}
-    try:
-        return check_scheduler(name, fields, max_epochs)
-    except ConfigError as err:
-        raise SweepError("scheduler." + err.key, err.reason) from None
-
-
-def _check_sampled_configs(space: Space, model: Mapping[str, Any], seed: int) -> None:
-    """Rules that tie settings together (decay_rate with lr_decay, say) on sample points:
-    64 Latin-hypercube points (each parameter's range cut in 64 strips, one point in each;
-    numpy alone, so that reading a sweep file stays quick) and two corners."""
-    d = len(space.dims)
-    rng = np.random.default_rng(seed)
-    points: list[Any] = [[]]  # no sampled parameter: the model settings alone
-    if d:
-        strata = np.stack([rng.permutation(64) for _ in range(d)], axis=1)
-        points = list((strata + rng.random((64, d))) / 64)
-    corners = [np.zeros(d), np.full(d, math.nextafter(1.0, 0.0))]
-    for point in [*corners, *points]:
-        config = space.decode(point, model)
+        name, fields = one_of("scheduler", raw, SCHEDULERS), {}
+    errors = []
+    for key, setting in fields.items():
         try:
-            ModelConfig.from_dict(config)
+            check_scheduler(name, {key: setting}, limit)
         except ConfigError as err:
-            raise SweepError(
-                f"space.{err.key}" if err.key in space.params else f"model.{err.key}",
-                f"{err.reason} (with {_short(config)})",
-            ) from None
-
-
-def _short(config: Mapping[str, Any]) -> str:
-    return ", ".join(
-        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items()
-    )
-
-
-# -- small checks -------------------------------------------------------------------------
-
-
-def _mapping(path: str, raw: Any, says: str) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        where = path or "the sweep file"
-        raise SweepError(path, f"{where} must be {says}, got {raw!r} ({type(raw).__name__})")
-    return {str(k): v for k, v in raw.items()}
-
-
-def _known_keys(path: str, raw: Mapping[str, Any], known: Sequence[str]) -> None:
-    for key in raw:
-        if key not in known:
-            where = f"{path}.{key}" if path else str(key)
-            raise SweepError(
-                where,
-                f"unknown key{suggest(str(key), list(known))}; "
-                f"{'keys here are' if path else 'top-level keys are'} {', '.join(known)}",
-            )
-
-
-def _required(raw: Mapping[str, Any], key: str, path: str) -> Any:
-    if key not in raw:
-        raise SweepError(f"{path}.{key}" if path else key, "is required")
-    return raw[key]
-
-
-def _num(path: str, value: Any, check: Callable[[float], bool], says: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SweepError(path, f"must be {says}, got {value!r}")
-    if not check(value):
-        raise SweepError(path, f"must be {says}, got {value!r}")
-    return float(value)
-
-
-def _int(path: str, value: Any, check: Callable[[int], bool], says: str) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not check(value):
-        raise SweepError(path, f"must be {says}, got {value!r}")
-    return value
-
-
-def _one_of(path: str, value: Any, options: Sequence[str]) -> str:
-    if value not in options:
-        raise SweepError(
-            path,
-            f"must be one of {', '.join(options)}, got {value!r}"
-            f"{suggest(str(value), list(options))}",
-        )
-    return str(value)
+            errors.append(SweepError(f"scheduler.{err.key}", err.reason))
+    raise_all(errors)
+    try:
+        return check_scheduler(name, fields, limit)
+    except ConfigError as err:
+        raise SweepError(f"scheduler.{err.key}", err.reason) from None

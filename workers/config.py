@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from caviar_common.bounds import Bound
 from caviar_common.errors import ConfigError, suggest
 
 OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
@@ -28,24 +29,14 @@ class Rule:
     help: str
 
 
-def _positive(v: float) -> bool:
-    return v > 0
+_positive = Bound(exclusive_minimum=0)
+_non_negative = Bound(minimum=0)
+_at_least_one = Bound(minimum=1)
+_unit_open = Bound(minimum=0, exclusive_maximum=1)
 
 
-def _non_negative(v: float) -> bool:
-    return v >= 0
-
-
-def _at_least_one(v: int) -> bool:
-    return v >= 1
-
-
-def _unit_open(v: float) -> bool:
-    return 0 <= v < 1
-
-
-def _one_of(options: tuple[str, ...]) -> Callable[[Any], bool]:
-    return lambda v: v in options
+def _one_of(options: tuple[str, ...]) -> Bound:
+    return Bound(options=options)
 
 
 RULES: dict[str, Rule] = {

@@ -31,7 +31,7 @@ DEFAULT_TRAINER = "workers.trainer:Trainer"
 METHODS = ("step", "state_dict", "load_state_dict")
 RESERVED = "caviar."  # state keys the worker adds to a checkpoint (the epoch, the flag)
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
-_NAME = re.compile(rf"^({_DOTTED}):({_DOTTED})$")
+TRAINER_NAME = re.compile(rf"^({_DOTTED}):({_DOTTED})$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NOT_STORED = ("epoch", "diverged", "message", "batch_costs")
 
@@ -55,7 +55,7 @@ def check_metric(metric: Any, trainer: str = DEFAULT_TRAINER) -> str:
 
 def split_name(name: Any) -> tuple[str, str]:
     """("package.module", "Class") of "package.module:Class"; a ConfigError otherwise."""
-    match = _NAME.match(name) if isinstance(name, str) else None
+    match = TRAINER_NAME.match(name) if isinstance(name, str) else None
     if match is None:
         raise ConfigError(
             "trainer",

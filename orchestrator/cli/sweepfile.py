@@ -1,4 +1,5 @@
-"""`caviar validate` and `caviar sample`: read a sweep file and say what it would do."""
+"""`caviar validate`, `caviar sample` and `caviar schema`: read a sweep file and say what it
+would do, or print the JSON Schema editors check sweep files with."""
 
 from __future__ import annotations
 
@@ -21,9 +22,21 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "validate",
         _validate,
         help="check a sweep file and say what it will do",
-        description="Check a sweep file strictly; exit 2 naming the first problem found.",
+        description="Check a sweep file strictly; exit 2 listing every problem found, one "
+        "per line. A trainer named in the file is imported, so its module's code runs.",
     )
     add_sweep_file(validate)
+
+    add_command(
+        commands,
+        "schema",
+        _schema,
+        help="print the sweep file's JSON Schema, for editors",
+        description="Print the JSON Schema (draft-07) of a sweep file on stdout, generated "
+        "from the validator's own definitions: every key with its type, default and "
+        "description. Point an editor's YAML support at it, e.g. with a first line "
+        "'# yaml-language-server: $schema=PATH/sweep.schema.json'.",
+    )
 
     sample = add_command(
         commands,
@@ -44,13 +57,26 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _validate(args: argparse.Namespace) -> int:
     from orchestrator.describe import describe_sweep
+    from orchestrator.trainers import check_trainer
+    from workers.protocol import DEFAULT_TRAINER
 
     spec, _, caught = _first_stage(args.file, None)
     print(f"{args.file}: ok")
+    if spec.trainer != DEFAULT_TRAINER:  # imported already: this finds the same module
+        ref = check_trainer(spec.trainer, args.file.parent)
+        where = f"imported from {ref.file}" if ref.file else "imported"
+        print(f"  trainer: {spec.trainer} ({where}; its module's code ran to check it)")
     for line in describe_sweep(spec):
         print(f"  {line}")
     for message in caught:
         print(f"  warning: {message}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from orchestrator.sweep_schema import schema_text
+
+    sys.stdout.write(schema_text())
     return 0
 
 

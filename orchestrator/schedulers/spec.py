@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from caviar_common.bounds import Bound
 from caviar_common.errors import ConfigError, suggest
 
 
@@ -20,23 +21,25 @@ from caviar_common.errors import ConfigError, suggest
 class Setting:
     kind: type
     default: Any
-    check: Callable[[Any], bool]
+    check: Callable[[Any], bool]  # a Bound, so that the sweep file's schema can state it
     says: str
 
 
-_GRACE = Setting(int, 1, lambda v: v >= 1, "an integer >= 1 (epochs before any stop)")
-_ETA = Setting(float, 3.0, lambda v: v > 1, "a number > 1 (keep the top 1/eta at a rung)")
+_GRACE = Setting(int, 1, Bound(minimum=1), "an integer >= 1 (epochs before any stop)")
+_ETA = Setting(
+    float, 3.0, Bound(exclusive_minimum=1), "a number > 1 (keep the top 1/eta at a rung)"
+)
 _RULE = Setting(
     str,
     "percentile",
-    lambda v: v in ("percentile", "top"),
+    Bound(options=("percentile", "top")),
     "percentile (go on if no worse than the 1/eta quantile of the results before) or top "
     "(go on if among the best floor(n/eta), the newcomer counted)",
 )
 _MODE = Setting(
     str,
     "stop",
-    lambda v: v in ("stop", "promote"),
+    Bound(options=("stop", "promote")),
     "stop (a weak trial ends at its rung) or promote (it pauses there and may be promoted later)",
 )
 
@@ -45,20 +48,20 @@ SETTINGS: dict[str, dict[str, Setting]] = {
     "asha": {
         "grace_period": _GRACE,
         "reduction_factor": _ETA,
-        "brackets": Setting(int, 1, lambda v: v >= 1, "an integer >= 1"),
+        "brackets": Setting(int, 1, Bound(minimum=1), "an integer >= 1"),
         "mode": _MODE,
         "rule": _RULE,
     },
     "median": {
         "grace_period": _GRACE,
         "min_trials": Setting(
-            int, 3, lambda v: v >= 1, "an integer >= 1 (trials seen before any stop)"
+            int, 3, Bound(minimum=1), "an integer >= 1 (trials seen before any stop)"
         ),
     },
     "hyperband": {
         "grace_period": _GRACE,
         "reduction_factor": _ETA,
-        "brackets": Setting(int, None, lambda v: v >= 1, "an integer >= 1"),
+        "brackets": Setting(int, None, Bound(minimum=1), "an integer >= 1"),
         "mode": _MODE,
         "rule": _RULE,
     },

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from orchestrator.processes import stop_processes_under
+from orchestrator.sweepfile import _Loader
 from tests.conftest import free_port, short_temp_dir
 
 pytestmark = pytest.mark.ray
@@ -222,6 +223,34 @@ def test_a_submitted_sweep_runs_on_both_nodes(cluster, tmp_path):
         text=True,
     )
     assert listed.returncode == 0 and "submitted" in listed.stdout and "SUCCEEDED" in listed.stdout
+
+
+def test_a_sweep_of_its_own_trainer_ships_the_module_with_the_job(cluster, tmp_path):
+    """The example trainer's module lies next to its sweep file, nowhere on the workers'
+    path: the job carries it, and trials on both nodes import it."""
+    own = tmp_path / "own"
+    own.mkdir()
+    example = ROOT / "examples" / "own_trainer"
+    (own / "sgd_trainer.py").write_text((example / "sgd_trainer.py").read_text())
+    sweep = yaml.load((example / "sweep.yaml").read_text(), Loader=_Loader)  # noqa: S506
+    sweep.update(name="own-submitted", budget={"trials": 4, "max_epochs": 3}, scheduler="fifo")
+    (own / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    done = subprocess.run(
+        [*CAVIAR, "submit", str(own / "sweep.yaml"), "--address", cluster.address],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=tmp_path,  # not the module's folder: only the job's copy can be imported
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    db = cluster.results / "own-submitted" / "sweep.db"
+    rows = _trials(db)
+    assert [r[0] for r in rows] == ["completed"] * 4, rows
+    assert len({r[1] for r in rows}) == 2  # trials ran on both nodes
+    with sqlite3.connect(db) as conn:
+        extra = conn.execute("SELECT extra FROM curves").fetchall()
+    assert len(extra) == 12 and all('"train_accuracy"' in e for (e,) in extra)
 
 
 def test_losing_the_second_node_mid_sweep_loses_nothing(cluster, tmp_path):
