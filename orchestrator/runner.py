@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -48,6 +49,16 @@ class RayContext:
         return [*self.notes, *([f"Ray dashboard: {self.url}"] if self.url else [])]
 
 
+def import_ray() -> Any:
+    """Ray, imported without the notices it prints into a notebook on import (that
+    ipywidgets is missing, twice); Caviar's notebook display needs no ipywidgets."""
+    logging.getLogger("ray.widgets.util").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import ray
+    return ray
+
+
 def connect_ray(
     address: str | None,
     namespace: str,
@@ -60,7 +71,7 @@ def connect_ray(
     while it is up; else start a private Ray with `cpus` CPUs (default one per core) and,
     unless `dashboard` is False, its dashboard on 127.0.0.1. `py_modules` (module files or
     package folders) are uploaded for every worker of this driver to import."""
-    import ray
+    ray = import_ray()
 
     from orchestrator import local_cluster
 
@@ -141,7 +152,7 @@ def run_sweep(
 
     `finished` is called once the sweep has ended, before the worker pool and Ray shut
     down (a second or two), so the user has the results without waiting for them."""
-    import ray
+    ray = import_ray()
 
     from orchestrator.ray_executor import RayExecutor
     from orchestrator.trainers import shipped

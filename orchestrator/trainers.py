@@ -43,7 +43,8 @@ def check_trainer(name: str, base_dir: Path) -> TrainerRef:
         return TrainerRef(name, None, None)
     module_name, _ = split_name(name)
     with search_path(base_dir):
-        load_trainer_class(name)
+        where = f"the sweep file's folder ({Path(base_dir).resolve()}) or on the Python path"
+        load_trainer_class(name, where)
     source = getattr(sys.modules[module_name], "__file__", None)
     file = Path(source).resolve() if source else None
     return TrainerRef(name, file, _to_ship(module_name, file))

@@ -64,10 +64,11 @@ def split_name(name: Any) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def load_trainer_class(name: str) -> type:
+def load_trainer_class(name: str, looked_in: str = "the Python path") -> type:
     """Import the class `name` ("module:Class") names and check it has the three methods.
 
-    Every failure is a ConfigError on ``trainer`` that says what was looked for.
+    Every failure is a ConfigError on ``trainer`` that says what was looked for, and a
+    module not found, where (`looked_in`).
     """
     module_name, qualname = split_name(name)
     try:
@@ -75,7 +76,8 @@ def load_trainer_class(name: str) -> type:
     except ModuleNotFoundError as err:
         if err.name is not None and module_name.startswith(err.name):
             raise ConfigError(
-                "trainer", f"no module named {err.name!r} (from {name!r}) could be imported"
+                "trainer",
+                f"no module named {err.name!r} (from {name!r}) in {looked_in}",
             ) from None
         raise ConfigError(
             "trainer", f"importing {module_name!r} failed: {type(err).__name__}: {err}"

@@ -139,8 +139,8 @@ def test_a_trainer_name_that_is_not_module_colon_class(folder: Path) -> None:
         ]
     missing = _problems(_raw("no_such_module_here:T"), folder)
     assert missing == [
-        "trainer: no module named 'no_such_module_here' (from 'no_such_module_here:T') "
-        "could be imported"
+        "trainer: no module named 'no_such_module_here' (from 'no_such_module_here:T') in "
+        f"the sweep file's folder ({folder.resolve()}) or on the Python path"
     ]
 
 
