@@ -256,10 +256,13 @@ def page(
             f"({esc(shape.problem)}), so the parameter plots are left out.</p>"
         )
     parts.append(_status_html(run))
+    titles = dict(TITLES)
+    if run.curve_column != "val_cost":  # a trainer of one's own: its metric's curves
+        titles["curves"] = f"Every curve of {run.curve_column}"
     for name, data in pngs.items():
         encoded = base64.b64encode(data).decode("ascii")
         parts.append(
-            f"<figure><h2>{esc(TITLES.get(name, name))}</h2>"
+            f"<figure><h2>{esc(titles.get(name, name))}</h2>"
             f"<img alt='{esc(name)}' src='data:image/png;base64,{encoded}'>"
             f"<figcaption>{esc(captions[name])}</figcaption></figure>"
         )

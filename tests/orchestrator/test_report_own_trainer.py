@@ -53,6 +53,7 @@ def test_a_fresh_process_writes_the_report_without_the_trainers_module(tmp_path:
         "page, pngs = build_html(Path(sys.argv[1]))\n"
         "print(sorted(pngs))\n"
         "print('sgd_trainer' in sys.modules)\n"
+        "print('<h2>Every curve of val_accuracy</h2>' in page)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(run_dir)],
@@ -62,7 +63,8 @@ def test_a_fresh_process_writes_the_report_without_the_trainers_module(tmp_path:
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    figures, imported = done.stdout.split("\n")[:2]
+    figures, imported, titled = done.stdout.split("\n")[:3]
     # no "best" figure: the MLP's costs and accuracy, which another trainer does not report
     assert figures == "['curves', 'parallel', 'parameters']"
     assert imported == "False"  # the report read the sweep file without importing the module
+    assert titled == "True"
