@@ -8,7 +8,7 @@ and `caviar train`'s curve.csv all take their columns from `CURVE_COLUMNS` below
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 # A cost this large is an overflow in all but name; it must never rank as a best value.
@@ -35,7 +35,8 @@ class EpochRecord:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow: the fields are immutable (asdict would deep-copy the per-batch costs)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def __repr__(self) -> str:
         state = f", DIVERGED: {self.message}" if self.diverged else ""

@@ -18,6 +18,7 @@ import pandas as pd
 from caviar_common import curves
 from caviar_common.curves import DIVERGED_ABOVE
 from orchestrator.spec import default_direction
+from orchestrator.states import TrialState
 from orchestrator.store import DB_NAME, StoreError
 from workers.protocol import DEFAULT_TRAINER
 
@@ -174,10 +175,12 @@ class Run:
         """The report's chart of every trial's validation cost curve (a line per trial,
         gid: its id; the best drawn again in black, gid `best`)."""
         from orchestrator.report import sweep_shape
-        from orchestrator.report_curves import curves_figure, ranked_ids
+        from orchestrator.report_curves import curves_figure
 
         minimize = self.direction == "minimize"
-        best = next(iter(ranked_ids(self.trials, minimize)), None)
+        ranked = self.best(len(self.trials))  # as the leaderboard ranks them, ties too
+        usable = ranked.index[ranked["state"] != TrialState.DIVERGED]
+        best = str(usable[0]) if len(usable) else None
         rungs = sweep_shape(self).rungs
         column = self.curve_column
         return curves_figure(self.trials, self.curves, best, rungs, minimize, column=column)

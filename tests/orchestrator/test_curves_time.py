@@ -215,3 +215,18 @@ def test_export_keeps_the_time_column(tmp_path: Path) -> None:
     run = load_run(_tied(tmp_path / "tied", "val_cost"))
     (path,) = [p for p in run.export() if p.name == "curves.csv"]
     assert pd.read_csv(path)["time"].tolist() == run.curves["time"].tolist()
+
+
+def test_plot_curves_draws_the_leaderboards_best_in_black_when_values_tie(
+    tmp_path: Path,
+) -> None:
+    # without trial-0004, four trials tie at 0.3: 0003 reached it first (epoch 2, time 5),
+    # while the lowest trial number among them is 0001
+    clock = FakeClock(0.0)
+    store = _store(tmp_path / "tied", clock, 6, "val_cost")
+    _arrive(store, clock, [a for a in ARRIVALS if a[1] != "trial-0004"], 1.0)
+    store.close()
+    run = load_run(tmp_path / "tied")
+    assert run.best(1).index[0] == "trial-0003"
+    gids = [line.get_gid() for line in run.plot_curves().axes[0].get_lines()]
+    assert "best:trial-0003" in gids
