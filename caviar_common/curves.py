@@ -54,3 +54,10 @@ CURVE_COLUMNS: tuple[str, ...] = tuple(
 # The columns that hold a number per epoch: all but the first (the epoch) and the last
 # (the divergence flag), which the record's field order puts at either end.
 VALUE_COLUMNS: tuple[str, ...] = CURVE_COLUMNS[1:-1]
+_NOT_EXTRA = frozenset((*CURVE_COLUMNS, "batch_costs", "message"))
+
+
+def is_extra(field: str) -> bool:
+    """Whether a record's field is a trainer's own (stored as an extra curve column): not
+    a curve column, nor the per-batch costs or the message a record may carry."""
+    return field not in _NOT_EXTRA

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from caviar_common.bounds import Bound
 from caviar_common.errors import suggest
 
 
@@ -239,21 +240,36 @@ PARAM_FIELDS: dict[str, tuple[str, ...]] = {
     "constant": ("value",),
 }
 PARAM_TYPES = tuple(PARAM_FIELDS)
+FLOAT_TYPES = ("uniform", "log_uniform", "one_minus_log_uniform")  # ranges of numbers
+INT_TYPES = ("int_uniform", "log_int", "power_of_two")  # ranges of integers
+# The limits a range's low and high keep besides low < high, by type (none: no limits);
+# make_param checks them and the sweep file's schema states them.
+RANGE_LIMITS: dict[str, tuple[Bound, Bound]] = {
+    "log_uniform": (Bound(exclusive_minimum=0), Bound(exclusive_minimum=0)),
+    "one_minus_log_uniform": (
+        Bound(minimum=0, exclusive_maximum=1),
+        Bound(exclusive_minimum=0, exclusive_maximum=1),
+    ),
+    "log_int": (Bound(minimum=1), Bound(minimum=1)),
+    "power_of_two": (Bound(minimum=1), Bound(minimum=1)),
+}
+_NO_LIMITS = (Bound(), Bound())
 
 
 def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
     """Build and validate one parameter from its sweep-file fields (without `type`/`when`)."""
-    if kind in ("uniform", "log_uniform", "one_minus_log_uniform"):
+    if kind in FLOAT_TYPES:
         _only(path, spec, PARAM_FIELDS[kind])
         low, high = _number(f"{path}.low", spec["low"]), _number(f"{path}.high", spec["high"])
         _ordered(path, low, high)
-        if kind == "log_uniform" and low <= 0:
+        low_ok, high_ok = RANGE_LIMITS.get(kind, _NO_LIMITS)
+        if kind == "log_uniform" and not low_ok(low):
             raise SpaceError(
                 f"{path}.low",
                 f"log_uniform needs 0 < low, got low={low!r} (a log scale has no zero; "
                 "for values near zero use a small positive low such as 1e-6)",
             )
-        if kind == "one_minus_log_uniform" and not (low >= 0 and high < 1):
+        if kind == "one_minus_log_uniform" and not (low_ok(low) and high_ok(high)):
             bad, value = ("low", low) if low < 0 else ("high", high)
             raise SpaceError(
                 f"{path}.{bad}",
@@ -262,15 +278,16 @@ def make_param(path: str, kind: str, spec: Mapping[str, Any]) -> Param:
             )
         cls = {"uniform": Uniform, "log_uniform": LogUniform}.get(kind, OneMinusLogUniform)
         return cls(low, high)
-    if kind in ("int_uniform", "log_int", "power_of_two"):
+    if kind in INT_TYPES:
         _only(path, spec, PARAM_FIELDS[kind])
         low, high = _integer(f"{path}.low", spec["low"]), _integer(f"{path}.high", spec["high"])
         _ordered(path, low, high)
-        if kind == "log_int" and low < 1:
+        low_ok, high_ok = RANGE_LIMITS.get(kind, _NO_LIMITS)
+        if kind == "log_int" and not low_ok(low):
             raise SpaceError(f"{path}.low", f"log_int needs low >= 1, got low={low!r}")
         if kind == "power_of_two":
-            for name, v in (("low", low), ("high", high)):
-                if v < 1 or v & (v - 1):
+            for name, v, ok in (("low", low, low_ok), ("high", high, high_ok)):
+                if not ok(v) or v & (v - 1):
                     raise SpaceError(
                         f"{path}.{name}", f"power_of_two needs a power of two, got {name}={v!r}"
                     )

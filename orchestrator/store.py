@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
+from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS, is_extra
 from orchestrator.states import ENDED, SweepState, TrialState
 
 DB_NAME = "sweep.db"
@@ -74,8 +74,6 @@ _INSERT_POINT = (
     f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}, at, extra) "
     f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 3))})"
 )
-# Record fields that are neither curve columns nor extra ones (a trainer's own numbers).
-_NOT_EXTRA = frozenset((*CURVE_COLUMNS, "message", "batch_costs"))
 
 
 # Columns a store from before them lacks, by table: opening it adds them (NULL in old rows).
@@ -106,7 +104,7 @@ def _plain(value: Any) -> Any:
 
 def _extra(record: Mapping[str, Any]) -> str | None:
     """A record's extra numeric fields as JSON (non-finite ones as null), or None."""
-    extra = {k: _finite(v) for k, v in record.items() if k not in _NOT_EXTRA}
+    extra = {k: _finite(v) for k, v in record.items() if is_extra(k)}
     return json.dumps(extra, sort_keys=True) if extra else None
 
 

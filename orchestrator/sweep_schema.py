@@ -18,7 +18,7 @@ from typing import Any
 from caviar_common.bounds import Bound
 from orchestrator.samplers import SAMPLERS
 from orchestrator.schedulers.spec import SCHEDULERS, SETTINGS, Setting
-from orchestrator.space import PARAM_FIELDS, PARAM_TYPES
+from orchestrator.space import INT_TYPES, PARAM_FIELDS, PARAM_TYPES, RANGE_LIMITS
 from orchestrator.spec import METRICS
 from orchestrator.sweep_fields import (
     BUDGET,
@@ -41,19 +41,6 @@ from workers.protocol import DEFAULT_TRAINER
 DRAFT = "http://json-schema.org/draft-07/schema#"
 JSON_TYPES = {int: "integer", float: "number", str: "string"}
 SCALAR = {"type": ["string", "number", "boolean", "null"]}  # any value but a list or mapping
-_INT_TYPES = ("int_uniform", "log_int", "power_of_two")
-# What make_param (orchestrator/space.py) asks of low and high besides low < high.
-_RANGE_BOUNDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "uniform": ({}, {}),
-    "log_uniform": ({"exclusiveMinimum": 0}, {"exclusiveMinimum": 0}),
-    "one_minus_log_uniform": (
-        {"minimum": 0, "exclusiveMaximum": 1},
-        {"exclusiveMinimum": 0, "exclusiveMaximum": 1},
-    ),
-    "int_uniform": ({}, {}),
-    "log_int": ({"minimum": 1}, {"minimum": 1}),
-    "power_of_two": ({"minimum": 1}, {"minimum": 1}),
-}
 
 
 def schema_text() -> str:
@@ -327,9 +314,9 @@ def _field_of(kind: str, name: str) -> dict[str, Any]:
         return {"type": "array", "minItems": 1, "uniqueItems": True}
     if name == "value":
         return {}
-    low, high = _RANGE_BOUNDS[kind]
-    number = {"type": "integer" if kind in _INT_TYPES else "number"}
-    return {**number, **(low if name == "low" else high)}
+    low, high = RANGE_LIMITS.get(kind, (Bound(), Bound()))
+    number = {"type": "integer" if kind in INT_TYPES else "number"}
+    return {**number, **(low if name == "low" else high).keywords()}
 
 
 def _mlp_param(key: str, rule: Rule) -> dict[str, Any]:
@@ -365,7 +352,7 @@ def _types(rule: Rule) -> Sequence[str]:
     if rule.kind is str:
         return ("choice", "constant")
     if rule.kind is int:
-        return (*_INT_TYPES, "choice", "constant")
+        return (*INT_TYPES, "choice", "constant")
     return PARAM_TYPES
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from caviar_common.errors import ConfigError, suggest
 from orchestrator.space import (
+    FLOAT_TYPES,
     PARAM_TYPES,
     Choice,
     Constant,
@@ -146,7 +147,7 @@ def _check_param_values(key: str, path: str, param: Param) -> None:
     numeric = not isinstance(param, Choice | Constant)
     if numeric and rule.kind is str:
         raise SweepError(f"{path}.type", f"{key} takes {rule.says}: use a choice, got {param.kind}")
-    if rule.kind is int and param.kind in ("uniform", "log_uniform", "one_minus_log_uniform"):
+    if rule.kind is int and param.kind in FLOAT_TYPES:
         raise SweepError(
             f"{path}.type",
             f"{key} must be {rule.says}, but {param.kind} gives fractions; use int_uniform, "

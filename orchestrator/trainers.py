@@ -27,10 +27,6 @@ class TrainerRef:
     file: Path | None  # the module's source file
     ship: Path | None  # the top-level module file or package folder; None: installed
 
-    @property
-    def builtin(self) -> bool:
-        return self.name == DEFAULT_TRAINER
-
     def __repr__(self) -> str:
         where = f" from {self.file}" if self.file else ""
         return f"TrainerRef({self.name!r}{where})"
@@ -39,26 +35,29 @@ class TrainerRef:
 def check_trainer(name: str, base_dir: Path) -> TrainerRef:
     """Import the trainer `name` with `base_dir` (the sweep file's folder) first on the
     path; a ConfigError on ``trainer`` says what is wrong."""
+    if name != DEFAULT_TRAINER:
+        with search_path(base_dir):
+            where = f"the sweep file's folder ({Path(base_dir).resolve()}) or on the Python path"
+            load_trainer_class(name, where)
+    return imported(name)
+
+
+def imported(name: str) -> TrainerRef:
+    """The trainer `name` as `check_trainer` imported it (its module stays in sys.modules;
+    else it is imported from the Python path)."""
     if name == DEFAULT_TRAINER:
         return TrainerRef(name, None, None)
     module_name, _ = split_name(name)
-    with search_path(base_dir):
-        where = f"the sweep file's folder ({Path(base_dir).resolve()}) or on the Python path"
-        load_trainer_class(name, where)
-    source = getattr(sys.modules[module_name], "__file__", None)
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    source = getattr(module, "__file__", None)
     file = Path(source).resolve() if source else None
     return TrainerRef(name, file, _to_ship(module_name, file))
 
 
 def shipped(name: str) -> Path | None:
-    """What to ship of the trainer `name`, already imported by `check_trainer` (the
-    module stays in sys.modules); None for the built-in or an installed one."""
-    if name == DEFAULT_TRAINER:
-        return None
-    module_name, _ = split_name(name)
-    module = sys.modules.get(module_name) or importlib.import_module(module_name)
-    file = getattr(module, "__file__", None)
-    return _to_ship(module_name, Path(file).resolve() if file else None)
+    """What of the trainer `name` goes to the workers: None for the built-in MLP or an
+    installed module."""
+    return imported(name).ship
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from caviar_common.curves import VALUE_COLUMNS
+from caviar_common.curves import VALUE_COLUMNS, is_extra
 from caviar_common.errors import ConfigError, suggest
 
 DEFAULT_TRAINER = "workers.trainer:Trainer"
@@ -33,7 +33,6 @@ RESERVED = "caviar."  # state keys the worker adds to a checkpoint (the epoch, t
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 TRAINER_NAME = re.compile(rf"^({_DOTTED}):({_DOTTED})$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NOT_STORED = ("epoch", "diverged", "message", "batch_costs")
 
 
 def check_metric(metric: Any, trainer: str = DEFAULT_TRAINER) -> str:
@@ -167,12 +166,10 @@ def epoch_record(name: str, raw: Any, metric: str, epoch: int, seconds: float) -
         record[column] = math.nan if number is None else number
     if _number(fields.get("seconds")) is None:
         record["seconds"] = seconds
-    extra = {}
     for key, field in fields.items():
         number = _number(field)
-        if key not in VALUE_COLUMNS and key not in _NOT_STORED and number is not None:
-            extra[str(key)] = number
-    record.update(extra)
+        if number is not None and is_extra(str(key)):
+            record[str(key)] = number
     record["diverged"] = bool(fields.get("diverged", False)) or not math.isfinite(value)
     record["message"] = str(fields.get("message", "")) or (
         f"{metric} became {value} at epoch {epoch}; the trial stopped"

@@ -57,13 +57,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _validate(args: argparse.Namespace) -> int:
     from orchestrator.describe import describe_sweep
-    from orchestrator.trainers import check_trainer
+    from orchestrator.trainers import imported
     from workers.protocol import DEFAULT_TRAINER
 
     spec, _, caught = _first_stage(args.file, None)
     print(f"{args.file}: ok")
-    if spec.trainer != DEFAULT_TRAINER:  # imported already: this finds the same module
-        ref = check_trainer(spec.trainer, args.file.parent)
+    if spec.trainer != DEFAULT_TRAINER:  # imported by the check above
+        ref = imported(spec.trainer)
         where = f"imported from {ref.file}" if ref.file else "imported"
         print(f"  trainer: {spec.trainer} ({where}; its module's code ran to check it)")
     for line in describe_sweep(spec):

@@ -9,14 +9,10 @@ test stops every process it started) and never touches the session's `ray_local`
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,44 +22,20 @@ import yaml
 from matplotlib.figure import Figure
 
 import caviar
-from orchestrator.processes import stop_processes_under
 from orchestrator.results import Run
-from tests.conftest import short_temp_dir
+from tests.caviar.sweeps import tiny_sweep
+from tests.children import child_ray_env, running
 
 TRIALS, EPOCHS = 3, 2
 
 
 def _sweep(name: str = "api") -> dict[str, Any]:
-    return {
-        "name": name,
-        "dataset": "synthetic:rows=60,features=4,classes=2",
-        "seed": 7,
-        "model": {"optimizer": "adam", "hidden_layers": 1, "batch_size": 16},
-        "space": {
-            "learning_rate": {"type": "log_uniform", "low": 0.003, "high": 0.03},
-            "hidden_units": {"type": "int_uniform", "low": 4, "high": 16},
-        },
-        "scheduler": "fifo",
-        "budget": {"trials": TRIALS, "max_epochs": EPOCHS},
-    }
-
-
-@contextmanager
-def _own_ray() -> Iterator[dict[str, str]]:
-    """Environment for a child process whose Ray lives under a temp dir stopped afterwards."""
-    temp = short_temp_dir("cva-")
-    env = dict(os.environ, RAY_TMPDIR=temp, RAY_AUTH_MODE="token", PYTHONUNBUFFERED="1")
-    env.pop("RAY_ADDRESS", None)
-    env.pop("CAVIAR_RESULTS", None)
-    try:
-        yield env
-    finally:
-        stop_processes_under(temp)
+    return tiny_sweep(name, TRIALS, EPOCHS)
 
 
 def _child(*argv: str) -> str:
     """Run `python ARGV` with its own Ray; its stdout, once it exited with 0."""
-    with _own_ray() as env:
+    with child_ray_env("cva-") as env:
         done = subprocess.run(
             [sys.executable, *argv], env=env, capture_output=True, text=True, timeout=300
         )
@@ -191,29 +163,16 @@ def _count_points(db: Path) -> int:
 
 @pytest.mark.ray
 def test_ctrl_c_in_run_leaves_the_sweep_to_resume(tmp_path: Path) -> None:
-    # mini-batches of 4 on digits: epochs of tens of ms, so the sweep still runs at Ctrl-C
-    sweep = {**_sweep("ctrlc"), "dataset": "digits", "budget": {"trials": 4, "max_epochs": 16}}
-    sweep["model"] = {**sweep["model"], "batch_size": 4}
+    sweep = tiny_sweep("ctrlc", 4, 16, slow=True)  # still running at Ctrl-C
     db = tmp_path / "ctrlc" / "sweep.db"
     script = "import json, sys, caviar\ncaviar.run(json.loads(sys.argv[1]), results=sys.argv[2])"
-    with _own_ray() as env:
-        driver = subprocess.Popen(
-            [sys.executable, "-c", script, json.dumps(sweep), str(tmp_path)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and _count_points(db) < 8:
-                assert driver.poll() is None, "the sweep ended before Ctrl-C"
-                time.sleep(0.05)
-            driver.send_signal(signal.SIGINT)
-            _, err = driver.communicate(timeout=120)
-        finally:
-            if driver.poll() is None:
-                driver.kill()
+    argv = [sys.executable, "-c", script, json.dumps(sweep), str(tmp_path)]
+    with (
+        child_ray_env("cva-") as env,
+        running(argv, env, lambda: _count_points(db) >= 8, "Ctrl-C") as driver,
+    ):
+        driver.send_signal(signal.SIGINT)
+        _, err = driver.communicate(timeout=120)
     assert driver.returncode != 0 and "KeyboardInterrupt" in err  # re-raised to the caller
     assert f"caviar.resume({str(db.parent)!r})" in err
     with sqlite3.connect(db) as conn:

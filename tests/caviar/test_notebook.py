@@ -7,12 +7,9 @@ its own, so the test stops every process the kernel started, and never `ray stop
 
 from __future__ import annotations
 
-import os
 import queue
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +21,10 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from nbclient import NotebookClient
 
 import caviar
-from orchestrator.processes import stop_processes_under
 from orchestrator.results import Run
 from orchestrator.store import StoreError
-from tests.conftest import short_temp_dir
+from tests.caviar.sweeps import tiny_sweep
+from tests.children import child_ray_env
 
 NOTEBOOK = Path(__file__).parents[2] / "examples" / "quickstart.ipynb"
 TRIALS, EPOCHS = 3, 30
@@ -40,37 +37,6 @@ class ThisPython(KernelSpecManager):
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         return KernelSpec(argv=argv, display_name="caviar tests", language="python")
-
-
-@contextmanager
-def _kernel_env() -> Iterator[dict[str, str]]:
-    """The kernel's environment (CAVIAR_HOME from the tests'), its Ray under a temp dir
-    whose processes are stopped afterwards."""
-    temp = short_temp_dir("cvn-")
-    env = dict(os.environ, RAY_TMPDIR=temp, RAY_AUTH_MODE="token", PYTHONUNBUFFERED="1")
-    env.pop("RAY_ADDRESS", None)
-    env.pop("CAVIAR_RESULTS", None)
-    try:
-        yield env
-    finally:
-        stop_processes_under(temp)
-
-
-def _slow_sweep(name: str) -> dict[str, Any]:
-    """Mini-batches of 4 on digits: epochs slow enough that the sweep still runs when the
-    test interrupts it after its first epoch."""
-    return {
-        "name": name,
-        "dataset": "digits",
-        "seed": 7,
-        "model": {"optimizer": "adam", "hidden_layers": 1, "batch_size": 4},
-        "space": {
-            "learning_rate": {"type": "log_uniform", "low": 0.003, "high": 0.03},
-            "hidden_units": {"type": "int_uniform", "low": 4, "high": 16},
-        },
-        "scheduler": "fifo",
-        "budget": {"trials": TRIALS, "max_epochs": EPOCHS},
-    }
 
 
 def _epochs(run_dir: Path) -> int:
@@ -123,8 +89,9 @@ def _html(messages: list[dict[str, Any]]) -> list[str]:
 @pytest.mark.ray
 def test_interrupting_the_kernel_leaves_the_sweep_to_resume(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "kernel"
-    run = f"run = caviar.run({_slow_sweep('kernel')!r}, results='runs', workers=2, dashboard=False)"
-    with _kernel_env() as env:
+    sweep = tiny_sweep("kernel", TRIALS, EPOCHS, slow=True)
+    run = f"run = caviar.run({sweep!r}, results='runs', workers=2, dashboard=False)"
+    with child_ray_env("cvn-") as env:
         km = KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
         km.start_kernel(cwd=str(tmp_path), env=env)
         try:
@@ -176,7 +143,7 @@ def test_the_example_notebook_is_committed_without_outputs() -> None:
 @pytest.mark.ray
 def test_the_example_notebook_runs_and_shows_progress_and_plots(tmp_path: Path) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    with _kernel_env() as env:
+    with child_ray_env("cvn-") as env:
         km = KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
         client = NotebookClient(notebook, km=km, timeout=300, record_timing=False)
         client.execute(cwd=str(tmp_path), env=env)  # raises CellExecutionError on an error

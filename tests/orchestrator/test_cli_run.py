@@ -8,16 +8,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 import yaml
 
 from orchestrator.processes import stop_processes_under
-from tests.conftest import short_temp_dir
+from tests.children import child_ray_env, running
 
 pytestmark = pytest.mark.ray
 
@@ -46,15 +45,10 @@ def _sweep_file(
 
 
 @pytest.fixture
-def ray_env(tmp_path):
+def ray_env() -> Iterator[dict[str, str]]:
     """Environment for a child `caviar`: its Ray lives under a temp dir we clean up."""
-    temp = short_temp_dir("cvc-")
-    env = dict(os.environ, RAY_TMPDIR=temp, RAY_AUTH_MODE="token", PYTHONUNBUFFERED="1")
-    env.pop("RAY_ADDRESS", None)
-    try:
+    with child_ray_env() as env:
         yield env
-    finally:
-        stop_processes_under(temp)
 
 
 def _count(db: Path, table: str) -> int:
@@ -77,29 +71,12 @@ def _resume(db: Path, env: dict[str, str]) -> None:
     assert resumed.returncode == 0, resumed.stderr
 
 
-@contextmanager
 def _running(
     sweep: Path, env: dict[str, str], ready: Callable[[], bool], before: str, capture: bool
-) -> Iterator[subprocess.Popen[str]]:
-    """`caviar run` in the background, handed over once `ready()` holds (or after 240 s);
-    killed on the way out if the test left it running."""
-    output = subprocess.PIPE if capture else subprocess.DEVNULL
-    driver = subprocess.Popen(
-        [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"],
-        env=env,
-        stdout=output,
-        stderr=output,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and not ready():
-            assert driver.poll() is None, f"the sweep ended before {before}"
-            time.sleep(0.05)
-        yield driver
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+) -> AbstractContextManager[subprocess.Popen[str]]:
+    """`caviar run` in the background, handed over once `ready()` holds."""
+    argv = [*CAVIAR, "run", str(sweep), "--plain", "--workers", "2"]
+    return running(argv, env, ready, before, capture=capture)
 
 
 def _points(db: Path) -> dict[tuple[str, int], float]:

@@ -6,13 +6,12 @@ sweep interrupted mid-way resumes from checkpoints to exactly the curves of an u
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,11 @@ from threadpoolctl import threadpool_limits
 from orchestrator.executor import Crashed, TrialTask
 from orchestrator.inprocess import InProcessExecutor
 from orchestrator.loop import Sweep
-from orchestrator.processes import stop_processes_under
 from orchestrator.states import SweepState
 from orchestrator.store import Store
 from orchestrator.sweepfile import _Loader, parse_sweep
 from orchestrator.trainers import shipped
-from tests.conftest import short_temp_dir
+from tests.children import child_ray_env, running
 from workers.host import TrialHost
 
 ray = pytest.importorskip("ray")
@@ -130,28 +128,13 @@ def test_the_example_sweep_runs_from_the_command_line_and_resumes_exactly(
     db = results / "sgd" / "sweep.db"
     cli = [sys.executable, "-m", "orchestrator.cli"]
     flags = ["--results", str(results), "--workers", "2", "--plain", "--no-dashboard"]
-    temp = short_temp_dir("cvo-")
-    env = dict(os.environ, RAY_TMPDIR=temp, RAY_AUTH_MODE="token", PYTHONUNBUFFERED="1")
-    env.pop("RAY_ADDRESS", None)
-    try:
-        driver = subprocess.Popen(
-            [*cli, "run", str(own / "sweep.yaml"), *flags],
-            env=env,
-            cwd=tmp_path,  # not the module's folder: the workers import the shipped copy
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and not _running_past_a_checkpoint(db):
-                assert driver.poll() is None, "the sweep ended before Ctrl-C"
-                time.sleep(0.05)
+    ready = partial(_running_past_a_checkpoint, db)
+    argv = [*cli, "run", str(own / "sweep.yaml"), *flags]
+    with child_ray_env("cvo-") as env:
+        # cwd: not the module's folder, so the workers import the shipped copy
+        with running(argv, env, ready, "Ctrl-C", cwd=tmp_path) as driver:
             driver.send_signal(signal.SIGINT)
             out, err = driver.communicate(timeout=120)
-        finally:
-            if driver.poll() is None:
-                driver.kill()
         assert driver.returncode != 0 and "caviar resume" in err, out + err
         resumed = subprocess.run(
             [*cli, "resume", str(results / "sgd"), *flags[2:]],
@@ -161,8 +144,6 @@ def test_the_example_sweep_runs_from_the_command_line_and_resumes_exactly(
             text=True,
             timeout=300,
         )
-    finally:
-        stop_processes_under(temp)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     store = Store.open(results / "sgd")
     try:
