@@ -12,6 +12,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY orchestrator ./orchestrator
 COPY workers ./workers
+COPY caviar ./caviar
+COPY caviar_common ./caviar_common
 RUN pip install . && mkdir -p /app/runs
 
 # Results of submitted sweeps land here; docker-compose mounts it from the host.

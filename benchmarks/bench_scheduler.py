@@ -4,7 +4,7 @@ Run from the repository root (not part of the test suite):
 
     .venv/bin/python benchmarks/bench_scheduler.py [--quick] [--repeat N] [--growth-only]
 
-Two tables. The first runs each scheduler inside the simulator (orchestrator/simulator.py,
+Two tables. The first runs each scheduler inside the simulator (`orchestrator.schedulers.simulator`,
 81 epochs, 100 workers) at 100, 1,000 and 10,000 trials; only the scheduler's own calls
 are timed (`on_result`, and `promote()` where it promotes), not the curves or the event
 heap, and a cell is that time over the number of results.
@@ -43,7 +43,7 @@ from orchestrator.schedulers import (  # noqa: E402
     check_scheduler,
     make_scheduler,
 )
-from orchestrator.simulator import make_curves, simulate  # noqa: E402
+from orchestrator.schedulers.simulator import make_curves, simulate  # noqa: E402
 
 EPOCHS, WORKERS, TARGET_US = 81, 100, 50.0
 SIZES = (100, 1_000, 10_000)

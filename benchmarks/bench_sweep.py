@@ -125,9 +125,9 @@ def digits_space() -> dict[str, Any]:
     Read when asked, not at import: the pool's children import this file, and the
     sweep-file parser's imports must not land in the ideal pool's timings.
     """
-    from orchestrator.sweepfile import load_sweep
+    from orchestrator.sweepfile.parse import load_sweep
 
-    return dict(load_sweep(ROOT / "orchestrator" / "sweeps" / "digits.yaml").source["space"])
+    return dict(load_sweep(ROOT / "orchestrator" / "sweepfile" / "sweeps" / "digits.yaml").source["space"])
 
 
 def sweep_source(name: str, scheduler: Any, plan: Plan, results: Path) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def scaling_source(name: str, plan: Plan, results: Path) -> dict[str, Any]:
 
 def fixed_trials(source: dict[str, Any]) -> FixedTrials:
     """The sweep's first-stage configurations and their trial seeds, as Caviar plans them."""
-    from orchestrator.sweepfile import parse_sweep
+    from orchestrator.sweepfile.parse import parse_sweep
 
     return FixedTrials.plan(parse_sweep(source))
 
@@ -254,11 +254,11 @@ def caviar_null(task: dict[str, Any]) -> dict[str, Any]:
     import ray
 
     from caviar_common.seeds import trial_seed
-    from orchestrator.loop import Sweep
-    from orchestrator.ray_executor import RayExecutor
-    from orchestrator.runner import start_ray
-    from orchestrator.store import Store
-    from orchestrator.sweepfile import parse_sweep
+    from orchestrator.core.loop import Sweep
+    from orchestrator.execution.ray_executor import RayExecutor
+    from orchestrator.execution.runner import start_ray
+    from orchestrator.storage.store import Store
+    from orchestrator.sweepfile.parse import parse_sweep
     from workers.host import TrialHost
 
     spec = parse_sweep(task["source"])
@@ -654,7 +654,7 @@ def null_table(runs: Runs, plan: Plan) -> list[str]:
             for label in ("Caviar null", "Tune null default", "Tune null reuse")
             if label in runs
         ),
-        "\nCaviar: orchestrator.loop.Sweep + RayExecutor in one process on "
+        "\nCaviar: orchestrator.core.loop.Sweep + RayExecutor in one process on "
         f"'{NULL_DATASET}' (one mini-batch per epoch);\ntotal = Sweep.run() with the worker "
         "pool already up (its start is the last column), ideal = the same trials' TrialHost "
         f"work in-process / {WORKERS}.\nRay Tune: tuner.fit() of a function trainable that "

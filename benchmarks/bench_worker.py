@@ -4,7 +4,7 @@ Run from the repository root (not part of the test suite):
 
     .venv/bin/python benchmarks/bench_worker.py [--repeats N] [--quick] [--native-openblas]
 
-It times `workers.trainer.Trainer.step()` and a plain PyTorch CPU loop on digits and on a
+It times `workers.mlp.trainer.Trainer.step()` and a plain PyTorch CPU loop on digits and on a
 60,000 x 784 synthetic set, times the matrix products alone (the faster of `np.matmul`
 and `np.dot`) at the shapes of one training step, and prints the ratios next to their
 targets. PyTorch is only needed here:
@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent  # the working tree, on sys.path above
 
-from workers.trainer import Trainer  # noqa: E402
+from workers.mlp.trainer import Trainer  # noqa: E402
 
 TORCH_VERSION = "2.13.0"
 LEARNING_RATE, BETAS, ADAM_EPS = 1e-3, (0.9, 0.999), 1e-8
@@ -59,7 +59,7 @@ class Case:
     """One dataset and network to time, with its numpy/PyTorch target."""
 
     label: str
-    spec: str  # for workers.datasets.load_dataset
+    spec: str  # for workers.data.datasets.load_dataset
     hidden_layers: int
     hidden_units: int
     batch_size: int
@@ -126,15 +126,15 @@ class Run:
 
 
 def load(spec: str, seed: int = 0) -> Data:
-    """The dataset from `workers.datasets`, or an equivalent built here if that fails."""
+    """The dataset from `workers.data.datasets`, or an equivalent built here if that fails."""
     try:
-        from workers.datasets import load_dataset
+        from workers.data.datasets import load_dataset
 
         ds = load_dataset(spec, seed=seed)
         arrays: tuple[np.ndarray, ...] = (ds.X_train, ds.y_train, ds.X_val, ds.y_val)
-        n_classes, source = ds.n_classes, "workers.datasets.load_dataset"
+        n_classes, source = ds.n_classes, "workers.data.datasets.load_dataset"
     except Exception as err:  # a module being written elsewhere: do not let it stop us
-        print(f"  workers.datasets.load_dataset({spec!r}) failed ({err!r}); building it here")
+        print(f"  workers.data.datasets.load_dataset({spec!r}) failed ({err!r}); building it here")
         arrays, n_classes = _fallback(spec, seed)
         source = "the benchmark's fallback"
     X, y, Xv, yv = arrays
@@ -235,7 +235,7 @@ Matmul = tuple[np.ndarray, np.ndarray, np.ndarray]  # (left, right, out)
 
 
 def step_matmuls(widths: Sequence[int], rows: int, rng: np.random.Generator) -> list[Matmul]:
-    """The matmuls of one training step on `rows` rows, laid out as workers/model.py has them.
+    """The matmuls of one training step on `rows` rows, laid out as workers/mlp/model.py has them.
 
     Per layer: forward a @ W, dW = a.T @ dz, and dA = dz @ W.T except for the first layer,
     whose input needs no gradient (neither the worker nor PyTorch computes it).

@@ -5,9 +5,9 @@ Run from the repository root (not part of the test suite; Ray Tune and Optuna co
 
     .venv/bin/python benchmarks/compare.py [--quick] [--repeat N] [--keep] [--out DIR]
 
-The sweep is orchestrator/sweeps/digits.yaml (its space, ASHA with grace 1 and eta 3),
+The sweep is orchestrator/sweepfile/sweeps/digits.yaml (its space, ASHA with grace 1 and eta 3),
 on digits and on a large synthetic set, with the same trials, epochs and 2 trials at a
-time for every framework, and workers.trainer.Trainer doing every epoch. Each run is a
+time for every framework, and workers.mlp.trainer.Trainer doing every epoch. Each run is a
 fresh process (with its own Ray and RAY_TMPDIR where it uses Ray). It writes a Markdown
 table (compare.md) and the anytime curves (anytime.png) to benchmarks/results/.
 """
@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import harness  # noqa: E402
 from benchmarks.harness import ROOT, WORKERS, load_average, spread  # noqa: E402
 
-SWEEP_FILE = ROOT / "orchestrator" / "sweeps" / "digits.yaml"
+SWEEP_FILE = ROOT / "orchestrator" / "sweepfile" / "sweeps" / "digits.yaml"
 OPTUNA_STREAM = 7  # child seeds of the master seed for Optuna's samplers, one per process
 OTHER_BENCHMARKS = "benchmarks/bench_"  # a full run waits while one of these runs
 
@@ -143,7 +143,7 @@ class Measure:
 
 def sweep_source(budget: Budget, row: Row, seed: int, results: Path) -> dict[str, Any]:
     """digits.yaml with this row's sampler, scheduler, stages, dataset, budget and seed."""
-    from orchestrator.sweepfile import load_sweep
+    from orchestrator.sweepfile.parse import load_sweep
 
     source = dict(load_sweep(SWEEP_FILE).source)
     source.pop("stages", None)  # each row sets its own
@@ -216,7 +216,7 @@ def tune_child(task: dict[str, Any]) -> dict[str, Any]:
     It trains Caviar's own random sample for the seed (the configurations and trial seeds
     of the Caviar random + ASHA row), so the two differ only in how they run and prune.
     """
-    from orchestrator.sweepfile import parse_sweep
+    from orchestrator.sweepfile.parse import parse_sweep
 
     spec = parse_sweep(task["source"])
     logs = Path(task["dir"])
@@ -238,7 +238,7 @@ def tune_child(task: dict[str, Any]) -> dict[str, Any]:
 
 def suggest(trial: Any, space: Any, fixed: dict[str, Any]) -> dict[str, Any]:
     """A configuration from Caviar's space through Optuna's own suggest API, scale for scale."""
-    from orchestrator import space as sp
+    from orchestrator.search import space as sp
 
     config = dict(fixed)
     for name, param in space.params.items():
@@ -277,7 +277,7 @@ def optuna_child(task: dict[str, Any]) -> dict[str, Any]:
     """Optuna: one study in a JournalStorage file, optimized by 2 worker processes."""
     import optuna
 
-    from orchestrator.sweepfile import parse_sweep
+    from orchestrator.sweepfile.parse import parse_sweep
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = parse_sweep(task["source"])
@@ -302,7 +302,7 @@ def optuna_worker(task: dict[str, Any]) -> dict[str, Any]:
     import optuna
 
     from caviar_common.seeds import stream
-    from orchestrator.sweepfile import parse_sweep
+    from orchestrator.sweepfile.parse import parse_sweep
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # a NaN (diverged) trial warns
     spec = parse_sweep(task["source"])
@@ -363,7 +363,7 @@ def failure(run: harness.Finished) -> str:
 
 def measure_caviar(m: Measure, source: dict[str, Any], work: Path) -> None:
     """`caviar run FILE --plain --workers 2`; epochs and their end times from its store."""
-    from orchestrator.results import load_run
+    from orchestrator.results.run import load_run
 
     run = harness.run_caviar(source, work, own_ray_tmp=True)
     m.wall = run.wall

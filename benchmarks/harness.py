@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.processes import stop_processes_under  # imports no numpy
+from orchestrator.cluster.processes import stop_processes_under  # imports no numpy
 from workers.threads import BLAS_VARIABLES  # imports nothing
 
 if TYPE_CHECKING:
     from caviar_common.curves import EpochRecord
-    from orchestrator.spec import SweepSpec
-    from workers.datasets import Dataset
-    from workers.trainer import Trainer
+    from orchestrator.core.spec import SweepSpec
+    from workers.data.datasets import Dataset
+    from workers.mlp.trainer import Trainer
 
 for _var in BLAS_VARIABLES:
     os.environ[_var] = "1"
@@ -54,7 +54,7 @@ class FixedTrials:
 
     @classmethod
     def plan(cls, spec: SweepSpec) -> FixedTrials:
-        from orchestrator.planner import plan_stage
+        from orchestrator.core.planner import plan_stage
 
         proposals = plan_stage(spec.space, spec.model, spec.stages, 0, [], spec.sign, spec.seed)
         configs = {number: dict(p.config) for number, p in enumerate(proposals, start=1)}
@@ -76,14 +76,14 @@ class FixedTrials:
 def make_trainer(seed: int, number: int, config: Mapping[str, Any], dataset: Dataset) -> Trainer:
     """The trainer Caviar's worker builds for trial `number` of a sweep seeded `seed`."""
     from caviar_common.seeds import sequence, trial_seed
-    from workers.trainer import Trainer
+    from workers.mlp.trainer import Trainer
 
     return Trainer(config, dataset, sequence(trial_seed(seed, number)))
 
 
 def load_data(data: Mapping[str, Any]) -> Dataset:
     """The dataset a sweep's `data` (SweepSpec.data) names, split as Caviar splits it."""
-    from workers.datasets import load_dataset
+    from workers.data.datasets import load_dataset
 
     return load_dataset(data["spec"], seed=data["seed"], val_fraction=data["val_fraction"])
 

@@ -5,7 +5,7 @@ Run from the repository root (Optuna comes with ``.venv/bin/pip install -e '.[be
     .venv/bin/python benchmarks/quality.py [--seeds 10] [--tasks digits,moons] [--jobs 2]
     .venv/bin/python benchmarks/quality.py --from-raw   # redo table and plot from the JSON
 
-Every method trains the real worker (workers.trainer.Trainer) in process on a simulated
+Every method trains the real worker (workers.mlp.trainer.Trainer) in process on a simulated
 clock with 4 workers, an epoch costing its measured seconds (benchmarks/simclock.py), so
 results arrive in the order a cluster would deliver them. Caviar's methods run its own
 loop, store and schedulers; Optuna's run TPE with its pruners on the same clock. Output:
@@ -50,7 +50,7 @@ TASKS: dict[str, str | None] = {
     "moons": "moons:noise=0.3",
 }
 
-# The course's space (orchestrator/sweeps/digits.yaml, plus L2): scales as taught.
+# The course's space (orchestrator/sweepfile/sweeps/digits.yaml, plus L2): scales as taught.
 MODEL = {"lr_decay": "inverse_time"}
 SPACE: dict[str, Any] = {
     "learning_rate": {"type": "log_uniform", "low": 1e-4, "high": 1},
@@ -215,7 +215,7 @@ def run_pair(task: str, seed: int, methods: Sequence[str], settings: Settings) -
     from benchmarks.compare import suggest
     from benchmarks.simclock import EpochCache, check_resume, run_caviar, run_optuna
     from caviar_common.seeds import stream, trial_seed
-    from orchestrator.sweepfile import parse_sweep
+    from orchestrator.sweepfile.parse import parse_sweep
 
     start = time.perf_counter()
     cache = EpochCache()

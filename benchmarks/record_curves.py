@@ -5,7 +5,7 @@
 The trials are exactly those `caviar run` samples for the built-in digits sweep with that
 seed (same configurations, same trial seeds), each trained in this process for the whole
 epoch budget with no scheduler. A scheduler can then be replayed over the curves on a
-simulated clock (orchestrator.simulator.RecordedCurves) to see what it would have kept.
+simulated clock (orchestrator.schedulers.simulator.RecordedCurves) to see what it would have kept.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from benchmarks import harness  # noqa: E402  (before numpy: one BLAS thread)
 
 
 def record(seed: int, trials: int, epochs: int) -> dict[str, object]:
-    from orchestrator.runner import builtin_sweep
-    from orchestrator.sweepfile import load_sweep, parse_sweep
+    from orchestrator.execution.runner import builtin_sweep
+    from orchestrator.sweepfile.parse import load_sweep, parse_sweep
 
     source = dict(load_sweep(builtin_sweep()).source)
     source.pop("stages", None)  # compare.py's random sample of the built-in space
@@ -48,7 +48,7 @@ def record(seed: int, trials: int, epochs: int) -> dict[str, object]:
         best = min((v for v in curve if v is not None), default=math.nan)
         print(f"trial {number:2d}: best val_cost {best:.4f} after {trainer.epoch} epochs")
     return {
-        "sweep": "orchestrator/sweeps/digits.yaml",
+        "sweep": "orchestrator/sweepfile/sweeps/digits.yaml",
         "seed": seed,
         "metric": "val_cost",
         "configs": [plan.configs[n] for n in sorted(plan.configs)],

@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks import harness
 from benchmarks.harness import ROOT, WORKERS
-from orchestrator.processes import stop_processes_under
+from orchestrator.cluster.processes import stop_processes_under
 
 SCALE_DATASET = "synthetic:rows=40,features=2,classes=2"
 SCALE_TRIALS, SCALE_EPOCHS = 10_000, 3
@@ -62,7 +62,7 @@ class UpCluster:
         return {"CAVIAR_HOME": str(self.home)}
 
     def record(self) -> Any:
-        from orchestrator import local_cluster
+        from orchestrator.cluster import local as local_cluster
 
         found = local_cluster.load_record(local_cluster.record_path(env=self.env))
         if found is None:
@@ -93,8 +93,8 @@ def two_nodes(work: Path) -> Iterator[dict[str, str]]:
     (`ray start --address`, 1 CPU) on this machine, as the cluster tests start them;
     yields what a `caviar run` needs to join it (`--address` and the token), and stops
     both by pid afterwards."""
-    from orchestrator import local_cluster
-    from orchestrator.local_cluster_control import free_port, ray_executable
+    from orchestrator.cluster import local as local_cluster
+    from orchestrator.cluster.control import free_port, ray_executable
 
     temp = tempfile.mkdtemp(prefix="cvs", dir="/tmp")  # short: Ray's socket paths
     env = harness.child_env(extra={"RAY_AUTH_TOKEN": secrets.token_hex(16)})
@@ -162,7 +162,7 @@ def scale_run(
     """`caviar run` of `source` (on the cluster at `address`, if given), then `caviar show`,
     `export` and `report` on its store."""
     from benchmarks.bench_sweep import read_store
-    from orchestrator.store import Store
+    from orchestrator.storage.store import Store
 
     options = ("--address", address) if address else ()
     run = harness.run_caviar(source, work, WORKERS, extra_env=extra_env, options=options)
@@ -201,7 +201,7 @@ def own_work(source: dict[str, Any], rows: list[dict[str, Any]], sample: int = 5
     """Seconds the trials' own work takes in this process (setup and the epochs each
     trained), from an even sample of `sample` trials scaled to all of them."""
     from caviar_common.seeds import trial_seed
-    from orchestrator.sweepfile import parse_sweep
+    from orchestrator.sweepfile.parse import parse_sweep
     from workers.host import TrialHost
 
     spec = parse_sweep(source)

@@ -1,6 +1,6 @@
 """Tuning on a simulated clock with the real worker: what benchmarks/quality.py runs on.
 
-`EpochCache` trains each trial's epochs with `workers.trainer.Trainer`, once: a curve is a
+`EpochCache` trains each trial's epochs with `workers.mlp.trainer.Trainer`, once: a curve is a
 function of (dataset, trial seed key, configuration), so every method that asks for the
 same epoch gets the same record, and the same cost, the epoch's measured seconds.
 `SimExecutor` is the tuning loop's `Executor` on virtual workers whose time is simulated,
@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     import numpy as np
 
     from caviar_common.seeds import SeedKey
-    from orchestrator.executor import Event, Placement, TrialTask
-    from orchestrator.spec import SweepSpec
-    from workers.datasets import Dataset
-    from workers.trainer import Trainer
+    from orchestrator.core.executor import Event, Placement, TrialTask
+    from orchestrator.core.spec import SweepSpec
+    from workers.data.datasets import Dataset
+    from workers.mlp.trainer import Trainer
 
 Record = dict[str, Any]  # EpochRecord.to_dict() without the per-batch costs, as the host sends
 # What the executor hands the loop where it asks for a checkpoint: the loop stores it and
@@ -130,7 +130,7 @@ def build_trainer(
 ) -> Trainer:
     """The trainer Caviar's worker builds for a trial seeded `seed` (workers/host.py)."""
     from caviar_common.seeds import sequence
-    from workers.trainer import Trainer
+    from workers.mlp.trainer import Trainer
 
     trainer = Trainer(config, dataset, sequence(seed))
     if state is not None:
@@ -141,7 +141,7 @@ def build_trainer(
 def check_resume(config: Mapping[str, Any], dataset: Dataset, seed: SeedKey) -> None:
     """Raise unless a trainer restored after epoch 2 (through the checkpoint bytes the real
     worker sends) trains epochs 3-4 as one that never stopped: the cache relies on it."""
-    from workers.trainer import state_from_bytes, state_to_bytes
+    from workers.mlp.trainer import state_from_bytes, state_to_bytes
 
     straight = build_trainer(config, dataset, seed)
     expected = [straight.step() for _ in range(4)]
@@ -209,7 +209,7 @@ class SimExecutor:
         return self._slots - len(self._worker)
 
     def launch(self, task: TrialTask) -> Placement:
-        from orchestrator.executor import Placement
+        from orchestrator.core.executor import Placement
 
         used = set(self._worker.values())
         free = [w for w in range(self._slots) if w not in used]
@@ -233,7 +233,7 @@ class SimExecutor:
         heapq.heappush(self._pending, item)
 
     def poll(self, timeout: float) -> list[Event]:
-        from orchestrator.executor import EpochDone
+        from orchestrator.core.executor import EpochDone
 
         if not self._pending:
             if self._worker:
@@ -275,10 +275,10 @@ class Point:
 
 
 def run_caviar(spec: SweepSpec, cache: EpochCache, run_dir: Path, workers: int = 4) -> list[Point]:
-    """Caviar's own loop (`orchestrator.loop.Sweep`) and store, on `workers` simulated
+    """Caviar's own loop (`orchestrator.core.loop.Sweep`) and store, on `workers` simulated
     workers; returns the epochs from the store, in the order they arrived."""
-    from orchestrator.loop import Sweep
-    from orchestrator.store import Store
+    from orchestrator.core.loop import Sweep
+    from orchestrator.storage.store import Store
 
     executor = SimExecutor(cache, workers)
     store = Store.create(run_dir, spec.source, clock=executor.now)

@@ -1,5 +1,5 @@
 """Which rung rule loses least: ASHA's stop rules and the value a rung judges, compared on
-a simulated clock (orchestrator/simulator.py) over many seeds, and on the recorded digits
+a simulated clock (orchestrator/schedulers/simulator.py) over many seeds, and on the recorded digits
 seed-2 curves (tests/data/digits-seed2.json).
 
     .venv/bin/python benchmarks/stop_rules.py [--seeds 200]
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import harness  # noqa: E402  (before numpy: one BLAS thread)
 from orchestrator.schedulers import Asha  # noqa: E402
-from orchestrator.simulator import Curves, RecordedCurves, make_curves, simulate  # noqa: E402
+from orchestrator.schedulers.simulator import Curves, RecordedCurves, make_curves, simulate  # noqa: E402
 
 RECORDED = harness.ROOT / "tests" / "data" / "digits-seed2.json"
 SETTINGS = {"small": (32, 30, 2), "large": (256, 81, 8)}  # trials, epochs, workers

@@ -7,6 +7,6 @@
 from __future__ import annotations
 
 from caviar.api import SweepSource, resume, run, sample, validate
-from orchestrator.results import Run, load_run
+from orchestrator.results.run import Run, load_run
 
 __all__ = ["Run", "SweepSource", "load_run", "resume", "run", "sample", "validate"]

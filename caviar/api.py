@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from orchestrator.results import Run, load_run
-from orchestrator.spec import SweepSpec
-from orchestrator.store import Store
+from orchestrator.core.spec import SweepSpec
+from orchestrator.results.run import Run, load_run
+from orchestrator.storage.store import Store
 
 SweepSource = str | os.PathLike[str] | Mapping[str, Any]  # a sweep file, or the same structure
 
@@ -34,7 +34,7 @@ def run(
     call it from a process that has not called `ray.init()` (it refuses). Ctrl-C leaves
     the sweep resumable with `caviar.resume(run_dir)` and raises KeyboardInterrupt.
     """
-    from orchestrator.runner import default_results, new_run, new_run_from_source
+    from orchestrator.execution.runner import default_results, new_run, new_run_from_source
 
     _refuse_own_ray()
     where = default_results(results)
@@ -54,7 +54,7 @@ def resume(
     dashboard: bool = True,
 ) -> Run:
     """Finish an interrupted sweep in `path` (runs/NAME) as `caviar resume` does."""
-    from orchestrator.runner import reopen_run
+    from orchestrator.execution.runner import reopen_run
 
     _refuse_own_ray()
     run_dir = Path(path)
@@ -67,7 +67,7 @@ def validate(sweep: SweepSource) -> SweepSpec:
     reported: mistakes raise one ValueError (a `SweepErrors`) whose message lists every
     problem, one per line, each naming the entry, the rule and the value; its `problems`
     holds them as SweepErrors with a `path` each. A trainer the sweep names is imported."""
-    from orchestrator.planner import first_stage
+    from orchestrator.core.planner import first_stage
 
     spec = _spec(sweep)
     first_stage(spec)  # planning finds some problems too (a grid implies its trials)
@@ -78,7 +78,7 @@ def sample(sweep: SweepSource, n: int | None = None) -> pd.DataFrame:
     """The configurations the sweep's first stage would try (`n` of them; default: the
     stage's trials), as `caviar sample` prints them: columns trial, stage and one per
     sampled setting (None where inactive). Of a tpe stage, only its random warm-up."""
-    from orchestrator.planner import first_stage
+    from orchestrator.core.planner import first_stage
 
     spec = _spec(sweep)
     names = list(spec.space.dims)
@@ -90,7 +90,7 @@ def sample(sweep: SweepSource, n: int | None = None) -> pd.DataFrame:
 
 
 def _spec(sweep: SweepSource) -> SweepSpec:
-    from orchestrator.sweepfile import load_sweep, parse_sweep
+    from orchestrator.sweepfile.parse import load_sweep, parse_sweep
 
     if isinstance(sweep, Mapping):
         return parse_sweep(dict(sweep), Path.cwd())
@@ -120,7 +120,7 @@ def _drive(
 ) -> Run:
     """Run the sweep as `caviar run` does (progress as plain lines off a terminal) and load
     its results."""
-    from orchestrator.runner import drive
+    from orchestrator.execution.runner import drive
 
     hint = f"caviar.resume({str(run_dir)!r})"
     drive(

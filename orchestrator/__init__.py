@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from orchestrator.results import Run
+    from orchestrator.results.run import Run
 
 
 def load_run(path: Any) -> Run:
-    """A sweep's trials and curves as pandas DataFrames (see orchestrator.results)."""
-    from orchestrator.results import load_run as _load
+    """A sweep's trials and curves as pandas DataFrames (see orchestrator.results.run)."""
+    from orchestrator.results.run import load_run as _load
 
     return _load(path)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from orchestrator.processes import stop_processes_under
+from orchestrator.cluster.processes import stop_processes_under
 from tests.conftest import short_temp_dir
 
 

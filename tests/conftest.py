@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.processes import stop_processes_under
+from orchestrator.cluster.processes import stop_processes_under
 
 # Token authentication is on for every cluster these tests start; say so explicitly.
 os.environ["RAY_AUTH_MODE"] = "token"

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from caviar_common.seeds import SeedKey, sequence
-from workers.datasets import Dataset, load_dataset
+from workers.data.datasets import Dataset, load_dataset
+from workers.mlp.trainer import Trainer, state_from_bytes, state_to_bytes
 from workers.protocol import (
     DEFAULT_TRAINER,
     RESERVED,
@@ -26,7 +27,6 @@ from workers.protocol import (
     epoch_record,
     load_trainer_class,
 )
-from workers.trainer import Trainer, state_from_bytes, state_to_bytes
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The trainer protocol: what a worker drives, and the checks on what a trainer gives back.
 
 A trainer is a class built as ``cls(config, dataset, seed)`` — its settings (a dict), the
-split dataset (`workers.datasets.Dataset`) and the trial's `np.random.SeedSequence` — with
+split dataset (`workers.data.datasets.Dataset`) and the trial's `np.random.SeedSequence` — with
 
 - ``step() -> record``: train one epoch; a dict (or an object with ``to_dict()``) holding at
   least ``epoch`` (1 for the first) and the sweep's metric. Other numeric fields are kept
@@ -10,7 +10,7 @@ split dataset (`workers.datasets.Dataset`) and the trial's `np.random.SeedSequen
   arrays (checkpoints are .npz files, read without pickle).
 - ``load_state_dict(state)``: restore it, on a fresh instance built the same way.
 
-`workers.trainer:Trainer` (the batch-norm MLP) is the reference implementation.
+`workers.mlp.trainer:Trainer` (the batch-norm MLP) is the reference implementation.
 """
 
 from __future__ import annotations
@@ -27,7 +27,17 @@ import numpy as np
 from caviar_common.curves import VALUE_COLUMNS, is_extra
 from caviar_common.errors import ConfigError, suggest
 
-DEFAULT_TRAINER = "workers.trainer:Trainer"
+DEFAULT_TRAINER = "workers.mlp.trainer:Trainer"
+# Names the built-in trainer had in earlier versions: sweep files and stores that name it so
+# still read as the built-in MLP.
+FORMER_NAMES = frozenset({"workers.trainer:Trainer"})
+
+
+def canonical_trainer(name: Any) -> Any:
+    """The trainer's current name: the built-in MLP's former names become DEFAULT_TRAINER."""
+    return DEFAULT_TRAINER if name in FORMER_NAMES else name
+
+
 METHODS = ("step", "state_dict", "load_state_dict")
 RESERVED = "caviar."  # state keys the worker adds to a checkpoint (the epoch, the flag)
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from caviar_common.errors import ConfigError
-from orchestrator.cli import cluster, jobs, runs, sweepfile, train
+from orchestrator.cli import cluster, jobs, panda, runs, validate
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -24,8 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tune neural networks caviar-style: many models in parallel, keep the best.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train.add_commands(commands)
-    sweepfile.add_commands(commands)
+    panda.add_commands(commands)
+    validate.add_commands(commands)
     runs.add_commands(commands)
     jobs.add_commands(commands)
     cluster.add_commands(commands)

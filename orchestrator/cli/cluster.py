@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from orchestrator.cli.args import add_command, number, positive_int
 
 if TYPE_CHECKING:
-    from orchestrator.local_cluster import ClusterRecord
+    from orchestrator.cluster.local import ClusterRecord
 
 EXIT_NOT_UP = 1
 port = number(int, lambda v: 0 <= v <= 65535, "a port number in 0..65535")
@@ -58,8 +58,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _up(args: argparse.Namespace) -> int:
-    from orchestrator import local_cluster as lc
-    from orchestrator import local_cluster_control as control
+    from orchestrator.cluster import control
+    from orchestrator.cluster import local as lc
 
     state = lc.state_dir()
     path = state / lc.RECORD_NAME
@@ -91,8 +91,8 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    from orchestrator import local_cluster as lc
-    from orchestrator import local_cluster_control as control
+    from orchestrator.cluster import control
+    from orchestrator.cluster import local as lc
 
     state = lc.state_dir()
     path = state / lc.RECORD_NAME
@@ -116,8 +116,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from orchestrator import local_cluster as lc
-    from orchestrator import local_cluster_control as control
+    from orchestrator.cluster import control
+    from orchestrator.cluster import local as lc
 
     found = lc.find(lc.record_path())
     if found.note:

@@ -44,7 +44,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from orchestrator import jobs
+    from orchestrator.cluster import ray_jobs as jobs
 
     job_id = jobs.submit(args.file, args.address, args.workers)
     print(f"submitted {job_id} to {jobs.job_address(args.address)}", flush=True)
@@ -57,7 +57,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    from orchestrator import jobs
+    from orchestrator.cluster import ray_jobs as jobs
 
     rows = jobs.list_sweeps(jobs.client(args.address))
     if not rows:
@@ -70,7 +70,7 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from orchestrator import jobs
+    from orchestrator.cluster import ray_jobs as jobs
 
     client = jobs.client(args.address)
     jobs.known_job(client, args.job)
@@ -83,7 +83,7 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from orchestrator import jobs
+    from orchestrator.cluster import ray_jobs as jobs
 
     client = jobs.client(args.address)
     jobs.known_job(client, args.job)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from orchestrator.cli.args import add_command, add_run_dir, add_sweep_file, positive_int
 
 if TYPE_CHECKING:
-    from orchestrator.spec import SweepSpec
-    from orchestrator.store import Store
+    from orchestrator.core.spec import SweepSpec
+    from orchestrator.storage.store import Store
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,21 +109,21 @@ def _driver_options(parser: argparse.ArgumentParser, results: bool = False) -> N
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestrator.runner import default_results, new_run
+    from orchestrator.execution.runner import default_results, new_run
 
     spec, run_dir, store = new_run(args.file, default_results(args.results))
     return _drive(spec, run_dir, store, args)
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from orchestrator.runner import reopen_run
+    from orchestrator.execution.runner import reopen_run
 
     spec, store = reopen_run(args.run_dir)
     return _drive(spec, args.run_dir, store, args)
 
 
 def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespace) -> int:
-    from orchestrator.runner import drive
+    from orchestrator.execution.runner import drive
 
     drive(
         spec,
@@ -140,7 +140,7 @@ def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespac
 
 
 def _report(args: argparse.Namespace) -> int:
-    from orchestrator.report import write_report
+    from orchestrator.report.page import write_report
 
     if args.out is not None and args.out.is_dir():
         raise ValueError(f"--out: must name an HTML file, got the directory {str(args.out)!r}")
@@ -153,14 +153,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from orchestrator.results import load_run
+    from orchestrator.results.run import load_run
 
     print(load_run(args.run_dir).summary(args.n))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from orchestrator.results import load_run
+    from orchestrator.results.run import load_run
 
     for path in load_run(args.run_dir).export(args.out, args.format, args.force):
         print(path)

@@ -7,7 +7,7 @@ import numpy as np
 from orchestrator.schedulers.asha import Asha, Hyperband, bracket_rungs
 from orchestrator.schedulers.base import Decision, Fifo, Scheduler, diverged
 from orchestrator.schedulers.median import MedianStopping
-from orchestrator.schedulers.spec import SCHEDULERS, SchedulerSpec, check_scheduler
+from orchestrator.schedulers.settings import SCHEDULERS, SchedulerSpec, check_scheduler
 
 __all__ = [
     "SCHEDULERS",

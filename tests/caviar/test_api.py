@@ -22,7 +22,7 @@ import yaml
 from matplotlib.figure import Figure
 
 import caviar
-from orchestrator.results import Run
+from orchestrator.results.run import Run
 from tests.caviar.sweeps import tiny_sweep
 from tests.children import child_ray_env, running
 

@@ -21,8 +21,8 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from nbclient import NotebookClient
 
 import caviar
-from orchestrator.results import Run
-from orchestrator.store import StoreError
+from orchestrator.results.run import Run
+from orchestrator.storage.store import StoreError
 from tests.caviar.sweeps import tiny_sweep
 from tests.children import child_ray_env
 

@@ -1,7 +1,7 @@
 """A big finished sweep store made in seconds without training, for tests and benchmarks of
 `caviar show`, `export` and `report` at thousands of trials.
 
-Configurations come from the digits sweep file (orchestrator/sweeps/digits.yaml) through
+Configurations come from the digits sweep file (orchestrator/sweepfile/sweeps/digits.yaml) through
 Caviar's own planner: a quarter of the trials on Sobol points, the rest at random in the
 box zoomed around the best of them. Each trial gets a plausible falling validation cost
 whose floor depends on its learning rate; trials pruned at the rungs of an ASHA-like rule
@@ -26,18 +26,18 @@ from typing import Any
 import numpy as np
 
 from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
-from orchestrator.planner import Finished, plan_stage
+from caviar_common.states import SweepState, TrialState
+from orchestrator.core.planner import Finished, plan_stage
+from orchestrator.core.spec import SweepSpec
 from orchestrator.schedulers import decision_epochs
-from orchestrator.spec import SweepSpec
-from orchestrator.states import SweepState, TrialState
-from orchestrator.store import Store
-from orchestrator.sweepfile import load_sweep, parse_sweep
+from orchestrator.storage.store import Store
+from orchestrator.sweepfile.parse import load_sweep, parse_sweep
 
-DIGITS = Path(__file__).resolve().parents[2] / "orchestrator" / "sweeps" / "digits.yaml"
+DIGITS = Path(__file__).resolve().parents[2] / "orchestrator" / "sweepfile" / "sweeps" / "digits.yaml"
 BEST_LOG_RATE = -2.0  # the learning rate (log10) with the lowest cost floor
 TRACEBACK = (
     "Traceback (most recent call last):\n"
-    '  File "workers/trainer.py", line 1, in step\n'
+    '  File "workers/mlp/trainer.py", line 1, in step\n'
     "MemoryError: cannot allocate the batch"
 )
 

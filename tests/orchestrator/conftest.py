@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator.inprocess import InProcessExecutor
-from orchestrator.loop import Sweep
-from orchestrator.store import Store
-from orchestrator.sweepfile import parse_sweep
+from orchestrator.core.loop import Sweep
+from orchestrator.execution.inprocess import InProcessExecutor
+from orchestrator.storage.store import Store
+from orchestrator.sweepfile.parse import parse_sweep
 
 # Learning rates up to 3e4 so that some trials diverge; seed 3 gives completed, pruned and
 # diverged trials of both optimizers over two stages (the tests check that it does).

@@ -4,7 +4,7 @@ epoch would, with a checkpoint only where asked."""
 from __future__ import annotations
 
 from workers.host import StepResult, TrialHost
-from workers.trainer import state_from_bytes
+from workers.mlp.trainer import state_from_bytes
 
 DATA = {"spec": "synthetic:rows=120,features=4,classes=3", "seed": 0, "val_fraction": 0.25}
 CONFIG = {"hidden_units": 8, "hidden_layers": 1, "batch_size": 32, "learning_rate": 0.05}

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from orchestrator.store import Store
-from orchestrator.trainers import check_trainer, search_path, shipped
-from workers.datasets import load_dataset
+from orchestrator.storage.store import Store
+from orchestrator.sweepfile.trainers import check_trainer, search_path, shipped
+from workers.data.datasets import load_dataset
 from workers.host import TrialHost
+from workers.mlp.trainer import state_from_bytes
 from workers.protocol import check_state, epoch_record
-from workers.trainer import state_from_bytes
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "own_trainer"
 SGD = "sgd_trainer:SGDTrainer"
@@ -77,7 +77,7 @@ def test_the_record_matches_a_model_rebuilt_from_the_checkpoint(sgd_host_factory
 
 
 def test_extra_fields_are_stored_and_read_back_as_curve_columns(tmp_path: Path) -> None:
-    from orchestrator.results import load_run
+    from orchestrator.results.run import load_run
 
     store = Store.create(tmp_path / "run", {"name": "x", "metric": "val_loss"})
     store.add_trial("trial-0000", 0, 0, {"a": 1}, {}, [0.5])
@@ -151,7 +151,7 @@ def test_a_module_beside_the_sweep_file_is_shipped_an_installed_one_is_not(tmp_p
     ref = check_trainer("mypkg_t.sub.models:T", tmp_path)
     assert ref.ship == tmp_path / "mypkg_t" and ref.file == pkg / "models.py"
     assert shipped("mypkg_t.sub.models:T") == tmp_path / "mypkg_t"  # found again, imported
-    assert shipped("workers.trainer:Trainer") is None  # the built-in MLP
+    assert shipped("workers.mlp.trainer:Trainer") is None  # the built-in MLP
     assert shipped("sklearn.linear_model:SGDClassifier") is None  # installed
 
 

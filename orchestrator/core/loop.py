@@ -1,0 +1,431 @@
+"""The tuning loop: plan configurations, hand them to an executor, let the scheduler prune.
+
+Pure: no Ray here. The loop launches trials while workers are free, asks for their epochs
+(all of them up to the next one whose result may stop the trial, so a worker never idles
+waiting for a decision nobody has to make), records every epoch in the store as it
+arrives (the events of one poll in one transaction), and ends, prunes or restarts trials.
+The same loop resumes a sweep from its store: finished trials stay finished, the
+scheduler is replayed from the stored curves in their arrival order, and running trials
+continue from their checkpoints.
+
+A stage that zooms starts a scheduler of its own (its own rungs, its own brackets), so its
+trials are judged against each other, not against the records of a stage that sampled
+elsewhere; it waits for the stage before it to end, since its box depends on the results.
+A stage without a zoom samples the same box as the one before: it shares that stage's
+scheduler (whose paused trials it may still promote) and starts as soon as a worker is
+free. A random, Sobol or grid stage is planned whole when it begins; a TPE stage proposes
+each trial when a worker is free for it.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from caviar_common.seeds import scheduler_seed, trial_seed
+from caviar_common.states import LIVE, SweepState, TrialState
+from orchestrator.core.executor import Crashed, EpochDone, Event, Executor, TrialTask
+from orchestrator.core.planner import Finished, Proposal, plan_stage, propose_one, stage_boxes
+from orchestrator.core.status import Status
+from orchestrator.schedulers import Decision, Scheduler, diverged, make_scheduler
+from orchestrator.search.samplers import SEQUENTIAL
+from orchestrator.search.tpe import evidence
+
+if TYPE_CHECKING:
+    from orchestrator.core.spec import SweepSpec
+    from orchestrator.search.space import Box
+    from orchestrator.storage.store import Store
+
+
+def trial_id(number: int) -> str:
+    return f"trial-{number:04d}"
+
+
+@dataclass
+class Running:
+    """The loop's view of one live trial."""
+
+    trial_id: str
+    number: int
+    stage: int
+    config: dict[str, Any]
+    requested: int = 0  # highest epoch asked for
+    reported: int = 0  # highest epoch recorded
+    best: float = math.inf  # in minimise terms (sign folded in)
+    failures: int = 0
+    fresh: bool = True  # never started: nothing stored to restore or to forget
+
+
+@dataclass
+class Options:
+    max_failures: int = 2  # restarts after a lost worker, per trial
+    checkpoint_every: int = 5  # epochs; also at every rung
+    poll_seconds: float = 0.2
+
+
+@dataclass
+class _Plan:
+    stage: int = -1
+    queue: deque[tuple[int, Proposal | None]] = field(default_factory=deque)  # None: propose
+    next_number: int = 1
+    box: Box | None = None  # where a sequential stage proposes
+
+
+def _usage(cpu_seconds: float) -> dict[str, float]:
+    """What driving the sweep cost this process: CPU seconds (its Ray client threads
+    included) and its peak resident memory in MiB (Linux reports KiB)."""
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"cpu_seconds": round(cpu_seconds, 4), "peak_rss_mib": round(peak_kib / 1024, 1)}
+
+
+def _stage_schedulers(spec: SweepSpec, given: Scheduler | None) -> list[Scheduler]:
+    """Each stage's scheduler: a new one where a stage zooms (and for the first), else the
+    one of the stage before; a `given` scheduler serves every stage."""
+    out: list[Scheduler] = []
+    for i, stage in enumerate(spec.stages):
+        if given is not None or (i > 0 and stage.zoom_top_k is None):
+            out.append(given or out[-1])
+            continue
+        rng = np.random.default_rng(scheduler_seed(spec.seed, i))
+        out.append(make_scheduler(spec.scheduler, spec.max_epochs, spec.sign, rng))
+    return out
+
+
+class Sweep:
+    def __init__(
+        self,
+        spec: SweepSpec,
+        store: Store,
+        executor: Executor,
+        *,
+        scheduler: Scheduler | None = None,
+        options: Options | None = None,
+        clock: Callable[[], float] = time.time,
+        on_status: Callable[[Status], None] | None = None,
+        cpu_clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.executor = executor
+        self._by_stage = _stage_schedulers(spec, scheduler)
+        self.options = options or Options()
+        self.clock = clock
+        self.on_status = on_status
+        self.running: dict[str, Running] = {}
+        self.restarts: deque[Running] = deque()
+        self.paused: dict[str, Running] = {}  # waiting at a rung for the scheduler
+        self.status = Status.start(spec, clock())
+        self._plan = _Plan()
+        self._data = spec.data
+        self._checkpoint_at = self._scheduler(0).rung_epochs
+        self._stopping = False
+        self.cpu_clock = cpu_clock
+        self._first_result: float | None = None
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler of the stage now running."""
+        return self._scheduler(max(self._plan.stage, 0))
+
+    def _scheduler(self, stage: int) -> Scheduler:
+        return self._by_stage[stage]
+
+    # -- driving ------------------------------------------------------------------------
+
+    def run(self) -> Status:
+        """Run (or continue) the sweep to its end; KeyboardInterrupt leaves it resumable."""
+        self.store.claim()
+        self._replay()
+        cpu = self.cpu_clock()
+        try:
+            events: list[Event] = []
+            while True:
+                with self.store.batch():  # one transaction per round: see Store.batch
+                    for event in events:
+                        self._handle(event)
+                    self._check_time()
+                    self._launch()
+                    if not self.running and not self._more_to_launch():
+                        break
+                self._report()
+                events = self.executor.poll(self.options.poll_seconds)
+            self.store.drop_paused_checkpoints()  # the sweep is over: nothing promotes them
+            self.store.set(
+                state=SweepState.FINISHED,
+                ended=self.clock(),
+                driver={**(self.store.get("driver") or {}), **_usage(self.cpu_clock() - cpu)},
+            )
+            self._report(final=True)
+        except KeyboardInterrupt:
+            self.store.set(state=SweepState.INTERRUPTED)
+            self._report(final=True)
+            raise
+        finally:
+            self.executor.shutdown()
+        return self.status
+
+    def _more_to_launch(self) -> bool:
+        if self._stopping:
+            return False
+        if self.restarts or self._plan.queue:
+            return True
+        return self._plan_next_stage()
+
+    def _launch(self) -> None:
+        """Fill free workers: restarts first, then promotions, then new trials."""
+        while self.executor.free() > 0 and not self._stopping:
+            if self.restarts:
+                self._start(self.restarts.popleft())
+            elif (promoted := self._next_promotion()) is not None:
+                self._promote(promoted)
+            elif self._plan.queue or self._plan_next_stage():
+                number, proposal = self._plan.queue.popleft()
+                self._new_trial(number, proposal)
+            else:
+                return
+
+    def _plan_next_stage(self) -> bool:
+        """Plan the next stage: one that zooms once every trial before it has ended."""
+        index = self._plan.stage + 1
+        if index >= len(self.spec.stages):
+            return False
+        if self.spec.stages[index].zoom_top_k is not None:
+            if self.running or self.restarts:
+                return False
+            # a new scheduler takes over: the old one's paused trials keep their state only
+            self.store.drop_paused_checkpoints()
+        self._plan_stage(index, self._plan.next_number)
+        return bool(self._plan.queue) or self._plan_next_stage()
+
+    def _plan_stage(self, index: int, first: int) -> None:
+        """Queue stage `index`'s trials, numbered from `first`, except those stored already."""
+        rows = self.store.trial_rows()
+        finished = [
+            Finished(
+                r["config"], math.nan if r["best"] is None else r["best"], r["stage"], r["epochs"]
+            )
+            for r in rows
+            if r["state"] not in LIVE
+        ]
+        spec, known = self.spec, {r["number"] for r in rows}
+        if spec.stages[index].sampler in SEQUENTIAL:
+            box = stage_boxes(spec.space, spec.stages, index, finished, spec.sign)[index]
+            count = spec.stages[index].trials
+            todo: list[tuple[int, Proposal | None]] = [
+                (n, None) for n in range(first, first + count) if n not in known
+            ]
+            self._plan = _Plan(index, deque(todo), first + count, box)
+            return
+        proposals = plan_stage(
+            spec.space, spec.model, spec.stages, index, finished, spec.sign, spec.seed
+        )
+        todo = [(first + i, p) for i, p in enumerate(proposals) if first + i not in known]
+        self._plan = _Plan(index, deque(todo), first + len(proposals))
+
+    def _new_trial(self, number: int, proposal: Proposal | None) -> None:
+        if proposal is None:  # a sequential stage: propose from everything known by now
+            assert self._plan.box is not None
+            history = evidence(self.store.trial_rows(), self.spec.sign)
+            proposal = propose_one(self.spec, self._plan.stage, self._plan.box, history, number)
+        tid = trial_id(number)
+        box = self.spec.space.box_values(proposal.box)
+        unit = list(proposal.unit)
+        self.store.add_trial(
+            tid, number, proposal.stage, proposal.config, box, unit, proposal.proposed_by
+        )
+        self._scheduler(proposal.stage).on_start(tid)
+        self._start(Running(tid, number, proposal.stage, dict(proposal.config)))
+
+    def _start(self, trial: Running) -> None:
+        saved = None if trial.fresh else self.store.checkpoint(trial.trial_id)
+        done, data = saved if saved is not None else (0, None)
+        if not trial.fresh:
+            self.store.rewind(trial.trial_id, done)
+        trial.fresh = False
+        trial.requested = trial.reported = done
+        task = TrialTask(
+            trial.trial_id,
+            trial.config,
+            self._data,
+            trial_seed(self.spec.seed, trial.number),
+            data,
+            self.spec.max_epochs,
+        )
+        where = self.executor.launch(task)
+        self.store.start_trial(trial.trial_id, where.worker, where.node, self.clock())
+        self.running[trial.trial_id] = trial
+        self.status.launched(trial.trial_id, trial.config, self.clock())
+        self._feed(trial)
+
+    def _feed(self, trial: Running) -> None:
+        """Ask for the trial's epochs up to the first whose result may stop or pause it (or
+        up to its last): no worker waits on a decision nobody has to make."""
+        scheduler = self._scheduler(trial.stage)
+        while trial.requested < self.spec.max_epochs:
+            if trial.requested > trial.reported and scheduler.may_stop(trial.requested):
+                return
+            trial.requested += 1
+            e = trial.requested
+            ckpt = e % self.options.checkpoint_every == 0 or e in self._checkpoint_at
+            self.executor.request(trial.trial_id, e, ckpt and e < self.spec.max_epochs)
+
+    # -- events -------------------------------------------------------------------------
+
+    def _handle(self, event: Event) -> None:
+        trial = self.running.get(event.trial_id)
+        if trial is None:
+            return  # a trial already ended; an epoch asked for ahead of a stop
+        if isinstance(event, Crashed):
+            self._crashed(trial, event)
+            return
+        assert isinstance(event, EpochDone)
+        record = event.record
+        epoch = int(record["epoch"])
+        if epoch <= trial.reported:
+            return
+        if self._first_result is None:  # how long the user waited for a first number
+            self._first_result = self.clock()
+            self.store.set(first_result=self._first_result)
+        value = math.nan if record.get("diverged") else float(record[self.spec.metric])
+        if not diverged(value):  # an absurd value must never rank as a best
+            trial.best = min(trial.best, self.spec.sign * value)
+        trial.reported = epoch
+        best = None if math.isinf(trial.best) else self.spec.sign * trial.best
+        self.store.add_point(trial.trial_id, record, best)
+        if event.checkpoint is not None:
+            self.store.save_checkpoint(trial.trial_id, epoch, event.checkpoint)
+        scheduler = self._scheduler(trial.stage)
+        decision = scheduler.on_result(trial.trial_id, epoch, value)
+        self.status.epoch(trial.trial_id, epoch, value, self.clock())
+        if decision is Decision.DIVERGED:
+            scheduler.on_failed(trial.trial_id)
+            message = record.get("message") or f"{self.spec.metric}={value}"
+            self._end(trial, TrialState.DIVERGED, message)
+        elif decision is Decision.STOP:
+            self._end(trial, TrialState.PRUNED)
+        elif decision is Decision.PAUSE:
+            self._pause(trial)
+        elif epoch >= self.spec.max_epochs:
+            scheduler.on_complete(trial.trial_id)
+            self._end(trial, TrialState.COMPLETED)
+        else:
+            self._feed(trial)
+
+    def _pause(self, trial: Running) -> None:
+        """The trial waits at its rung, unless the scheduler promotes it at once; the worker
+        it frees goes to whichever trial the scheduler promotes, or to the next one."""
+        promoted = self._next_promotion()
+        if promoted == trial.trial_id:  # the best paused trial: it goes on where it is
+            self._feed(trial)
+            return
+        self.executor.release(trial.trial_id)
+        del self.running[trial.trial_id]
+        self.paused[trial.trial_id] = trial
+        self.store.pause_trial(trial.trial_id, self.clock(), trial.reported)
+        self.status.paused(trial.trial_id, trial.reported)
+        if promoted is not None:
+            self._promote(promoted)
+
+    def _next_promotion(self) -> str | None:
+        """The paused trial the scheduler promotes now; once no new trial is left to start,
+        it is told so (a free worker would otherwise idle)."""
+        if self._stopping:
+            return None
+        found = self.scheduler.promote()
+        last_stage = self._plan.stage + 1 >= len(self.spec.stages)
+        if found is None and last_stage and not self._plan.queue:
+            found = self.scheduler.promote(finishing=True)
+        return found
+
+    def _promote(self, trial_id: str) -> None:
+        """Resume a paused trial from the checkpoint of its rung."""
+        trial = self.paused.pop(trial_id)
+        self.status.promoted(trial_id, trial.reported)
+        self._start(trial)
+
+    def _crashed(self, trial: Running, event: Crashed) -> None:
+        self.executor.release(trial.trial_id)
+        del self.running[trial.trial_id]
+        if event.lost_worker and trial.failures < self.options.max_failures:
+            trial.failures += 1
+            self.store.note_error(trial.trial_id, event.error)  # the whole text, kept
+            self.status.restarted(trial.trial_id, event.line)
+            self.restarts.append(trial)
+            return
+        self._scheduler(trial.stage).on_failed(trial.trial_id)
+        self._record_end(trial, TrialState.FAILED, event.error)
+
+    def _end(self, trial: Running, state: TrialState, error: str | None = None) -> None:
+        self.executor.release(trial.trial_id)
+        del self.running[trial.trial_id]
+        self._record_end(trial, state, error)
+
+    def _record_end(self, trial: Running, state: TrialState, error: str | None) -> None:
+        self.store.end_trial(trial.trial_id, state, self.clock(), error)
+        self.status.ended(trial.trial_id, state, trial.reported)
+
+    def _check_time(self) -> None:
+        limit = self.spec.time_limit
+        if limit is None or self._stopping or self.clock() - self.status.started < limit:
+            return
+        self._stopping = True  # no new trials; the running ones stop where they are
+        reason = f"budget.time_limit of {limit:g} s reached"
+        for trial in list(self.running.values()):
+            self._end(trial, TrialState.STOPPED, reason)
+        while self.restarts:  # waiting for a worker after losing one: it ends here too
+            self._record_end(self.restarts.popleft(), TrialState.STOPPED, reason)
+
+    def _report(self, final: bool = False) -> None:
+        if self.on_status is not None:
+            self.status.final = final
+            self.on_status(self.status)
+
+    # -- resuming -----------------------------------------------------------------------
+
+    def _replay(self) -> None:
+        """Bring the scheduler and plan up to date with what the store already holds."""
+        rows = self.store.trial_rows()
+        if not rows:
+            return
+        by_id = {r["trial_id"]: r for r in rows}
+        for row in rows:
+            if row["attempts"] > 0 or row["state"] != TrialState.PENDING:
+                self._scheduler(row["stage"]).on_start(row["trial_id"])
+        last_seq: dict[str, int] = {}
+        points = list(self.store.points())
+        for p in points:
+            last_seq[p["trial_id"]] = p["seq"]
+        for p in points:
+            tid = p["trial_id"]
+            scheduler = self._scheduler(by_id[tid]["stage"])
+            value = math.nan if p["diverged"] else p[self.spec.metric]
+            scheduler.on_result(tid, p["epoch"], math.nan if value is None else value)
+            if p["seq"] == last_seq[tid]:
+                state = by_id[tid]["state"]
+                if state == TrialState.COMPLETED:
+                    scheduler.on_complete(tid)
+                elif state in (TrialState.DIVERGED, TrialState.FAILED):
+                    scheduler.on_failed(tid)  # as the loop told it when it happened
+        self.status.replayed(rows)
+        for row in rows:
+            if row["state"] in LIVE or row["state"] == TrialState.PAUSED:
+                trial = Running(
+                    row["trial_id"], row["number"], row["stage"], row["config"], fresh=False
+                )
+                trial.best = math.inf if row["best"] is None else self.spec.sign * row["best"]
+                trial.reported = trial.requested = row["epochs"]
+                if row["state"] == TrialState.PAUSED:
+                    self.paused[trial.trial_id] = trial
+                else:  # running (promoted, if it was paused before its last stored point)
+                    self._scheduler(trial.stage).resumed(trial.trial_id)
+                    self.restarts.append(trial)
+        # the plan goes on with the latest stage the store has seen, skipping its known trials
+        top = max(r["stage"] for r in rows)
+        self._plan_stage(top, min(r["number"] for r in rows if r["stage"] == top))

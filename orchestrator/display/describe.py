@@ -1,0 +1,71 @@
+"""Plain-text views of a sweep for the terminal: its summary and a table of configurations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from orchestrator.core.planner import Proposal
+from orchestrator.core.spec import SweepSpec
+from orchestrator.search.space import Choice, Constant, Param
+
+
+def describe_param(param: Param) -> str:
+    if isinstance(param, Choice):
+        return f"choice {list(param.values)}"
+    if isinstance(param, Constant):
+        return f"constant {param.value!r}"
+    low, high = getattr(param, "low"), getattr(param, "high")  # noqa: B009
+    return f"{param.kind} [{low:g}, {high:g}]"
+
+
+def describe_sweep(spec: SweepSpec) -> list[str]:
+    """A few lines that say what the sweep will do."""
+    settings = ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in spec.scheduler.settings.items()
+    )
+    lines = [
+        f"sweep {spec.name!r} on dataset {spec.dataset!r}; results in {spec.run_dir}",
+        f"metric {spec.metric} ({spec.direction}); at most {spec.max_epochs} epochs per trial; "
+        f"{spec.cpus_per_trial:g} CPU per trial"
+        + (f"; time limit {spec.time_limit:g} s" if spec.time_limit else ""),
+        f"scheduler {spec.scheduler.name}" + (f" ({settings})" if settings else ""),
+    ]
+    if spec.model:
+        lines.append("fixed: " + ", ".join(f"{k}={v}" for k, v in spec.model.items()))
+    lines.append(f"space ({len(spec.space.dims)} sampled):")
+    for name, param in spec.space.params.items():
+        when = spec.space.conditions.get(name)
+        cond = ""
+        if when:
+            cond = "  when " + ", ".join(f"{k} in {list(v)}" for k, v in when.items())
+        lines.append(f"  {name:<14} {describe_param(param)}{cond}")
+    for i, stage in enumerate(spec.stages):
+        zoom = ""
+        if stage.zoom_top_k is not None:
+            zoom = f", zoomed around the top {stage.zoom_top_k} (shrink {stage.zoom_shrink:g})"
+        sampler = stage.sampler + (
+            f" ({stage.grid_points} points)" if stage.sampler == "grid" else ""
+        )
+        lines.append(f"stage {i + 1}: {stage.trials} trials, {sampler}{zoom}")
+    return lines
+
+
+def proposals_table(proposals: Sequence[Proposal], names: Sequence[str]) -> str:
+    """One row per configuration, one column per sampled setting ('-' where inactive)."""
+    rows = [
+        {"trial": i + 1, "stage": p.stage + 1, **{n: _cell(p.config.get(n)) for n in names}}
+        for i, p in enumerate(proposals)
+    ]
+    return pd.DataFrame(rows).to_string(index=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

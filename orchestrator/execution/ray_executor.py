@@ -1,0 +1,378 @@
+"""Runs the loop's trials on a pool of long-lived Ray actors, one per `cpus_per_trial` CPUs.
+
+An actor costs about 0.3 s to start, so each runs many trials in turn. The epochs the loop
+asks for go to the worker in runs of about a quarter of a second (`chunk_epochs`), at most
+two runs waiting per worker, so a worker never idles between them and the driver makes
+one call per run, not per epoch. Once a trial's last epoch has been sent, the worker
+takes the next trial: its setup and first epochs queue behind the last ones. Results are
+collected with `ray.wait` as they finish, whichever worker they come from; a worker that
+dies is replaced, and its trials are reported lost, in one line each, so the loop can
+restart them elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from ray.exceptions import ActorAlreadyExistsError, GetTimeoutError, RayActorError
+
+from caviar_common.errors import suggest
+from orchestrator.core.executor import (
+    Crashed,
+    EpochDone,
+    Event,
+    Placement,
+    TrialTask,
+    chunk_epochs,
+    lost_worker_line,
+)
+from orchestrator.core.spec import DIRECTIONS, sign_of
+from workers.host import TrialHost
+from workers.protocol import DEFAULT_TRAINER, check_metric
+from workers.trial_worker import TrialWorker
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class _Trial:
+    """What the executor knows of a trial it placed: which epochs the loop asked for and
+    which of them have been sent to the worker."""
+
+    trial_id: str
+    last: int  # the trial's last epoch (0: not known)
+    setup: tuple[Any, ...] | None  # what the worker builds the trial from, until sent
+    data: Any  # ObjectRef of its dataset, until sent
+    wanted: int = 0  # highest epoch the loop asked for
+    sent: int = 0  # highest epoch sent to the worker
+    runs: int = 0  # calls sent
+    checkpoints: set[int] = field(default_factory=set)
+    ends_itself: bool = False  # its last epoch was sent with the word to end after it
+
+    @property
+    def finishing(self) -> bool:
+        """Every epoch up to its last has been sent: the worker can queue the next trial."""
+        return self.last > 0 and self.sent >= self.last
+
+
+@dataclass
+class _Worker:
+    name: str
+    handle: Any
+    ready: Any  # ObjectRef of where(), until the actor is up
+    node: str = ""
+    pid: int = 0
+    blas_threads: int = 0
+    trials: list[_Trial] = field(default_factory=list)  # running, then queued behind it
+    alive: bool = True
+    in_flight: int = 0  # runs of epochs sent and not answered yet
+    epoch_seconds: float | None = None  # of its latest epochs, to size the next runs
+    closing: Any = None  # ObjectRef of close(), once asked to exit
+
+    @property
+    def up(self) -> bool:
+        return self.alive and self.ready is None
+
+    @property
+    def takes_trial(self) -> bool:
+        """Idle, or its only trial has all its epochs sent (the next waits behind them)."""
+        if not self.up:
+            return False
+        return not self.trials or (len(self.trials) == 1 and self.trials[0].finishing)
+
+
+@dataclass
+class _Call:
+    kind: str  # "ready" or "run"
+    worker: str
+    trial: str | None = None
+
+
+class RayExecutor:
+    def __init__(
+        self,
+        sweep: str,
+        cpus_per_trial: float = 1.0,
+        workers: int | None = None,
+        start_timeout: float = 120.0,
+        data: Mapping[str, Any] | None = None,
+        host: TrialHost | None = None,
+        metric: str = "val_cost",
+        direction: str = "minimize",
+        trainer: str = DEFAULT_TRAINER,
+    ) -> None:
+        """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold.
+
+        With `data` (a TrialTask's dataset spec), the dataset is loaded here once, while the
+        actors start, and shared with every worker through the object store (zero-copy),
+        instead of each worker loading its own copy. `metric` and `direction` are the
+        sweep's: the workers' gauges show that metric and its best value in that direction.
+        `trainer` ("module:Class") is the class each trial trains (its module must be
+        importable by the workers: see `runner.connect_ray`'s `py_modules`).
+        """
+        check_metric(metric, trainer)
+        if direction not in DIRECTIONS:
+            raise ValueError(
+                f"direction: must be one of {list(DIRECTIONS)}, got {direction!r}"
+                f"{suggest(direction, DIRECTIONS)}"
+            )
+        if workers is None:
+            cpus = ray.cluster_resources().get("CPU", 1.0)
+            workers = max(1, math.floor(cpus / cpus_per_trial + 1e-9))
+        self.sweep = sweep
+        self.cpus = cpus_per_trial
+        self.metric, self.sign = metric, sign_of(direction)
+        self.trainer = trainer
+        self._slots = workers
+        self._cls = ray.remote(TrialWorker)
+        self._workers: dict[str, _Worker] = {}
+        self._trials: dict[str, tuple[_Worker, _Trial]] = {}  # placed, by trial id
+        self._dirty: dict[str, _Worker] = {}  # workers with epochs asked for, not sent
+        self._calls: dict[Any, _Call] = {}
+        self._count = 0
+        self._host = host or TrialHost()  # loads datasets in this process (it caches them)
+        self._datasets: dict[str, Any] = {}  # spec as JSON -> ObjectRef of the Dataset
+        for _ in range(workers):
+            self._spawn()
+        if data is not None:
+            self._dataset_ref(data)
+        self._wait_ready(start_timeout)
+
+    def __repr__(self) -> str:
+        alive = sum(w.alive for w in self._workers.values())
+        return f"RayExecutor({self.sweep!r}, workers={alive}, cpus_per_trial={self.cpus:g})"
+
+    # -- the pool -----------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        while True:  # a name stays taken for a moment after its actor is killed
+            self._count += 1
+            name = f"caviar-worker-{self._count}"
+            try:
+                handle = self._cls.options(
+                    name=name,
+                    num_cpus=self.cpus,
+                    max_restarts=0,
+                ).remote(name, self.sweep, self.cpus, self.metric, self.sign, self.trainer)
+                break
+            except ActorAlreadyExistsError:
+                continue
+        ref = handle.where.remote()  # type: ignore[attr-defined]
+        self._workers[name] = _Worker(name, handle, ref)
+        self._calls[ref] = _Call("ready", name)
+
+    def _wait_ready(self, timeout: float) -> None:
+        refs = [w.ready for w in self._workers.values()]
+        done, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        for ref in done:
+            self._collect(ref)
+        if not any(w.ready is None for w in self._workers.values()):
+            raise RuntimeError(
+                f"ray: no Caviar worker started within {timeout:g} s; does the cluster have "
+                f"{self.cpus:g} free CPU(s) per worker?"
+            )
+
+    @property
+    def slots(self) -> int:
+        return self._slots
+
+    @property
+    def workers(self) -> dict[str, dict[str, Any]]:
+        """Live workers: name -> node id, process id and trial (tests kill them by pid)."""
+        return {
+            w.name: {
+                "node": w.node,
+                "pid": w.pid,
+                "trial": w.trials[0].trial_id if w.trials else None,
+                "blas": w.blas_threads,
+            }
+            for w in self._workers.values()
+            if w.up
+        }
+
+    def free(self) -> int:
+        return sum(1 for w in self._workers.values() if w.takes_trial)
+
+    # -- the protocol -------------------------------------------------------------------
+
+    def launch(self, task: TrialTask) -> Placement:
+        ready = [w for w in self._workers.values() if w.takes_trial]
+        worker = min(ready, key=lambda w: len(w.trials))  # an idle one first
+        setup = (task.config, task.seed, task.checkpoint)  # sent with its first epochs
+        trial = _Trial(task.trial_id, task.max_epochs, setup, self._dataset_ref(task.data))
+        worker.trials.append(trial)
+        self._trials[task.trial_id] = (worker, trial)
+        return Placement(worker.name, worker.node)
+
+    def request(self, trial_id: str, epoch: int, checkpoint: bool) -> None:
+        placed = self._trials.get(trial_id)
+        if placed is None:
+            return  # its worker died a moment ago; the loop hears of it in this poll
+        worker, trial = placed
+        if trial.wanted == 0:  # the first epoch asked for: the one after its checkpoint
+            trial.sent = epoch - 1
+        trial.wanted = max(trial.wanted, epoch)
+        if checkpoint:
+            trial.checkpoints.add(epoch)
+        self._dirty[worker.name] = worker
+
+    def release(self, trial_id: str) -> None:
+        placed = self._trials.pop(trial_id, None)
+        if placed is None:
+            return
+        worker, trial = placed
+        for ref, call in list(self._calls.items()):
+            if call.trial == trial_id:
+                del self._calls[ref]  # results nobody will read
+                worker.in_flight -= call.kind == "run"
+        worker.trials.remove(trial)
+        self._dirty[worker.name] = worker  # a trial queued behind this one goes on
+        if worker.alive and trial.runs and not trial.ends_itself:
+            # frees the trainer; nothing waits for the answer
+            worker.handle.end.options(name=f"{trial_id} end").remote(trial_id)
+
+    def poll(self, timeout: float) -> list[Event]:
+        if self._send():  # a worker takes the next trial now: let the loop launch it first
+            timeout = 0.0
+        if not self._calls:
+            return []
+        refs = list(self._calls)
+        done, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        if done and len(refs) > 1:  # take everything else that is ready too, in order
+            done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        events: list[Event] = []
+        for ref in done:
+            events.extend(self._collect(ref))
+        return events
+
+    def shutdown(self) -> None:
+        """Ask every worker to exit once its current call is done; `close` waits for them."""
+        for worker in self._workers.values():
+            if worker.alive and worker.closing is None:
+                worker.closing = worker.handle.close.options(name="close").remote()
+        self._calls.clear()
+
+    def close(self, grace: float = 3.0) -> None:
+        """End the pool: workers that exit by themselves within `grace` seconds have sent
+        their last gauges to Ray's metrics; the rest are killed."""
+        self.shutdown()
+        closing = {w.closing: w for w in self._workers.values() if w.alive}
+        if closing:
+            ray.wait(list(closing), num_returns=len(closing), timeout=grace)
+        for worker in closing.values():
+            with contextlib.suppress(Exception):  # gone already, most likely
+                ray.kill(worker.handle, no_restart=True)
+            worker.alive = False
+
+    # -- sending runs of epochs -----------------------------------------------------------
+
+    def _send(self) -> bool:
+        """Send the epochs asked for since the last poll, two runs at most per worker;
+        whether a worker now takes the next trial (its trial's last epoch went out)."""
+        dirty, self._dirty = self._dirty, {}
+        freed = False
+        for worker in dirty.values():
+            busy = not worker.takes_trial
+            while worker.alive and worker.in_flight < 2:
+                trial = _next_to_send(worker.trials)
+                if trial is None:
+                    break
+                self._send_run(worker, trial)
+            freed |= busy and worker.takes_trial
+        return freed
+
+    def _send_run(self, worker: _Worker, trial: _Trial) -> None:
+        count = chunk_epochs(worker.epoch_seconds, trial.runs, trial.wanted - trial.sent)
+        first, last = trial.sent + 1, trial.sent + count
+        saves = [e for e in trial.checkpoints if first <= e <= last]
+        trial.ends_itself = last == trial.last
+        name = f"{trial.trial_id} epoch {first}" + (f"-{last}" if last > first else "")
+        ref = worker.handle.run.options(name=name).remote(
+            trial.trial_id,
+            first,
+            last,
+            max(saves) if saves else None,
+            trial.ends_itself,
+            trial.data,
+            trial.setup,
+        )
+        trial.sent, trial.runs, trial.setup, trial.data = last, trial.runs + 1, None, None
+        trial.checkpoints.difference_update(saves)
+        worker.in_flight += 1
+        self._calls[ref] = _Call("run", worker.name, trial.trial_id)
+
+    # -- results ------------------------------------------------------------------------
+
+    def _dataset_ref(self, data: Mapping[str, Any]) -> Any:
+        """The dataset in the object store, loaded by this process once per spec."""
+        key = json.dumps(dict(data), sort_keys=True)
+        if key not in self._datasets:
+            dataset = self._host.dataset(data["spec"], data["seed"], data["val_fraction"])
+            self._datasets[key] = ray.put(dataset)
+        return self._datasets[key]
+
+    def _collect(self, ref: Any) -> list[Event]:
+        call = self._calls.pop(ref, None)
+        if call is None:
+            return []
+        worker = self._workers[call.worker]
+        if call.kind == "run":
+            worker.in_flight -= 1
+            self._dirty[worker.name] = worker
+        try:
+            value = ray.get(ref, timeout=0)
+        except RayActorError as err:
+            return self._lost(worker, err)
+        except GetTimeoutError:  # cannot happen for a ready ref; keep it to be safe
+            self._calls[ref] = call
+            worker.in_flight += call.kind == "run"
+            return []
+        except Exception as err:  # the trial's own code raised (RayTaskError, mostly)
+            if call.trial in self._trials:
+                text = _ANSI.sub("", str(err))  # Ray colours the task's name
+                return [Crashed(call.trial, text, lost_worker=False)]  # type: ignore[arg-type]
+            return []
+        if call.kind == "ready":
+            worker.ready, worker.node, worker.pid = None, value["node"], value["pid"]
+            worker.blas_threads = value["blas_threads"]
+        elif call.kind == "run" and value:
+            seconds = [r.record.get("seconds") or 0.0 for r in value]
+            worker.epoch_seconds = sum(seconds) / len(seconds)
+            return [EpochDone(call.trial, r.record, r.checkpoint) for r in value]  # type: ignore[arg-type]
+        return []
+
+    def _lost(self, worker: _Worker, err: Exception) -> list[Event]:
+        if not worker.alive:
+            return []
+        worker.alive = False
+        for ref, call in list(self._calls.items()):
+            if call.worker == worker.name:
+                del self._calls[ref]
+        if self._count < 4 * self._slots:  # a replacement, unless workers keep dying
+            self._spawn()
+        lost, worker.trials = worker.trials, []
+        text = _ANSI.sub("", str(err))
+        events: list[Event] = []
+        for trial in lost:
+            self._trials.pop(trial.trial_id, None)
+            line = lost_worker_line(worker.name, worker.node, text)
+            events.append(Crashed(trial.trial_id, f"worker {line} died: {text}", True, line))
+        return events
+
+
+def _next_to_send(trials: list[_Trial]) -> _Trial | None:
+    """The trial whose epochs go next: the running one while it has epochs asked for and
+    not sent; the one queued behind it only once every epoch of the first has been sent."""
+    for trial in trials:
+        if trial.sent < trial.wanted:
+            return trial
+        if not trial.finishing:
+            return None
+    return None

@@ -1,0 +1,1 @@
+"""Panda mode: one model trained in the open (`caviar train`)."""

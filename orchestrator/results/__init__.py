@@ -1,0 +1,1 @@
+"""A sweep's results as pandas DataFrames: `load_run` and `Run`."""

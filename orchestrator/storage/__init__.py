@@ -1,0 +1,1 @@
+"""A sweep's durable record: the SQLite store, its schema and its migrations."""

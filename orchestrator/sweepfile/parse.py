@@ -1,0 +1,361 @@
+"""The YAML sweep file: read with `yaml.safe_load`, checked strictly, turned into a SweepSpec.
+
+Every mistake is a SweepError whose message starts with the path of the offending entry in
+the file (``space.learning_rate.low``), then the rule and the value. The whole file is
+checked before anything is reported, and every problem found is raised together as one
+`SweepErrors` (a SweepError); a section that depends on one with a problem (the sampled
+configurations on the space, a data file's length on val_fraction) is not checked.
+
+The keys, their defaults and their limits are the table in orchestrator/sweepfile/fields.py,
+which `caviar schema` also reads. Everything that can be checked before Ray starts is
+checked here: a dataset file's header and length, the trainer's import, and a budget that
+could ever end.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from caviar_common.errors import ConfigError
+from orchestrator.core.spec import METRICS, Stage, SweepSpec
+from orchestrator.schedulers.settings import SCHEDULERS, SchedulerSpec, check_scheduler
+from orchestrator.search.space import Space
+from orchestrator.sweepfile.checks import (
+    Problems,
+    SweepError,
+    SweepErrors,
+    get,
+    known_keys,
+    mapping,
+    one_of,
+    raise_all,
+    required,
+    value,
+)
+from orchestrator.sweepfile.data import MIN_SPLIT_PART, check_dataset, rows_needed
+from orchestrator.sweepfile.fields import (
+    BUDGET,
+    CUSTOM_METRIC,
+    MAX_EPOCHS,
+    MAX_TRIALS,
+    RESOURCES,
+    SAMPLER,
+    STAGE,
+    TOP,
+    TOP_KEYS,
+    ZOOM,
+)
+from orchestrator.sweepfile.space_section import check_model, check_sampled_configs, check_space
+from orchestrator.sweepfile.trainers import check_trainer
+from workers.protocol import DEFAULT_TRAINER, canonical_trainer, split_name
+
+__all__ = [
+    "MAX_EPOCHS",
+    "MAX_TRIALS",
+    "MIN_SPLIT_PART",
+    "TOP_KEYS",
+    "SweepError",
+    "SweepErrors",
+    "load_sweep",
+    "parse_sweep",
+    "rows_needed",
+]
+
+Sampling = tuple[str, int, int]  # a stage's sampler: name, grid points, tpe warm-up
+_FALLBACK: Sampling = ("random", SAMPLER["points"].default, SAMPLER["warmup"].default)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads 1e-4 as a number (YAML 1.1 insists on 1.0e-4)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and check a sweep file; a relative dataset path is taken from the file's folder.
+
+    The results directory, like any command-line path, is relative to the working directory.
+    A missing file or bad YAML is one SweepError; a file that reads raises `SweepErrors`
+    listing every problem in it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SweepError("", f"no sweep file at {str(path)!r}")
+    try:
+        raw = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        raise SweepError("", f"{path} is not valid YAML: {err}") from None
+    return parse_sweep(raw, base_dir=path.parent)
+
+
+def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = True) -> SweepSpec:
+    """Check a sweep read from YAML (a mapping) and build its SweepSpec; `base_dir` (the
+    file's folder) is where a relative dataset path and a trainer's module are looked for.
+    With `import_trainer` False, a trainer's name is checked but its module not imported
+    (reading a finished sweep's shape for its report runs none of its code).
+
+    Raises `SweepErrors` listing every problem, in the order of the file's keys.
+    """
+    try:
+        top = mapping("", raw, "the sweep file")
+    except SweepError as err:
+        raise SweepErrors([err]) from None
+    problems = Problems()
+    problems.attempt(known_keys, "", top, TOP_KEYS)
+    name = problems.attempt(lambda: value("name", TOP["name"], required(top, "name", "")))
+    trainer, custom = _trainer(top, base_dir, problems, import_trainer)
+    val_fraction = problems.attempt(get, top, "val_fraction", TOP)
+    dataset = problems.attempt(
+        check_dataset, top.get("dataset", TOP["dataset"].default), base_dir, val_fraction
+    )
+    seed = problems.attempt(get, top, "seed", TOP)
+    metric = problems.attempt(get, top, "metric", {"metric": CUSTOM_METRIC} if custom else TOP)
+    direction = problems.attempt(_direction, top, metric)
+    mark = len(problems.found)
+    model = problems.attempt(check_model, top.get("model", {}), custom)
+    fixed = [str(k) for k in top["model"]] if isinstance(top.get("model"), Mapping) else []
+    space = problems.attempt(check_space, top.get("space"), fixed, custom)
+    model_and_space_ok = not problems.since(mark)
+    sampler = problems.attempt(_sampler, "sampler", top.get("sampler", TOP["sampler"].default))
+    budget = problems.attempt(_section, top, "budget", BUDGET, problems) or {}
+    stages = problems.attempt(_stages, top.get("stages"), budget, sampler, space)
+    max_epochs = problems.attempt(get, budget, "max_epochs", BUDGET, "budget")
+    time_limit = problems.attempt(get, budget, "time_limit", BUDGET, "budget")
+    scheduler = problems.attempt(
+        _scheduler, top.get("scheduler", TOP["scheduler"].default), max_epochs
+    )
+    resources = problems.attempt(_section, top, "resources", RESOURCES, problems) or {}
+    cpus = problems.attempt(get, resources, "cpus_per_trial", RESOURCES, "resources")
+    results = problems.attempt(get, top, "results", TOP)
+    if not custom and model_and_space_ok and space is not None and model is not None:
+        problems.attempt(check_sampled_configs, space, model, seed or 0)
+    problems.raise_any(list(top), TOP_KEYS)
+    # every value is known now: a problem in any of them was raised above
+    assert name is not None and dataset is not None and seed is not None
+    assert metric is not None and direction is not None and model is not None
+    assert space is not None and stages is not None and scheduler is not None
+    assert max_epochs is not None and cpus is not None and results is not None
+    assert val_fraction is not None
+    return SweepSpec(
+        name=name,
+        dataset=dataset,
+        val_fraction=val_fraction,
+        seed=seed,
+        metric=metric,
+        direction=direction,
+        model=model,
+        space=space,
+        stages=stages,
+        scheduler=scheduler,
+        max_epochs=max_epochs,
+        time_limit=time_limit,
+        cpus_per_trial=cpus,
+        results=Path(results).expanduser(),
+        source=top,
+        trainer=trainer,
+    )
+
+
+# -- sections -----------------------------------------------------------------------------
+
+
+def _trainer(
+    top: Mapping[str, Any], base_dir: Path, problems: Problems, imports: bool = True
+) -> tuple[str, bool]:
+    """The trainer's name, and whether it is one of the user's own (`custom`): then the
+    model's settings and the space's keys are its own too. A trainer that fails to import
+    is reported and still counts as custom, so that its settings are not called unknown."""
+    if "trainer" not in top:
+        return DEFAULT_TRAINER, False
+    name = canonical_trainer(top["trainer"])
+    try:
+        if imports:
+            check_trainer(name, base_dir)
+        else:
+            split_name(name)
+    except ConfigError as err:
+        problems.add(SweepError("trainer", err.reason))
+    return (name if isinstance(name, str) else DEFAULT_TRAINER), name != DEFAULT_TRAINER
+
+
+def _direction(top: Mapping[str, Any], metric: str | None) -> str | None:
+    """The direction given, else the metric's own; a metric only the trainer knows needs
+    one. None when the metric itself is a problem."""
+    if "direction" in top:
+        return str(value("direction", TOP["direction"], top["direction"]))
+    if metric is None:
+        return None
+    if metric not in METRICS:
+        raise SweepError(
+            "direction",
+            f"is required for metric {metric!r}, which the trainer reports: write "
+            "direction: minimize or maximize",
+        )
+    return METRICS[metric]
+
+
+def _section(
+    top: Mapping[str, Any], key: str, table: Mapping[str, Any], problems: Problems
+) -> dict[str, Any]:
+    """A mapping of settings (budget, resources); a key outside its table is a problem, and
+    the keys in it are still checked."""
+    section = mapping(key, top.get(key, {}), "a mapping")
+    problems.attempt(known_keys, key, section, tuple(table))
+    return section
+
+
+def _sampler(path: str, raw: Any) -> Sampling:
+    """(name, grid points, tpe warm-up) of `sampler: NAME` or `sampler: {name: NAME, ...}`."""
+    if not isinstance(raw, Mapping):
+        return value(path, SAMPLER["name"], raw), _FALLBACK[1], _FALLBACK[2]
+    problems = Problems()
+    problems.attempt(known_keys, path, raw, tuple(SAMPLER))
+    name = problems.attempt(
+        lambda: value(f"{path}.name", SAMPLER["name"], required(raw, "name", path))
+    )
+    for key, field in SAMPLER.items():
+        if field.only_for and key in raw and name is not None and name != field.only_for:
+            problems.add(
+                SweepError(
+                    f"{path}.{key}",
+                    f"only the {field.only_for} sampler takes {key}, and this one is {name}",
+                )
+            )
+    points = problems.attempt(get, raw, "points", SAMPLER, path)
+    warmup = problems.attempt(get, raw, "warmup", SAMPLER, path)
+    raise_all(problems.found)
+    assert name is not None and points is not None and warmup is not None
+    return name, points, warmup
+
+
+def _stages(
+    raw: Any, budget: Mapping[str, Any], default: Sampling | None, space: Space | None
+) -> tuple[Stage, ...]:
+    """The stages; `default` (the top-level sampler) and `space` are None when they have
+    problems of their own, and then what depends on them is not checked."""
+    if raw is None:
+        trials = _trials("budget.trials", budget)
+        if default is not None and space is not None:
+            _check_grid("sampler", default[0], default[1], space)
+        sampling = default or _FALLBACK
+        return (Stage(trials, sampling[0], sampling[1], warmup=sampling[2]),)
+    if not isinstance(raw, list) or not raw:
+        raise SweepError("stages", f"must be a non-empty list of stages, got {raw!r}")
+    problems = Problems()
+    stages = [
+        problems.attempt(_stage, i, entry, budget, default, space) for i, entry in enumerate(raw)
+    ]
+    raise_all(problems.found)
+    checked = [s for s in stages if s is not None]
+    total = sum(s.trials for s in checked)
+    if total > MAX_TRIALS:
+        raise SweepError(
+            "stages",
+            f"the stages' trials add up to {total}; a sweep runs at most {MAX_TRIALS} trials",
+        )
+    return tuple(checked)
+
+
+def _stage(
+    i: int,
+    entry: Any,
+    budget: Mapping[str, Any],
+    default: Sampling | None,
+    space: Space | None,
+) -> Stage:
+    path = f"stages[{i}]"
+    stage = mapping(path, entry, "a mapping")
+    problems = Problems()
+    problems.attempt(known_keys, path, stage, tuple(STAGE))
+    if "trials" in stage:
+        trials = problems.attempt(value, f"{path}.trials", STAGE["trials"], stage["trials"])
+    else:
+        trials = problems.attempt(_trials, "budget.trials", budget)
+    own = "sampler" in stage
+    sampling = problems.attempt(_sampler, f"{path}.sampler", stage["sampler"]) if own else default
+    if sampling is not None and space is not None:
+        where = f"{path}.sampler" if own else "sampler"
+        problems.attempt(_check_grid, where, sampling[0], sampling[1], space)
+    zoom = problems.attempt(_zoom, path, i, stage["zoom"]) if "zoom" in stage else (None, 0.5)
+    raise_all(problems.found)
+    assert trials is not None and zoom is not None
+    sampling = sampling or _FALLBACK  # the top-level sampler's problem is reported there
+    return Stage(trials, sampling[0], sampling[1], zoom[0], zoom[1], sampling[2])
+
+
+def _zoom(path: str, i: int, raw: Any) -> tuple[int, float]:
+    if i == 0:
+        raise SweepError(
+            f"{path}.zoom",
+            "the first stage has no stage before it to zoom into; put zoom on a later stage",
+        )
+    zoom = mapping(f"{path}.zoom", raw, "a mapping {top_k, shrink}")
+    problems = Problems()
+    problems.attempt(known_keys, f"{path}.zoom", zoom, tuple(ZOOM))
+    top_k = problems.attempt(get, zoom, "top_k", ZOOM, f"{path}.zoom")
+    shrink = problems.attempt(get, zoom, "shrink", ZOOM, f"{path}.zoom")
+    raise_all(problems.found)
+    assert top_k is not None and shrink is not None
+    return top_k, shrink
+
+
+def _trials(path: str, budget: Mapping[str, Any]) -> int:
+    """A stage's trials taken from the budget (or its default), named there."""
+    return int(value(path, BUDGET["trials"], budget.get("trials", BUDGET["trials"].default)))
+
+
+def _check_grid(path: str, sampler: str, points: int, space: Space) -> None:
+    """A grid stage tries every combination: refuse one with more than MAX_TRIALS of them.
+
+    Each dimension has at most `points` levels, or its values when it has no more than
+    that (a choice: all its values), so the product bounds the grid before duplicates
+    that a condition switched off are dropped.
+    """
+    if sampler != "grid":
+        return
+    levels = []
+    for key in space.dims:
+        every = space.params[key].discrete(points)
+        levels.append(points if every is None else len(every))
+    size = math.prod(levels)
+    if size > MAX_TRIALS:
+        raise SweepError(
+            path,
+            f"a grid of {points} points per dimension over {', '.join(space.dims)} has up to "
+            f"{' x '.join(map(str, levels))} = {size} points; a sweep runs at most "
+            f"{MAX_TRIALS} trials, so use fewer points, or random or sobol sampling",
+        )
+
+
+def _scheduler(raw: Any, max_epochs: int | None) -> SchedulerSpec:
+    """The scheduler with each of its settings checked on its own; with `max_epochs` None
+    (a problem of its own) no grace period is compared with it."""
+    limit = MAX_EPOCHS if max_epochs is None else max_epochs
+    if isinstance(raw, Mapping):
+        fields = {str(k): v for k, v in raw.items()}
+        name = one_of("scheduler.name", required(fields, "name", "scheduler"), SCHEDULERS)
+        fields.pop("name")
+    else:
+        name, fields = one_of("scheduler", raw, SCHEDULERS), {}
+    errors = []
+    for key, setting in fields.items():
+        try:
+            check_scheduler(name, {key: setting}, limit)
+        except ConfigError as err:
+            errors.append(SweepError(f"scheduler.{err.key}", err.reason))
+    raise_all(errors)
+    try:
+        return check_scheduler(name, fields, limit)
+    except ConfigError as err:
+        raise SweepError(f"scheduler.{err.key}", err.reason) from None

@@ -1,0 +1,380 @@
+"""Load the data a worker trains on: a built-in set or a user's file, split and standardised.
+
+`load_dataset(spec, seed=...)` is the single door. Every source ends the same way: labels
+encoded to codes 0..K-1, a stratified train/validation split drawn from `seed`, and
+features standardised with statistics fitted on the training part only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from caviar_common.errors import suggest
+from workers.data.datafiles import Raw, read_file
+
+FILE_SUFFIXES = (".csv", ".parquet", ".npz")
+_SPIRAL_TURNS = 1.5  # turns of each spiral arm from the centre to radius 1
+_CENTRE_SPREAD = 3.0  # synthetic class centres lie ~3*sqrt(2) apart; noise is per feature
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A split, standardised classification set; the arrays are read-only."""
+
+    name: str
+    X_train: np.ndarray  # (n_train, d) float64, standardised with train-only mean/std
+    y_train: np.ndarray  # (n_train,) int64 codes in [0, n_classes)
+    X_val: np.ndarray  # (n_val, d) float64, standardised with the *train* statistics
+    y_val: np.ndarray  # (n_val,) int64
+    classes: tuple[Any, ...]  # the original label values, index = code
+    feature_names: tuple[str, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[1])
+
+    @property
+    def n_train(self) -> int:
+        return int(self.X_train.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.X_val.shape[0])
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(c) for c in self.classes[:6])
+        more = ", ..." if self.n_classes > 6 else ""
+        return (
+            f"Dataset({self.name!r}, train={self.X_train.shape}, val={self.X_val.shape}, "
+            f"classes={self.n_classes}: ({shown}{more}))"
+        )
+
+
+@dataclass(frozen=True)
+class _Option:
+    """What one built-in dataset option must be."""
+
+    kind: type
+    check: Callable[[Any], bool]
+    says: str
+
+
+OPTIONS: dict[str, _Option] = {
+    "rows": _Option(int, lambda v: v >= 2, "an integer >= 2"),
+    "features": _Option(int, lambda v: v >= 1, "an integer >= 1"),
+    "classes": _Option(int, lambda v: v >= 2, "an integer >= 2"),
+    "noise": _Option(float, lambda v: 0 <= v < math.inf, "a finite number >= 0"),
+}
+
+
+@dataclass(frozen=True)
+class _Builtin:
+    make: Callable[[Mapping[str, Any], np.random.Generator], Raw]
+    defaults: Mapping[str, Any]
+
+
+def _digits(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.data, bunch.target, tuple(map(str, bunch.feature_names))
+
+
+def _breast_cancer(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    return bunch.data, bunch.target, tuple(map(str, bunch.feature_names))
+
+
+def _moons(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
+    from sklearn.datasets import make_moons
+
+    seed = int(rng.integers(2**32))
+    X, y = make_moons(n_samples=opts["rows"], noise=opts["noise"], random_state=seed)
+    return X, y, ("x0", "x1")
+
+
+def _balanced_labels(rows: int, classes: int) -> np.ndarray:
+    """Labels 0..classes-1 in sorted blocks whose sizes differ by at most one."""
+    sizes = rows // classes + (np.arange(classes) < rows % classes)
+    return np.repeat(np.arange(classes), sizes)
+
+
+def _spirals(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
+    rows, k = opts["rows"], opts["classes"]
+    y = _balanced_labels(rows, k)
+    r = np.sqrt(rng.uniform(size=rows))  # sqrt: points spread evenly along each arm
+    angle = 2 * np.pi * (_SPIRAL_TURNS * r + y / k)  # arm k starts k/K of a turn further on
+    X = np.column_stack([r * np.cos(angle), r * np.sin(angle)])  # (rows, 2)
+    X += opts["noise"] * rng.standard_normal(X.shape)
+    return X, y, ("x0", "x1")
+
+
+def _synthetic(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
+    rows, d, k = opts["rows"], opts["features"], opts["classes"]
+    y = _balanced_labels(rows, k)
+    centres = rng.standard_normal((k, d)) * (_CENTRE_SPREAD / math.sqrt(d))  # (K, d)
+    X = rng.standard_normal((rows, d))  # (rows, d); the one big allocation
+    X *= opts["noise"]
+    starts = np.searchsorted(y, np.arange(k + 1))
+    for c in range(k):  # rows are sorted by class, so each block is a view
+        X[starts[c] : starts[c + 1]] += centres[c]
+    return X, y, tuple(f"x{i}" for i in range(d))
+
+
+_BUILTINS: dict[str, _Builtin] = {
+    "digits": _Builtin(_digits, MappingProxyType({})),
+    "breast_cancer": _Builtin(_breast_cancer, MappingProxyType({})),
+    "moons": _Builtin(_moons, MappingProxyType({"rows": 1000, "noise": 0.2})),
+    "spirals": _Builtin(_spirals, MappingProxyType({"rows": 1000, "classes": 2, "noise": 0.05})),
+    "synthetic": _Builtin(
+        _synthetic,
+        MappingProxyType({"rows": 60000, "features": 784, "classes": 10, "noise": 1.0}),
+    ),
+}
+
+
+def load_dataset(
+    spec: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    label: str | None = None,
+) -> Dataset:
+    """Load, encode, split and standardise one dataset; bad input raises ValueError.
+
+    `spec` is a built-in name (``"digits"``), a name with options
+    (``"synthetic:rows=5000,features=20,classes=3"``), a mapping (``{"name": "moons",
+    "noise": 0.3}`` or ``{"path": "d.csv", "label": "y"}``) or a path ending in .csv,
+    .parquet or .npz. `label` names the label column of a CSV or Parquet file.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed: must be an integer >= 0, got {seed!r}")
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float):
+        raise ValueError(f"val_fraction: must be a number in (0, 1), got {val_fraction!r}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction: must be in (0, 1), got {val_fraction!r}")
+    data_seq, split_seq = np.random.SeedSequence(int(seed)).spawn(2)
+    name, source = _parse_spec(spec, label)
+    if isinstance(source, Path):
+        X, y, feature_names = read_file(source, label if label is not None else _label(spec))
+    else:
+        X, y, feature_names = _BUILTINS[name].make(source, np.random.default_rng(data_seq))
+    return _prepare(name, X, y, feature_names, val_fraction, split_seq)
+
+
+def check_dataset_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> str:
+    """Check a dataset spec without loading it (a file must exist); return its name."""
+    name, _ = _parse_spec(spec, None)
+    return name
+
+
+def _label(spec: Any) -> str | None:
+    return spec.get("label") if isinstance(spec, Mapping) else None
+
+
+def _parse_spec(spec: Any, label: str | None) -> tuple[str, Mapping[str, Any] | Path]:
+    """Return (name, options) for a built-in or (name, path) for a file."""
+    if isinstance(spec, Mapping):
+        spec = dict(spec)
+        if "path" in spec:
+            extra = sorted(set(spec) - {"path", "label"})
+            if extra:
+                raise ValueError(
+                    f"dataset: a file mapping takes only 'path' and 'label', got {extra}"
+                )
+            if label is not None and spec.get("label", label) != label:
+                raise ValueError(
+                    f"label: given twice with different values, {spec['label']!r} in the "
+                    f"mapping and {label!r} as an argument"
+                )
+            return _parse_path(spec["path"])
+        if "name" not in spec:
+            raise ValueError(
+                f"dataset: a mapping needs 'name' (one of {', '.join(_BUILTINS)}) or 'path', "
+                f"got keys {sorted(spec)}"
+            )
+        name, options = spec.pop("name"), spec
+    elif isinstance(spec, os.PathLike) or (
+        isinstance(spec, str) and spec.strip().lower().endswith(FILE_SUFFIXES)
+    ):
+        return _parse_path(spec)
+    elif isinstance(spec, str):
+        name, _, text = spec.partition(":")
+        options = _parse_options(text, spec)
+    else:
+        raise ValueError(
+            f"dataset: must be a name, a path or a mapping, got {spec!r} ({type(spec).__name__})"
+        )
+    name = _check_name(name)
+    if label is not None:
+        raise ValueError(f"label: applies only to CSV and Parquet files, not to {name!r}")
+    return name, _check_options(name, options)
+
+
+def _parse_path(path: Any) -> tuple[str, Path]:
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"path: must be a file path, got {path!r} ({type(path).__name__})")
+    p = Path(path).expanduser()
+    if p.suffix.lower() not in FILE_SUFFIXES:
+        raise ValueError(f"path: must end in {', '.join(FILE_SUFFIXES)}, got {str(path)!r}")
+    if not p.is_file():
+        raise ValueError(f"path: no such file {str(p)!r}")
+    return str(path), p
+
+
+def _parse_options(text: str, spec: str) -> dict[str, Any]:
+    """Parse ``rows=5000,noise=0.1`` into {"rows": 5000, "noise": 0.1}."""
+    options: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, raw = part.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not key:
+            raise ValueError(f"dataset option {part!r} in {spec!r} must look like key=value")
+        if key in options:
+            raise ValueError(f"dataset option {key!r} is given twice in {spec!r}")
+        options[key] = _number(raw)
+    return options
+
+
+def _number(raw: str) -> int | float | str:
+    for convert in (int, float):
+        try:
+            return convert(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _check_name(name: Any) -> str:
+    key = str(name).strip().lower()
+    if key not in _BUILTINS:
+        raise ValueError(
+            f"dataset: unknown name {name!r}{suggest(key, list(_BUILTINS))}; built-in "
+            f"datasets are {', '.join(_BUILTINS)}, and a file path must end in "
+            f"{', '.join(FILE_SUFFIXES)}"
+        )
+    return key
+
+
+def _check_options(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The built-in's defaults overridden by `given`, each option checked against its rule."""
+    defaults = _BUILTINS[name].defaults
+    options = dict(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            takes = f"its options are {', '.join(defaults)}" if defaults else "it takes none"
+            raise ValueError(
+                f"{name}: unknown option {key!r}{suggest(str(key), list(defaults))}; {takes}"
+            )
+        options[key] = _check_option(name, key, value)
+    if "classes" in options and options["rows"] < options["classes"]:
+        raise ValueError(
+            f"{name}: rows must be at least classes so every class has rows, got "
+            f"rows={options['rows']} and classes={options['classes']}"
+        )
+    return options
+
+
+def _check_option(name: str, key: str, value: Any) -> Any:
+    rule = OPTIONS[key]
+    ok_type = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    )
+    if ok_type and rule.kind is int and float(value).is_integer():
+        value = int(value)
+    elif ok_type and rule.kind is float:
+        value = float(value)
+    if not ok_type or not isinstance(value, rule.kind) or not rule.check(value):
+        raise ValueError(f"{name}: option {key!r} must be {rule.says}, got {value!r}")
+    return value
+
+
+def _prepare(
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    feature_names: tuple[str, ...],
+    val_fraction: float,
+    split_seq: np.random.SeedSequence,
+) -> Dataset:
+    if len(X) == 0:
+        raise ValueError(f"{name}: has no rows")
+    try:
+        classes, codes = np.unique(y, return_inverse=True)
+    except TypeError:
+        raise ValueError(f"{name}: labels mix types that cannot be sorted") from None
+    codes = codes.reshape(-1).astype(np.int64, copy=False)
+    train_idx, val_idx = stratified_split(codes, classes, val_fraction, split_seq, name)
+    X_train, X_val = np.asarray(X[train_idx], np.float64), np.asarray(X[val_idx], np.float64)
+    mean, scale = fit_scaler(X_train)
+    for part in (X_train, X_val):  # fresh copies from the split, so scale in place
+        part -= mean
+        part /= scale
+    arrays = (X_train, codes[train_idx], X_val, codes[val_idx])
+    for a in arrays:
+        a.setflags(write=False)  # shared by every trial, as in Ray's object store
+    return Dataset(name, *arrays, tuple(classes.tolist()), feature_names)
+
+
+def stratified_split(
+    codes: np.ndarray,
+    classes: np.ndarray,
+    val_fraction: float,
+    seq: np.random.SeedSequence,
+    name: str = "dataset",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation row indices with each class's share kept to within one row."""
+    from sklearn.model_selection import train_test_split
+
+    k, n, labels = len(classes), len(codes), classes.tolist()
+    if k < 2:
+        raise ValueError(f"{name}: needs at least 2 classes, but every label is {labels[0]!r}")
+    counts = np.bincount(codes, minlength=k)
+    if counts.min() < 2:
+        few = [labels[i] for i in np.flatnonzero(counts < 2)]
+        raise ValueError(
+            f"{name}: a stratified split needs at least 2 rows per class, but class(es) "
+            f"{few} have 1"
+        )
+    n_val = split_sizes(n, val_fraction)[1]
+    if min(n_val, n - n_val) < k:
+        raise ValueError(
+            f"{name}: val_fraction={val_fraction} of {n} rows gives {n_val} validation and "
+            f"{n - n_val} training rows; each part needs at least one row per class ({k})"
+        )
+    random_state = int(seq.generate_state(1)[0])
+    train_idx, val_idx = train_test_split(
+        np.arange(n), test_size=n_val, stratify=codes, random_state=random_state
+    )
+    return train_idx, val_idx
+
+
+def split_sizes(rows: int, val_fraction: float) -> tuple[int, int]:
+    """(training rows, validation rows) of a split; validation rounds up, as in
+    train_test_split."""
+    n_val = math.ceil(val_fraction * rows)
+    return rows - n_val, n_val
+
+
+def fit_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and std of X; a constant column gets its value and 1, so it maps to 0."""
+    mean, scale = X.mean(axis=0), X.std(axis=0)  # (d,), (d,)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    constant = lo == hi  # exact test: a rounded std of a constant column need not be 0
+    mean[constant] = lo[constant]
+    scale[constant] = 1.0
+    return mean, scale
