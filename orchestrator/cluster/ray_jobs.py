@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
-
 from orchestrator.core.spec import SweepSpec
 from orchestrator.sweepfile.parse import load_sweep
 from orchestrator.sweepfile.trainers import shipped
+from orchestrator.sweepfile.write import write_sweep
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -87,7 +86,7 @@ def package(sweep_file: Path) -> Iterator[tuple[SweepSpec, Path]]:
             shutil.copytree(code, folder / code.name, ignore=ignore)
         elif code is not None:
             shutil.copy2(code, folder / code.name)
-        (folder / "sweep.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        write_sweep(raw, folder / "sweep.yaml")
         yield spec, folder
 
 

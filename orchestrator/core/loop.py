@@ -35,7 +35,6 @@ from orchestrator.core.executor import Crashed, EpochDone, Event, Executor, Tria
 from orchestrator.core.planner import Finished, Proposal, plan_stage, propose_one, stage_boxes
 from orchestrator.core.status import Status
 from orchestrator.schedulers import Decision, Scheduler, diverged, make_scheduler
-from orchestrator.search.samplers import SEQUENTIAL
 from orchestrator.search.tpe import evidence
 
 if TYPE_CHECKING:
@@ -215,7 +214,7 @@ class Sweep:
             if r["state"] not in LIVE
         ]
         spec, known = self.spec, {r["number"] for r in rows}
-        if spec.stages[index].sampler in SEQUENTIAL:
+        if spec.stages[index].sequential:
             box = stage_boxes(spec.space, spec.stages, index, finished, spec.sign)[index]
             count = spec.stages[index].trials
             todo: list[tuple[int, Proposal | None]] = [

@@ -18,7 +18,7 @@ import numpy as np
 
 from caviar_common.seeds import proposal_seed, sampler_seed
 from orchestrator.core.spec import Stage, SweepSpec
-from orchestrator.search.samplers import SEQUENTIAL, SweepWarning, make_sampler
+from orchestrator.search.samplers import SweepWarning, make_sampler
 from orchestrator.search.space import Box, Space
 from orchestrator.search.tpe import Evidence, suggest
 from orchestrator.search.zoom import top_k, zoom_box
@@ -133,7 +133,7 @@ def plan_stage(
     keeps no state between stages (and a resumed sweep plans exactly what it would have).
     A sequential stage (tpe) has no plan: its trials are proposed one at a time.
     """
-    if stages[index].sampler in SEQUENTIAL:
+    if stages[index].sequential:
         return []
     box = stage_boxes(space, stages, index, finished, sign)[index]
     return propose(space, fixed, stages[index], index, box, seed)
@@ -150,7 +150,7 @@ def first_stage(spec: SweepSpec, count: int | None = None) -> list[Proposal]:
         raise ValueError(f"count: must be an integer >= 1, got {count}")
     stage = spec.stages[0] if count is None else replace(spec.stages[0], trials=count)
     box = stage_box(spec.space, spec.stages, 0, [], [], spec.sign)
-    if stage.sampler in SEQUENTIAL:  # its warm-up: what comes after depends on results
+    if stage.sequential:  # its warm-up: what comes after depends on results
         known = min(stage.trials, max(1, stage.warmup))
         return [propose_one(spec, 0, box, [], number) for number in range(1, known + 1)]
     return propose(spec.space, spec.model, stage, 0, box, spec.seed)

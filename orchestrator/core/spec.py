@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.schedulers.settings import SchedulerSpec
+from orchestrator.search.proposed_by import WARMUP, is_sequential
 from orchestrator.search.space import Space
-from orchestrator.search.tpe import WARMUP
 from workers.protocol import DEFAULT_TRAINER
 
 # The metrics a sweep may optimise (curve columns of caviar_common.curves) and the
@@ -46,6 +46,11 @@ class Stage:
     zoom_top_k: int | None = None  # None: sample the parent box as it is
     zoom_shrink: float = 0.5
     warmup: int = WARMUP  # tpe: random proposals until this many trials have results
+
+    @property
+    def sequential(self) -> bool:
+        """True when its trials are proposed one at a time from results (tpe), not planned."""
+        return is_sequential(self.sampler)
 
 
 @dataclass(frozen=True)

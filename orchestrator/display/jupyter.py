@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from orchestrator.core.status import Status
-from orchestrator.display.progress import Throttle, panel
+from orchestrator.display.panel import Throttle, panel
 
 # as rich shows its own output in a notebook: a scrolling block of monospace lines
 HTML_FORMAT = (

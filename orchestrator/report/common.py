@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import LogLocator
 
 from caviar_common.states import TrialState
-from orchestrator.search.tpe import MODEL, WARM_UP
+from orchestrator.search.proposed_by import MODEL, WARM_UP
 
 STATE_COLOURS: dict[str, str] = {
     TrialState.PRUNED: "0.72",

@@ -32,8 +32,8 @@ from orchestrator.report.params import importance, parameter_figure
 from orchestrator.report.stages import parallel_figure, stages_figure
 from orchestrator.results.run import Run, load_run
 from orchestrator.schedulers import decision_epochs
+from orchestrator.search.proposed_by import MODEL, WARM_UP
 from orchestrator.search.space import Choice, Constant, Space
-from orchestrator.search.tpe import MODEL, WARM_UP
 from orchestrator.sweepfile.parse import parse_sweep
 
 TOP = 10

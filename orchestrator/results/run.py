@@ -6,18 +6,18 @@ consistent, while the sweep still runs.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
 from caviar_common import curves
 from caviar_common.curves import DIVERGED_ABOVE
-from caviar_common.states import TrialState
 from orchestrator.core.spec import default_direction
 from orchestrator.storage.store import DB_NAME, StoreError
 from workers.protocol import DEFAULT_TRAINER, canonical_trainer
@@ -174,44 +174,40 @@ class Run:
     def plot_curves(self) -> Figure:
         """The report's chart of every trial's validation cost curve (a line per trial,
         gid: its id; the best drawn again in black, gid `best`)."""
-        from orchestrator.report.curves import curves_figure
-        from orchestrator.report.page import sweep_shape
-
-        minimize = self.direction == "minimize"
-        ranked = self.best(len(self.trials))  # as the leaderboard ranks them, ties too
-        usable = ranked.index[ranked["state"] != TrialState.DIVERGED]
-        best = str(usable[0]) if len(usable) else None
-        rungs = sweep_shape(self).rungs
-        column = self.curve_column
-        return curves_figure(self.trials, self.curves, best, rungs, minimize, column=column)
+        return plotting().plot_curves(self)
 
     def plot_params(self) -> Figure:
         """The report's chart of the metric against each searched hyperparameter, the most
         telling (|Spearman rho|) first."""
-        from orchestrator.report.page import searched, sweep_shape
-        from orchestrator.report.params import importance, parameter_figure
-
-        shape = sweep_shape(self)
-        if shape.space is None:
-            raise ValueError(
-                f"source: the sweep file kept in {self.path} does not read back "
-                f"({shape.problem}), so its space is unknown"
-            )
-        names = searched(self, shape.space)
-        ranks = importance(self.trials, shape.space, names)
-        names = [*ranks, *(n for n in names if n not in ranks)]
-        minimize = self.direction == "minimize"
-        return parameter_figure(self.trials, shape.space, self.metric, names, minimize)
+        return plotting().plot_params(self)
 
     def report(self, path: str | Path | None = None) -> Path:
         """Write the HTML report (`caviar report`) to `path`, a file or a directory (default:
         the run's own report.html); returns the file written."""
-        from orchestrator.report.page import write_report
-
         out = None if path is None else Path(path)
         if out is not None and out.is_dir():
             out = out / "report.html"
-        return write_report(self.path, out)
+        return plotting().report(self, out)
+
+
+class Plotting(Protocol):
+    """What draws a run: the report package's `run_plots` module by default."""
+
+    def plot_curves(self, run: Run) -> Figure: ...
+
+    def plot_params(self, run: Run) -> Figure: ...
+
+    def report(self, run: Run, out: Path | None) -> Path: ...
+
+
+# The module that draws a Run, imported on first use as pandas imports its plotting
+# backend: the report sits above the results, which never import it.
+PLOTTING_BACKEND = "orchestrator.report.run_plots"
+
+
+def plotting() -> Plotting:
+    """The plotting backend, imported when a run is first drawn."""
+    return cast(Plotting, importlib.import_module(PLOTTING_BACKEND))
 
 
 def load_run(path: str | Path) -> Run:

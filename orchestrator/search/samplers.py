@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from orchestrator.search.proposed_by import is_sequential
 from orchestrator.search.space import Box, Param, Space
 
 
@@ -93,7 +94,6 @@ class GridSampler:
 
 
 SAMPLERS = ("random", "sobol", "grid", "tpe")
-SEQUENTIAL = ("tpe",)  # propose one trial at a time from results (orchestrator/search/tpe.py)
 
 
 def make_sampler(name: str, points_per_dim: int = 3) -> Sampler:
@@ -103,7 +103,7 @@ def make_sampler(name: str, points_per_dim: int = 3) -> Sampler:
         return SobolSampler()
     if name == "grid":
         return GridSampler(points_per_dim)
-    if name in SEQUENTIAL:
+    if is_sequential(name):
         raise ValueError(
             f"sampler: {name} proposes one trial at a time (orchestrator/search/tpe.py)"
         )

@@ -22,11 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from caviar_common.states import TrialState
+from orchestrator.search.proposed_by import MODEL, WARM_UP, WARMUP
 from orchestrator.search.space import Box, Choice, Param, Space
-
-WARMUP = 10  # Optuna's n_startup_trials: random proposals until this much evidence exists
-MODEL, WARM_UP = "tpe", "warm-up"  # how a proposal came about
-
 
 _KINDS = {
     TrialState.COMPLETED: "complete",

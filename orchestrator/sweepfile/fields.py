@@ -15,8 +15,8 @@ from typing import Any
 from caviar_common.bounds import Bound
 from caviar_common.errors import suggest
 from orchestrator.core.spec import DIRECTIONS, METRICS
+from orchestrator.search.proposed_by import WARMUP
 from orchestrator.search.samplers import SAMPLERS
-from orchestrator.search.tpe import WARMUP
 from workers.protocol import DEFAULT_TRAINER, TRAINER_NAME
 
 MAX_EPOCHS = 100_000  # per trial

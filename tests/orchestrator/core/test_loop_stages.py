@@ -13,7 +13,7 @@ import pytest
 from caviar_common.states import ENDED, TrialState
 from orchestrator.core.loop import Sweep
 from orchestrator.execution.inprocess import InProcessExecutor
-from orchestrator.search.tpe import MODEL, WARM_UP
+from orchestrator.search.proposed_by import MODEL, WARM_UP
 from orchestrator.storage.store import Store
 from tests.orchestrator.core.test_loop import curves, interrupt_after, make_spec, run_sweep
 

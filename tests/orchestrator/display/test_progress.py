@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from orchestrator.core.status import Status
-from orchestrator.display.progress import PlainProgress, RichProgress, make_progress
+from orchestrator.display.progress import make_progress
+from orchestrator.display.terminal import PlainProgress, RichProgress
 
 
 class Clock:

@@ -10,7 +10,8 @@ import pytest
 from caviar_common.states import TrialState
 from orchestrator.core.status import Status
 from orchestrator.display.jupyter import JupyterProgress, Snapshot, snapshot
-from orchestrator.display.progress import PlainProgress, make_progress
+from orchestrator.display.progress import make_progress
+from orchestrator.display.terminal import PlainProgress
 from tests.orchestrator.display.test_progress import Clock
 
 
