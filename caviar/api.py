@@ -1,5 +1,9 @@
 """The Python entry points: the `caviar run`, `resume`, `validate` and `sample` commands as
-functions that return what they found (a `Run`, a `SweepSpec`, a DataFrame)."""
+functions that return what they found (a `Run`, a `SweepSpec`, a DataFrame).
+
+Each raises what the command line reports with exit code 2 as an exception: an
+`InputError` (a `SweepErrors` for a sweep) or a `StoreError`, both `CaviarError`s.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +33,33 @@ def run(
 ) -> Run:
     """Run a sweep on Ray as `caviar run` does and return its finished `Run`.
 
-    `sweep` is a sweep file or the same structure as a dict (its relative dataset paths
-    taken from the current directory). Ray is started here and shut down at the end, so
-    call it from a process that has not called `ray.init()` (it refuses). Ctrl-C leaves
-    the sweep resumable with `caviar.resume(run_dir)` and raises KeyboardInterrupt.
+    The sweep is checked whole before anything starts; then Ray is started (or the local
+    cluster of `caviar up` joined), progress is printed as `caviar run` prints it, and the
+    connection is shut down at the end, so call it from a process that has not called
+    `ray.init()`.
+
+    Args:
+        sweep: A sweep file's path, or the same structure as a dict (whose relative dataset
+            paths are taken from the current directory).
+        address: An existing Ray cluster to run on ("auto", "ray://HOST:10001",
+            "HOST:6379"); by default the local cluster of `caviar up` if it is up, else a
+            private Ray on this machine.
+        workers: Trials at a time; by default the cluster's CPUs / cpus_per_trial.
+        results: The folder the run's directory (RESULTS/NAME) goes in; by default
+            $CAVIAR_RESULTS, else the sweep's own `results`.
+        report: Keep RESULTS/NAME/report.html up to date while the sweep runs.
+        dashboard: Start a private Ray with its dashboard (a cluster joined keeps its own).
+
+    Returns:
+        The finished sweep's `Run`: its trials and curves as DataFrames.
+
+    Raises:
+        SweepErrors: The sweep file is missing or breaks a rule: one `InputError` listing
+            every problem, each with its `path`; nothing was created.
+        StoreError: The results directory already holds a sweep.
+        RuntimeError: Ray is already initialised in this process.
+        KeyboardInterrupt: On Ctrl-C (or a notebook's interrupt), once everything recorded
+            so far is kept; `caviar.resume(run_dir)` finishes the sweep.
     """
     from orchestrator.execution.runner import default_results, new_run, new_run_from_source
 
@@ -53,7 +80,28 @@ def resume(
     report: bool = False,
     dashboard: bool = True,
 ) -> Run:
-    """Finish an interrupted sweep in `path` (runs/NAME) as `caviar resume` does."""
+    """Finish an interrupted sweep as `caviar resume` does and return its finished `Run`.
+
+    Finished trials stay, trials that were running continue from their checkpoints, and
+    the rest of the budget is run, as the sweep would have run it without the interruption.
+
+    Args:
+        path: The sweep's results directory (runs/NAME).
+        address: An existing Ray cluster to run on, as for `run`.
+        workers: Trials at a time; by default the cluster's CPUs / cpus_per_trial.
+        report: Keep PATH/report.html up to date while the sweep runs.
+        dashboard: Start a private Ray with its dashboard (a cluster joined keeps its own).
+
+    Returns:
+        The finished sweep's `Run`.
+
+    Raises:
+        StoreError: `path` holds no sweep, holds a finished one, or another process runs it.
+        SweepErrors: The sweep kept in `path` no longer checks out (its dataset file or its
+            trainer's module has gone, say).
+        RuntimeError: Ray is already initialised in this process.
+        KeyboardInterrupt: On Ctrl-C, once everything recorded so far is kept.
+    """
     from orchestrator.execution.runner import reopen_run
 
     _refuse_own_ray()
@@ -63,10 +111,23 @@ def resume(
 
 
 def validate(sweep: SweepSource) -> SweepSpec:
-    """The sweep checked as `caviar validate` checks it, the whole sweep before anything is
-    reported: mistakes raise one ValueError (a `SweepErrors`) whose message lists every
-    problem, one per line, each naming the entry, the rule and the value; its `problems`
-    holds them as SweepErrors with a `path` each. A trainer the sweep names is imported."""
+    """Check a sweep as `caviar validate` does, the whole sweep before anything is reported.
+
+    A trainer the sweep names is imported (its module's code runs), and the first stage
+    is planned, which finds some problems too (a grid implies its own number of trials).
+
+    Args:
+        sweep: A sweep file's path, or the same structure as a dict.
+
+    Returns:
+        The checked sweep, every default filled in.
+
+    Raises:
+        SweepErrors: The sweep file is missing or breaks a rule: one `InputError` (and
+            ValueError) whose message lists every problem, one per line, each naming the
+            entry, the rule and the value; its `problems` holds them, each an `InputError`
+            with its `path`.
+    """
     from orchestrator.core.planner import first_stage
 
     spec = _spec(sweep)
@@ -75,9 +136,23 @@ def validate(sweep: SweepSource) -> SweepSpec:
 
 
 def sample(sweep: SweepSource, n: int | None = None) -> pd.DataFrame:
-    """The configurations the sweep's first stage would try (`n` of them; default: the
-    stage's trials), as `caviar sample` prints them: columns trial, stage and one per
-    sampled setting (None where inactive). Of a tpe stage, only its random warm-up."""
+    """The configurations the sweep's first stage would try, as `caviar sample` prints them.
+
+    Later stages zoom around results or learn from them, so only the first is known before
+    the sweep runs; of a tpe stage, only its random warm-up.
+
+    Args:
+        sweep: A sweep file's path, or the same structure as a dict.
+        n: How many configurations; by default the first stage's trials.
+
+    Returns:
+        One row per configuration: columns trial, stage and one per sampled setting (None
+        where a condition leaves it inactive).
+
+    Raises:
+        SweepErrors: The sweep breaks a rule, as for `validate`.
+        InputError: `n` is below 1.
+    """
     from orchestrator.core.planner import first_stage
 
     spec = _spec(sweep)

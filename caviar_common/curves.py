@@ -29,7 +29,8 @@ class EpochRecord:
     batch_costs: tuple[float, ...]
     val_cost: float  # cross-entropy on the validation set, evaluation-mode batch norm
     val_accuracy: float
-    learning_rate: float  # the decayed rate this epoch trained with
+    # α at this epoch: the configured rate α₀ (a trial's `learning_rate`) after its decay
+    decayed_learning_rate: float
     seconds: float
     diverged: bool = False
     message: str = ""

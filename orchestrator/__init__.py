@@ -1,4 +1,6 @@
-"""Caviar's orchestrator: search spaces, samplers, schedulers and the tuning loop."""
+"""Caviar's driver side: a package per concept (core, search, schedulers, storage, sweepfile,
+execution, cluster, results, report, display, panda, cli); README.md's "Where things are"
+says what each owns."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ FORMER_NAMES = frozenset({"workers.trainer:Trainer"})
 
 def canonical_trainer(name: Any) -> Any:
     """The trainer's current name: the built-in MLP's former names become DEFAULT_TRAINER."""
-    return DEFAULT_TRAINER if name in FORMER_NAMES else name
+    return DEFAULT_TRAINER if isinstance(name, str) and name in FORMER_NAMES else name
 
 
 METHODS = ("step", "state_dict", "load_state_dict")

@@ -1,21 +1,31 @@
 """The `caviar` command line: the parser, the exit codes, and `main`.
 
 Each group of commands lives in its own module here and holds only arguments; the work is
-done by the library it calls. Bad input of any kind (a setting, a dataset, a path) ends
-with a message naming what was wrong and exit code 2; nothing already written is touched.
+done by the library it calls. Bad input of any kind (a setting, a dataset, a path: an
+`InputError`, or a `StoreError` for a results directory that cannot be used as asked) ends
+with one line naming what was wrong and exit code 2; nothing already written is touched.
+Any other exception is not the user's mistake: its traceback is printed and the exit code
+is 1, so a bug is never reported as bad input.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 
-from caviar_common.errors import ConfigError
+from caviar_common.errors import CaviarError, InputError
 from orchestrator.cli import cluster, jobs, panda, runs, validate
+from orchestrator.storage.errors import StoreError
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+# What exits 2 with one line: the user's input, or a results directory that cannot be used
+# as asked ("no sweep in PATH", "holds a finished sweep"). Every other error, a CaviarError
+# such as ClusterError (`ray start` failed) included, keeps its traceback and exits 1.
+BAD_INPUT: tuple[type[CaviarError], ...] = (InputError, StoreError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `caviar` command `argv` (default: sys.argv[1:]) and return its exit code:
+    0 done, 1 failed (a traceback on stderr), 2 bad input (one line on stderr), 130
+    interrupted; a command may give its own 1 (`caviar status`: no cluster is up)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (ConfigError, ValueError) as err:
+    except BAD_INPUT as err:
         print(f"caviar {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -45,3 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"caviar {args.command}: interrupted; results written so far are kept", file=sys.stderr
         )
         return EXIT_INTERRUPTED
+    except Exception as err:  # not the input's fault: show where it happened
+        traceback.print_exc()
+        print(
+            f"caviar {args.command}: failed with {type(err).__name__} (not a problem with "
+            "the input; the traceback above shows where)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from caviar_common.errors import InputError
 from orchestrator.cli.args import add_command, fraction, positive_int, seed
 from workers.mlp.config import RULES, ModelConfig, parse_assignment
 
@@ -67,7 +68,7 @@ def _train(args: argparse.Namespace) -> int:
     settings = dict(parse_assignment(s) for s in args.settings)
     config = ModelConfig.from_dict(settings)
     if args.plot is not None and args.plot.suffix.lower() != ".png":
-        raise ValueError(f"--plot: must name a .png file, got {str(args.plot)!r}")
+        raise InputError("--plot", "must name a .png file", str(args.plot))
     dataset = load_dataset(
         args.dataset, seed=args.seed, val_fraction=args.val_fraction, label=args.label
     )

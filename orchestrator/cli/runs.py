@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from caviar_common.errors import InputError
 from orchestrator.cli.args import add_command, add_run_dir, add_sweep_file, positive_int
 
 if TYPE_CHECKING:
@@ -143,9 +144,9 @@ def _report(args: argparse.Namespace) -> int:
     from orchestrator.report.page import write_report
 
     if args.out is not None and args.out.is_dir():
-        raise ValueError(f"--out: must name an HTML file, got the directory {str(args.out)!r}")
+        raise InputError("--out", f"must name an HTML file, got the directory {str(args.out)!r}")
     if args.png is not None and args.png.exists() and not args.png.is_dir():
-        raise ValueError(f"--png: must name a directory, got the file {str(args.png)!r}")
+        raise InputError("--png", f"must name a directory, got the file {str(args.png)!r}")
     print(write_report(args.run_dir, args.out, args.png))
     if args.png is not None:
         print(f"figures: {args.png}")

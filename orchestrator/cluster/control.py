@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from caviar_common.errors import CaviarError
 from orchestrator.cluster.local import (
     ClusterRecord,
     Ports,
@@ -44,7 +45,7 @@ STOP_ORDER = {"raylet": 0, "gcs_server": 2}  # everything else in between
 SOCKET_ROOM = 107 - len("/session_2026-12-02_07-47-24_408052_4194304/sockets/plasma_store")
 
 
-class ClusterError(RuntimeError):
+class ClusterError(CaviarError, RuntimeError):
     """`ray start` failed; the message holds the end of its output."""
 
 

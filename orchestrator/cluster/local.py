@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from caviar_common.errors import InputError
 from orchestrator.cluster.processes import processes_under
 from orchestrator.cluster.sessions import session_members, started_ticks
 from workers.threads import BLAS_VARIABLES
@@ -77,16 +78,16 @@ class ClusterRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> ClusterRecord:
-        """The record in `data`; a ValueError names the file `where` and the key."""
+        """The record in `data`; an InputError names the file `where` and the key."""
         values = {}
         for key, convert in _FIELDS.items():
             if key not in data:
-                raise ValueError(f"{where}: key {key!r} is missing; {REMOVE_HINT}")
+                raise InputError(where, f"key {key!r} is missing", hint=REMOVE_HINT)
             try:
                 values[key] = convert(data[key])
             except (TypeError, ValueError, KeyError) as err:
-                raise ValueError(
-                    f"{where}: key {key!r} is malformed ({err!r}); {REMOVE_HINT}"
+                raise InputError(
+                    where, f"key {key!r} is malformed ({err!r})", hint=REMOVE_HINT
                 ) from None
         return cls(**values)
 
@@ -133,9 +134,9 @@ def load_record(path: Path) -> ClusterRecord | None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not JSON ({err}); {REMOVE_HINT}") from None
+        raise InputError(str(path), f"not JSON ({err})", hint=REMOVE_HINT) from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: must hold a JSON object, got {type(data).__name__}")
+        raise InputError(str(path), f"must hold a JSON object, got {type(data).__name__}")
     return ClusterRecord.from_dict(data, str(path))
 
 
@@ -176,7 +177,7 @@ def choose_token(env: Mapping[str, str], home: Path, state: Path) -> Token:
     if env.get("RAY_AUTH_TOKEN_PATH"):
         path = Path(env["RAY_AUTH_TOKEN_PATH"]).expanduser()
         if not path.is_file():
-            raise ValueError(f"RAY_AUTH_TOKEN_PATH: must name a token file, got {str(path)!r}")
+            raise InputError("RAY_AUTH_TOKEN_PATH", "must name a token file", str(path))
         return Token(f"RAY_AUTH_TOKEN_PATH ({path})", path)
     default = home / ".ray" / "auth_token"
     if default.is_file():
@@ -202,7 +203,9 @@ def choose_ports(
     """The dashboard on `dashboard` (0: any free port; default 8265, the port `caviar
     submit` and Ray's tools assume, when it is free); every other port from `pick`."""
     if dashboard and not is_free(dashboard):
-        raise ValueError(f"--dashboard-port: must be a free port, got {dashboard}, which is in use")
+        raise InputError(
+            "--dashboard-port", f"must be a free port, got {dashboard}, which is in use"
+        )
     taken: set[int] = set()
 
     def one(port: int | None) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from caviar_common.errors import InputError
 from orchestrator.core.spec import SweepSpec
 from orchestrator.sweepfile.parse import load_sweep
 from orchestrator.sweepfile.trainers import shipped
@@ -31,8 +32,8 @@ DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
-class JobsError(ValueError):
-    """An address that does not answer, or a job that does not exist."""
+class JobsError(InputError):
+    """An address that does not answer (`--address`), or a job that does not exist (JOB)."""
 
 
 def job_address(address: str | None) -> str:
@@ -50,8 +51,9 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
             pass
     except OSError as err:
         raise JobsError(
-            f"--address: no Ray dashboard answers at {address} ({err.strerror or err}); is the "
-            "cluster up, and is the port forwarded (ssh -L 8265:127.0.0.1:8265 HOST)?"
+            "--address",
+            f"no Ray dashboard answers at {address} ({err.strerror or err}); is the "
+            "cluster up, and is the port forwarded (ssh -L 8265:127.0.0.1:8265 HOST)?",
         ) from None
 
 
@@ -152,4 +154,4 @@ def known_job(jobs: Any, job_id: str) -> None:
     try:
         jobs.get_job_info(job_id)
     except RuntimeError:
-        raise JobsError(f"JOB: no job {job_id!r} on this cluster (see `caviar jobs`)") from None
+        raise JobsError("JOB", f"no job {job_id!r} on this cluster (see `caviar jobs`)") from None

@@ -58,13 +58,13 @@ class Running:
     requested: int = 0  # highest epoch asked for
     reported: int = 0  # highest epoch recorded
     best: float = math.inf  # in minimise terms (sign folded in)
-    failures: int = 0
+    restarts: int = 0  # after a lost worker, as the store counts them
     fresh: bool = True  # never started: nothing stored to restore or to forget
 
 
 @dataclass
 class Options:
-    max_failures: int = 2  # restarts after a lost worker, per trial
+    max_restarts: int = 2  # restarts after a lost worker, per trial; one more loss fails it
     checkpoint_every: int = 5  # epochs; also at every rung
     poll_seconds: float = 0.2
 
@@ -118,7 +118,8 @@ class Sweep:
         self.clock = clock
         self.on_status = on_status
         self.running: dict[str, Running] = {}
-        self.restarts: deque[Running] = deque()
+        # trials waiting for a worker to go on from their checkpoint (a lost worker, a resume)
+        self.to_restart: deque[Running] = deque()
         self.paused: dict[str, Running] = {}  # waiting at a rung for the scheduler
         self.status = Status.start(spec, clock())
         self._plan = _Plan()
@@ -159,7 +160,7 @@ class Sweep:
             self.store.set(
                 state=SweepState.FINISHED,
                 ended=self.clock(),
-                driver={**(self.store.get("driver") or {}), **_usage(self.cpu_clock() - cpu)},
+                driver={**(self.store.meta().driver or {}), **_usage(self.cpu_clock() - cpu)},
             )
             self._report(final=True)
         except KeyboardInterrupt:
@@ -173,15 +174,15 @@ class Sweep:
     def _more_to_launch(self) -> bool:
         if self._stopping:
             return False
-        if self.restarts or self._plan.queue:
+        if self.to_restart or self._plan.queue:
             return True
         return self._plan_next_stage()
 
     def _launch(self) -> None:
         """Fill free workers: restarts first, then promotions, then new trials."""
         while self.executor.free() > 0 and not self._stopping:
-            if self.restarts:
-                self._start(self.restarts.popleft())
+            if self.to_restart:
+                self._start(self.to_restart.popleft())
             elif (promoted := self._next_promotion()) is not None:
                 self._promote(promoted)
             elif self._plan.queue or self._plan_next_stage():
@@ -196,7 +197,7 @@ class Sweep:
         if index >= len(self.spec.stages):
             return False
         if self.spec.stages[index].zoom_top_k is not None:
-            if self.running or self.restarts:
+            if self.running or self.to_restart:
                 return False
             # a new scheduler takes over: the old one's paused trials keep their state only
             self.store.drop_paused_checkpoints()
@@ -207,13 +208,11 @@ class Sweep:
         """Queue stage `index`'s trials, numbered from `first`, except those stored already."""
         rows = self.store.trial_rows()
         finished = [
-            Finished(
-                r["config"], math.nan if r["best"] is None else r["best"], r["stage"], r["epochs"]
-            )
+            Finished(r.config, math.nan if r.best is None else r.best, r.stage, r.epochs)
             for r in rows
-            if r["state"] not in LIVE
+            if r.state not in LIVE
         ]
-        spec, known = self.spec, {r["number"] for r in rows}
+        spec, known = self.spec, {r.number for r in rows}
         if spec.stages[index].sequential:
             box = stage_boxes(spec.space, spec.stages, index, finished, spec.sign)[index]
             count = spec.stages[index].trials
@@ -352,11 +351,11 @@ class Sweep:
     def _crashed(self, trial: Running, event: Crashed) -> None:
         self.executor.release(trial.trial_id)
         del self.running[trial.trial_id]
-        if event.lost_worker and trial.failures < self.options.max_failures:
-            trial.failures += 1
-            self.store.note_error(trial.trial_id, event.error)  # the whole text, kept
+        if event.lost_worker and trial.restarts < self.options.max_restarts:
+            trial.restarts += 1
+            self.store.restart_trial(trial.trial_id, event.error)  # the whole text, kept
             self.status.restarted(trial.trial_id, event.line)
-            self.restarts.append(trial)
+            self.to_restart.append(trial)
             return
         self._scheduler(trial.stage).on_failed(trial.trial_id)
         self._record_end(trial, TrialState.FAILED, event.error)
@@ -378,8 +377,8 @@ class Sweep:
         reason = f"budget.time_limit of {limit:g} s reached"
         for trial in list(self.running.values()):
             self._end(trial, TrialState.STOPPED, reason)
-        while self.restarts:  # waiting for a worker after losing one: it ends here too
-            self._record_end(self.restarts.popleft(), TrialState.STOPPED, reason)
+        while self.to_restart:  # waiting for a worker after losing one: it ends here too
+            self._record_end(self.to_restart.popleft(), TrialState.STOPPED, reason)
 
     def _report(self, final: bool = False) -> None:
         if self.on_status is not None:
@@ -393,38 +392,37 @@ class Sweep:
         rows = self.store.trial_rows()
         if not rows:
             return
-        by_id = {r["trial_id"]: r for r in rows}
+        by_id = {r.trial_id: r for r in rows}
         for row in rows:
-            if row["attempts"] > 0 or row["state"] != TrialState.PENDING:
-                self._scheduler(row["stage"]).on_start(row["trial_id"])
+            if row.starts > 0 or row.state != TrialState.PENDING:
+                self._scheduler(row.stage).on_start(row.trial_id)
         last_seq: dict[str, int] = {}
         points = list(self.store.points())
         for p in points:
-            last_seq[p["trial_id"]] = p["seq"]
+            last_seq[p.trial_id] = p.seq
         for p in points:
-            tid = p["trial_id"]
-            scheduler = self._scheduler(by_id[tid]["stage"])
-            value = math.nan if p["diverged"] else p[self.spec.metric]
-            scheduler.on_result(tid, p["epoch"], math.nan if value is None else value)
-            if p["seq"] == last_seq[tid]:
-                state = by_id[tid]["state"]
+            tid = p.trial_id
+            scheduler = self._scheduler(by_id[tid].stage)
+            value = math.nan if p.diverged else p.value(self.spec.metric)
+            scheduler.on_result(tid, p.epoch, value)
+            if p.seq == last_seq[tid]:
+                state = by_id[tid].state
                 if state == TrialState.COMPLETED:
                     scheduler.on_complete(tid)
                 elif state in (TrialState.DIVERGED, TrialState.FAILED):
                     scheduler.on_failed(tid)  # as the loop told it when it happened
         self.status.replayed(rows)
         for row in rows:
-            if row["state"] in LIVE or row["state"] == TrialState.PAUSED:
-                trial = Running(
-                    row["trial_id"], row["number"], row["stage"], row["config"], fresh=False
-                )
-                trial.best = math.inf if row["best"] is None else self.spec.sign * row["best"]
-                trial.reported = trial.requested = row["epochs"]
-                if row["state"] == TrialState.PAUSED:
+            if row.state in LIVE or row.state == TrialState.PAUSED:
+                trial = Running(row.trial_id, row.number, row.stage, row.config, fresh=False)
+                trial.best = math.inf if row.best is None else self.spec.sign * row.best
+                trial.reported = trial.requested = row.epochs
+                trial.restarts = row.restarts  # the retry limit counts across resumes
+                if row.state == TrialState.PAUSED:
                     self.paused[trial.trial_id] = trial
                 else:  # running (promoted, if it was paused before its last stored point)
                     self._scheduler(trial.stage).resumed(trial.trial_id)
-                    self.restarts.append(trial)
+                    self.to_restart.append(trial)
         # the plan goes on with the latest stage the store has seen, skipping its known trials
-        top = max(r["stage"] for r in rows)
-        self._plan_stage(top, min(r["number"] for r in rows if r["stage"] == top))
+        top = max(r.stage for r in rows)
+        self._plan_stage(top, min(r.number for r in rows if r.stage == top))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from caviar_common.errors import InputError
 from caviar_common.seeds import proposal_seed, sampler_seed
 from orchestrator.core.spec import Stage, SweepSpec
 from orchestrator.search.samplers import SweepWarning, make_sampler
@@ -147,7 +148,7 @@ def first_stage(spec: SweepSpec, count: int | None = None) -> list[Proposal]:
     its random warm-up.
     """
     if count is not None and count < 1:
-        raise ValueError(f"count: must be an integer >= 1, got {count}")
+        raise InputError("count", "must be an integer >= 1", count)
     stage = spec.stages[0] if count is None else replace(spec.stages[0], trials=count)
     box = stage_box(spec.space, spec.stages, 0, [], [], spec.sign)
     if stage.sequential:  # its warm-up: what comes after depends on results

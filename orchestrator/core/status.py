@@ -19,6 +19,7 @@ from caviar_common.states import LIVE, TrialState
 
 if TYPE_CHECKING:
     from orchestrator.core.spec import SweepSpec
+    from orchestrator.storage.rows import TrialRow
 
 
 class NoteKind(enum.Enum):
@@ -131,18 +132,18 @@ class Status:
         text = f"{trial_id} lost its worker ({last}); restarting from checkpoint"
         self._note(Note(NoteKind.RESTARTED, trial_id, text))
 
-    def replayed(self, rows: Iterable[Mapping[str, Any]]) -> None:
+    def replayed(self, rows: Iterable[TrialRow]) -> None:
         """Count what a resumed sweep's store already holds."""
         for row in rows:
-            if row["state"] not in LIVE:
-                self.counts[row["state"]] += 1
-            self.epochs_before += row["epochs"]
-            best = row["best"]
+            if row.state not in LIVE:
+                self.counts[row.state] += 1
+            self.epochs_before += row.epochs
+            best = row.best
             if best is not None and (
                 math.isnan(self.best_value) or self.sign * best < self.sign * self.best_value
             ):
-                self.best_value, self.best_trial = best, row["trial_id"]
-                self.best_config = row["config"]
+                self.best_value, self.best_trial = best, row.trial_id
+                self.best_config = row.config
 
     # -- what a display shows -----------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from caviar_common.curves import CURVE_COLUMNS, EpochRecord
+from caviar_common.errors import InputError
 from workers.data.datasets import Dataset
 from workers.mlp.trainer import Trainer, state_to_bytes
 
@@ -44,9 +45,10 @@ class TrainResult:
 def prepare_out_dir(out_dir: Path) -> None:
     """Create `out_dir`; refuse one that already holds a curve, so nothing is overwritten."""
     if (out_dir / "curve.csv").exists():
-        raise ValueError(
-            f"--out: {out_dir} already holds a training curve; choose another directory "
-            "(results already written are never overwritten)"
+        raise InputError(
+            "--out",
+            f"{out_dir} already holds a training curve",
+            hint="choose another directory (results already written are never overwritten)",
         )
     out_dir.mkdir(parents=True, exist_ok=True)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from caviar_common.errors import InputError
 from caviar_common.states import LIVE, SweepState, TrialState
 from orchestrator.core.status import Status
 from orchestrator.report import common as rf
@@ -70,7 +71,7 @@ def sweep_shape(run: Run) -> Shape:
     try:
         # the trainer's module is not imported: a report runs none of a sweep's code
         spec = parse_sweep(run.source, run.path, import_trainer=False)
-    except ValueError as err:
+    except InputError as err:
         return Shape(None, (), seen, str(err))
     return Shape(spec.space, decision_epochs(spec.scheduler, spec.max_epochs), spec.max_epochs)
 

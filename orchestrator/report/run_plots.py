@@ -8,6 +8,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from caviar_common.errors import InputError
 from caviar_common.states import TrialState
 from orchestrator.report.curves import curves_figure
 from orchestrator.report.page import searched, sweep_shape, write_report
@@ -32,9 +33,10 @@ def plot_params(run: Run) -> Figure:
     first."""
     shape = sweep_shape(run)
     if shape.space is None:
-        raise ValueError(
-            f"source: the sweep file kept in {run.path} does not read back "
-            f"({shape.problem}), so its space is unknown"
+        raise InputError(
+            "source",
+            f"the sweep file kept in {run.path} does not read back ({shape.problem}), "
+            "so its space is unknown",
         )
     names = searched(run, shape.space)
     ranks = importance(run.trials, shape.space, names)

@@ -1,14 +1,12 @@
 """A sweep's results as pandas DataFrames (`load_run("runs/NAME")`), summed up or exported.
 
-Reads the sweep's SQLite store read-only and in one snapshot, so it is safe, and
-consistent, while the sweep still runs.
+Reads the sweep's store through `orchestrator.storage.read_run`: read-only and in one
+snapshot, so it is safe, and consistent, while the sweep still runs.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -18,8 +16,9 @@ import pandas as pd
 
 from caviar_common import curves
 from caviar_common.curves import DIVERGED_ABOVE
+from caviar_common.errors import InputError
 from orchestrator.core.spec import default_direction
-from orchestrator.storage.store import DB_NAME, StoreError
+from orchestrator.storage import CurveColumns, SweepMeta, TrialColumns, read_run
 from workers.protocol import DEFAULT_TRAINER, canonical_trainer
 
 if TYPE_CHECKING:
@@ -33,7 +32,8 @@ TRIAL_COLUMNS = (
     "epochs",
     "worker",
     "node",
-    "attempts",
+    "starts",  # times it was started on a worker: promotions and resumes included
+    "restarts",  # of those, restarts after a lost worker
     "started",
     "ended",
     "seconds",
@@ -49,7 +49,27 @@ EXPORT_FORMATS = ("csv", "parquet")
 
 @dataclass(frozen=True, eq=False)  # eq=False: DataFrames have no single truth value
 class Run:
-    """One sweep's trials and curves."""
+    """One sweep's trials and curves, as `load_run` read them from its store.
+
+    Attributes:
+        path: The run directory (runs/NAME).
+        name: The sweep's name.
+        metric: The metric it ranks trials by (`val_cost` unless its file says otherwise).
+        direction: `minimize` or `maximize`.
+        state: The sweep's state: created, running, interrupted or finished.
+        trials: One row per trial, index `trial_id`: number, stage, state, best, epochs,
+            worker, node, starts (every start on a worker, promotions and resumes
+            included), restarts (after a lost worker), started, ended, seconds, error,
+            proposed_by, pauses, then one column per hyperparameter (`learning_rate` is
+            the configured α₀).
+        curves: One row per trial and epoch, sorted by trial then epoch: trial_id, epoch,
+            train_cost, val_cost, val_accuracy, decayed_learning_rate (α that epoch),
+            seconds, diverged, time (seconds since the sweep was created), then a
+            trainer's own fields.
+        params: Every hyperparameter of any trial, in the order first seen.
+        boxes: Each stage's sampling box, on each parameter's scale.
+        source: The sweep file as read.
+    """
 
     path: Path
     name: str
@@ -75,6 +95,12 @@ class Run:
 
         Among equal values the trial that reached its value at the earlier epoch ranks
         first, then the one that reached it sooner in the sweep, then the lower number.
+
+        Args:
+            n: How many trials at most.
+
+        Returns:
+            Their rows of `trials`, best first.
         """
         value = pd.to_numeric(self.trials["best"], errors="coerce").astype(float)
         usable = self.trials[np.isfinite(value) & (value.abs() < DIVERGED_ABOVE)]
@@ -93,7 +119,14 @@ class Run:
         return usable.iloc[order].head(n)
 
     def leaderboard(self, n: int = 10) -> pd.DataFrame:
-        """A table to print: rank, trial, state, best value, epochs, searched hyperparameters."""
+        """A table to print: rank, trial, state, best value, epochs, searched hyperparameters.
+
+        Args:
+            n: How many trials at most, ranked as `best` ranks them.
+
+        Returns:
+            One row per trial; an inactive hyperparameter is blank.
+        """
         top = self.best(n).reset_index()
         board = pd.DataFrame(
             {
@@ -109,11 +142,22 @@ class Run:
         return board
 
     def counts(self) -> dict[str, int]:
-        """Trials by state."""
+        """Trials by state.
+
+        Returns:
+            State -> how many trials are in it (states no trial is in are left out).
+        """
         return {str(k): int(v) for k, v in self.trials["state"].value_counts().items()}
 
     def summary(self, n: int = 10) -> str:
-        """What `caviar run` prints at the end and `caviar show` prints: counts, the top `n`."""
+        """What `caviar run` prints at the end and `caviar show` prints: counts, the top `n`.
+
+        Args:
+            n: How many trials the leaderboard shows.
+
+        Returns:
+            The lines, joined by newlines.
+        """
         board = self.leaderboard(n)
         epochs = int(self.trials["epochs"].sum())
         return "\n".join(
@@ -127,22 +171,34 @@ class Run:
         )
 
     def export(self, out: Path | None = None, fmt: str = "csv", force: bool = False) -> list[Path]:
-        """Write trials.FMT and curves.FMT (csv or parquet) into `out`, by default the run's
-        own directory; returns their paths.
+        """Write trials.FMT and curves.FMT (csv or parquet) into `out`.
 
         Earlier exports are overwritten only with `force`: otherwise nothing is written.
+
+        Args:
+            out: The directory to write to (made as needed); by default the run's own.
+            fmt: `csv` or `parquet`.
+            force: Overwrite files an earlier export left.
+
+        Returns:
+            The two files written.
+
+        Raises:
+            InputError: An unknown format, `out` a file, or an earlier export in the way
+                without `force`.
         """
         if fmt not in EXPORT_FORMATS:
-            raise ValueError(f"format: must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+            raise InputError("format", f"must be one of {', '.join(EXPORT_FORMATS)}", fmt)
         out = self.path if out is None else out
         if out.exists() and not out.is_dir():
-            raise ValueError(f"--out: must be a directory, got the file {str(out)!r}")
+            raise InputError("--out", f"must be a directory, got the file {str(out)!r}")
         paths = {name: out / f"{name}.{fmt}" for name in ("trials", "curves")}
         clash = [str(p) for p in paths.values() if p.exists()]
         if clash and not force:
-            raise ValueError(
+            raise InputError(
+                "",
                 f"{' and '.join(clash)} already exist{'s' if len(clash) == 1 else ''}; "
-                "nothing was written. Pass --force to overwrite, or --out DIR to write elsewhere"
+                "nothing was written. Pass --force to overwrite, or --out DIR to write elsewhere",
             )
         out.mkdir(parents=True, exist_ok=True)
         for name, path in paths.items():
@@ -172,18 +228,40 @@ class Run:
         return "val_cost" if trainer == DEFAULT_TRAINER else self.metric
 
     def plot_curves(self) -> Figure:
-        """The report's chart of every trial's validation cost curve (a line per trial,
-        gid: its id; the best drawn again in black, gid `best`)."""
+        """The report's chart of every trial's validation cost curve.
+
+        A line per trial (gid: its id), the best drawn again in black (gid `best`), the
+        scheduler's rung epochs dashed; with a trainer of one's own, its metric instead.
+
+        Returns:
+            The matplotlib Figure.
+        """
         return plotting().plot_curves(self)
 
     def plot_params(self) -> Figure:
-        """The report's chart of the metric against each searched hyperparameter, the most
-        telling (|Spearman rho|) first."""
+        """The report's chart of the metric against each searched hyperparameter.
+
+        The most telling (|Spearman rho|) first, each on its own scale.
+
+        Returns:
+            The matplotlib Figure.
+
+        Raises:
+            InputError: The sweep file kept in the store no longer reads back, so its
+                space is unknown.
+        """
         return plotting().plot_params(self)
 
     def report(self, path: str | Path | None = None) -> Path:
-        """Write the HTML report (`caviar report`) to `path`, a file or a directory (default:
-        the run's own report.html); returns the file written."""
+        """Write the HTML report, as `caviar report` does.
+
+        Args:
+            path: The HTML file, or a directory to write report.html in; by default the
+                run's own report.html.
+
+        Returns:
+            The file written.
+        """
         out = None if path is None else Path(path)
         if out is not None and out.is_dir():
             out = out / "report.html"
@@ -211,89 +289,78 @@ def plotting() -> Plotting:
 
 
 def load_run(path: str | Path) -> Run:
-    """The sweep in `path`: a run directory (runs/NAME) or its sweep.db."""
-    path = Path(path)
-    db = path if path.suffix == ".db" and not path.is_dir() else path / DB_NAME
-    if not db.is_file():
-        raise StoreError(f"run: no sweep in {path} (no {db.name} there)")
-    try:
-        meta, rows, curves = _read(db)
-    except sqlite3.DatabaseError as err:
-        raise StoreError(f"run: {db} is not a readable sweep database ({err})") from None
-    source = meta.get("source") or {}
+    """The sweep in `path`, read in one snapshot without changing anything (safe while the
+    sweep runs; a store of an earlier Caviar is migrated in memory).
+
+    Args:
+        path: A run directory (runs/NAME) or its sweep.db.
+
+    Returns:
+        Its trials, curves and settings.
+
+    Raises:
+        StoreError: No sweep there, a file that is not a sweep database, or a store written
+            by a newer Caviar.
+    """
+    snapshot = read_run(path)
+    meta, stored = snapshot.meta, snapshot.trials
+    source = meta.source
     metric = str(source.get("metric", "val_cost"))
-    configs = [json.loads(c) for c in rows["config"]]
-    params = tuple(dict.fromkeys(k for c in configs for k in c))
-    for column in ("best", "started", "ended"):  # a column of NULLs alone comes back as None
-        rows[column] = pd.to_numeric(rows[column]).astype(float)
-    if "pauses" not in rows:  # a store written before these columns, opened read-only
-        rows = rows.assign(proposed_by="", pauses="[]")
-    rows["pauses"] = [[] if p == "[]" else json.loads(p) for p in rows["pauses"]]
-    trials = rows.assign(seconds=rows["ended"] - rows["started"])[["trial_id", *TRIAL_COLUMNS]]
-    trials = trials.set_index("trial_id")
+    params = tuple(dict.fromkeys(k for c in stored.configs for k in c))
+    trials = _trials(stored)
     for name in params:
-        trials[name] = [c.get(name) for c in configs]
-    curves["diverged"] = curves["diverged"].astype(bool)
-    curves["time"] = pd.to_numeric(curves.pop("at")).astype(float) - _start(meta, rows)
-    extra = [c for c in curves.columns if c not in CURVE_COLUMNS]  # a trainer's own fields
-    curves = curves[[*CURVE_COLUMNS, *extra]]
-    firsts = rows.drop_duplicates("stage")  # every trial of a stage has the stage's box
-    boxes = {int(s): json.loads(b) for s, b in zip(firsts["stage"], firsts["box"], strict=True)}
+        trials[name] = [c.get(name) for c in stored.configs]
     return Run(
-        path=db.parent,
-        name=str(source.get("name", db.parent.name)),
+        path=snapshot.path.parent,
+        name=str(source.get("name", snapshot.path.parent.name)),
         metric=metric,
         direction=str(source.get("direction", default_direction(metric))),
-        state=str(meta.get("state", "unknown")),
+        state=meta.state,
         trials=trials,
-        curves=curves.reset_index(drop=True),
+        curves=_curves(snapshot.curves, _start(meta, stored)),
         params=params,
-        boxes=boxes,
+        boxes=stored.boxes,
         source=source,
     )
 
 
-def _read(db: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """The sweep's keys, trials and curves from one read transaction (one WAL snapshot)."""
-    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
-    try:
-        conn.execute("BEGIN")  # trials and curves from the same moment of a running sweep
-        meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM sweep")}
-        rows = pd.read_sql_query("SELECT * FROM trials ORDER BY number", conn)
-        stored = {row[1] for row in conn.execute("PRAGMA table_info(curves)")}
-        at = "at" if "at" in stored else "NULL AS at"  # a store from before `at`
-        extra = "extra" if "extra" in stored else "NULL AS extra"
-        columns = ", ".join(CURVE_COLUMNS[:-1])
-        curves = pd.read_sql_query(
-            f"SELECT {columns}, {at}, {extra} FROM curves ORDER BY trial_id, epoch", conn
-        )
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return meta, rows, _with_extra(curves)
+def _trials(stored: TrialColumns) -> pd.DataFrame:
+    """The fixed columns of `Run.trials`, indexed by trial id."""
+    columns: dict[str, Any] = dict(stored.columns)
+    for name in ("best", "started", "ended"):  # None where unknown: NaN
+        columns[name] = np.array(columns[name], dtype=float)
+    for name in ("number", "stage", "epochs", "starts", "restarts"):
+        columns[name] = np.array(columns[name], dtype=np.int64)
+    columns["seconds"] = columns["ended"] - columns["started"]
+    columns["pauses"] = [list(p) for p in columns["pauses"]]  # exported as JSON: "[1, 3]"
+    index = pd.Index(columns.pop("trial_id"), name="trial_id")
+    return pd.DataFrame(columns, index=index)[list(TRIAL_COLUMNS)]
 
 
-def _with_extra(curves: pd.DataFrame) -> pd.DataFrame:
-    """The curves with a column per extra field a trainer reported (NaN where it did not);
-    the JSON column they are stored in is dropped."""
-    stored = curves.pop("extra")
-    if not stored.notna().any():
-        return curves
-    parsed = pd.DataFrame.from_records(
-        [json.loads(e) if isinstance(e, str) else {} for e in stored], index=curves.index
-    )
-    parsed = parsed.drop(columns=[c for c in parsed.columns if c in curves.columns])
-    return pd.concat([curves, parsed.astype(float)], axis=1)
+def _curves(stored: CurveColumns, start: float) -> pd.DataFrame:
+    """`Run.curves`: the stored columns, `time` from each point's `at`, then a column per
+    extra field a trainer reported (NaN where it did not)."""
+    columns: dict[str, Any] = dict(stored.columns)
+    for name in curves.VALUE_COLUMNS:
+        columns[name] = np.array(columns[name], dtype=float)
+    columns["epoch"] = np.array(columns["epoch"], dtype=np.int64)
+    columns["diverged"] = np.array(columns["diverged"], dtype=bool)
+    columns["time"] = np.array(columns.pop("at"), dtype=float) - start
+    frame = pd.DataFrame(columns)[list(CURVE_COLUMNS)]
+    if not any(stored.extra):
+        return frame
+    parsed = pd.DataFrame.from_records([e or {} for e in stored.extra], index=frame.index)
+    parsed = parsed.drop(columns=[c for c in parsed.columns if c in frame.columns])
+    return pd.concat([frame, parsed.astype(float)], axis=1)
 
 
-def _start(meta: dict[str, Any], rows: pd.DataFrame) -> float:
+def _start(meta: SweepMeta, stored: TrialColumns) -> float:
     """When the sweep started by the store's clock: its creation (`created`, set by
     `Store.create`), else its first trial's start; NaN if neither is known."""
-    created = meta.get("created")
-    if isinstance(created, int | float):
-        return float(created)
-    started = pd.to_numeric(rows["started"]).astype(float)
-    return float(started.min()) if started.notna().any() else float("nan")
+    if meta.created is not None:
+        return meta.created
+    started = [s for s in stored.columns["started"] if s is not None]
+    return min(started) if started else float("nan")
 
 
 def _reached(curves: pd.DataFrame, metric: str, best: pd.Series) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 Kept apart from the schedulers themselves so that a sweep file is checked without building
 one, and checked once: `check_scheduler` is the only place a setting is validated, and
 what it returns, a `SchedulerSpec`, is what `make_scheduler` builds from. Errors are
-ConfigErrors that name the setting.
+ConfigErrors that name the setting. `check_settings` checks each setting by its own rule
+alone; `check_scheduler` adds the rules that tie settings to each other and to the budget.
 """
 
 from __future__ import annotations
@@ -85,7 +86,42 @@ class SchedulerSpec:
 
 def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> SchedulerSpec:
     """The scheduler with its settings checked and defaults filled in; ConfigError names a
-    bad one."""
+    bad one: one that breaks its own rule, a grace period beyond `max_epochs`, or more
+    brackets than start within it."""
+    settings = check_settings(name, given)
+    grace = settings.get("grace_period")
+    if grace is not None and grace > max_epochs:
+        raise ConfigError(
+            "grace_period", f"must be at most budget.max_epochs ({max_epochs}), got {grace}"
+        )
+    if "brackets" in settings:
+        eta, grace = settings["reduction_factor"], settings["grace_period"]
+        most = most_brackets(max_epochs, grace, eta)
+        if settings["brackets"] is None:  # hyperband's default: every bracket there is room for
+            settings["brackets"] = most
+        elif settings["brackets"] > most:
+            every = "; leave brackets out to get them all" if name == "hyperband" else ""
+            raise ConfigError(
+                "brackets",
+                f"must be at most {most} with grace_period {grace}, reduction_factor {eta:g} "
+                f"and budget.max_epochs {max_epochs}",
+                settings["brackets"],
+                f"bracket b starts judging at grace_period * reduction_factor**b epochs, and "
+                f"only {most} start within max_epochs{every}",
+            )
+    return SchedulerSpec(name, settings)
+
+
+def most_brackets(max_epochs: int, grace: int, eta: float) -> int:
+    """The brackets that start within the budget: bracket b's grace period is grace * eta**b
+    and the last is at most `max_epochs` (Hyperband's s = 0, which trains its trials to the
+    end); with `grace` <= `max_epochs`, at least 1."""
+    return int(math.floor(math.log(max_epochs / grace, eta) + 1e-9)) + 1
+
+
+def check_settings(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The scheduler's settings, each checked by its own rule, with every default filled
+    in (hyperband's brackets: None, for `check_scheduler` to fill)."""
     if name not in SETTINGS:
         raise ConfigError(
             "name",
@@ -114,12 +150,4 @@ def check_scheduler(name: str, given: Mapping[str, Any], max_epochs: int) -> Sch
         settings[key] = rule.kind(value)
     for key, rule in rules.items():
         settings.setdefault(key, rule.default)
-    grace = settings.get("grace_period")
-    if grace is not None and grace > max_epochs:
-        raise ConfigError(
-            "grace_period", f"must be at most budget.max_epochs ({max_epochs}), got {grace}"
-        )
-    if name == "hyperband" and settings["brackets"] is None:
-        eta, grace = settings["reduction_factor"], settings["grace_period"]
-        settings["brackets"] = int(math.floor(math.log(max_epochs / grace, eta) + 1e-9)) + 1
-    return SchedulerSpec(name, settings)
+    return settings

@@ -15,19 +15,9 @@ from typing import Any
 import numpy as np
 
 from caviar_common.bounds import Bound
-from caviar_common.errors import suggest
+from caviar_common.errors import InputError, suggest
 
-
-class SpaceError(ValueError):
-    """A parameter definition that breaks a rule; `path` names it (``space.beta.low``)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.reason = message
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        return (type(self), (self.path, self.reason))
+SpaceError = InputError  # a parameter definition that breaks a rule; `path` names it
 
 
 def _number(path: str, value: Any) -> float:

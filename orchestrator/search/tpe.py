@@ -19,7 +19,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from caviar_common.states import TrialState
 from orchestrator.search.proposed_by import MODEL, WARM_UP, WARMUP
@@ -30,6 +30,21 @@ _KINDS = {
     TrialState.PENDING: "running",
     TrialState.RUNNING: "running",
 }  # every other state that reached this far (paused, pruned, stopped, diverged): partial
+
+
+class Stored(Protocol):
+    """What the model reads of a stored trial (a storage.TrialRow has it)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+    @property
+    def state(self) -> TrialState: ...
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def best(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -43,19 +58,19 @@ class Evidence:
     value: float  # its best value so far in minimise terms; NaN if it never had one
 
 
-def evidence(rows: Iterable[Mapping[str, Any]], sign: float) -> list[Evidence]:
+def evidence(rows: Iterable[Stored], sign: float) -> list[Evidence]:
     """The evidence in the store's trial rows; failed trials (a crash, not the
     configuration's fault) tell nothing."""
     out = []
     for r in rows:
-        state = r["state"]
+        state = r.state
         if state == TrialState.FAILED:
             continue
-        value = math.nan if r["best"] is None else sign * float(r["best"])
+        value = math.nan if r.best is None else sign * float(r.best)
         if state == TrialState.DIVERGED:
             value = math.nan  # the worst evidence, whatever it reported before diverging
         kind = _KINDS.get(state, "partial")
-        out.append(Evidence(int(r["number"]), r["config"], kind, int(r["epochs"]), value))
+        out.append(Evidence(int(r.number), r.config, kind, int(r.epochs), value))
     return out
 
 

@@ -1,4 +1,4 @@
-"""A sweep's durable record: one SQLite database (WAL mode) under runs/<name>/.
+"""The writer of a sweep's durable record: one SQLite database (WAL mode) under runs/<name>/.
 
 It holds the sweep file as read, every trial (configuration, stage, box, state, where and
 when it ran, the error of a failed one), every curve point in the order it arrived (with
@@ -8,7 +8,8 @@ restarted from a checkpoint replaces the points after it instead of adding a sec
 
 Every write commits before it returns, except inside `batch()`: the loop writes all the
 events of one poll in one transaction, so a crash loses at most that poll's events, which
-a resume trains again from the trials' checkpoints.
+a resume trains again from the trials' checkpoints. Opening a store brings an older one to
+the current schema (schema.py); what it reads comes back as the typed rows of rows.py.
 """
 
 from __future__ import annotations
@@ -26,68 +27,19 @@ from typing import Any
 
 from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS, is_extra
 from caviar_common.states import ENDED, SweepState, TrialState
+from orchestrator.storage import queries
+from orchestrator.storage.errors import StoreError
+from orchestrator.storage.location import DB_NAME, database
+from orchestrator.storage.reader import Reader
+from orchestrator.storage.rows import PointRow, SweepMeta, TrialRow
+from orchestrator.storage.schema import migrate
 
-DB_NAME = "sweep.db"
-_CURVE_TYPES = {"epoch": "INTEGER NOT NULL", "diverged": "INTEGER NOT NULL DEFAULT 0"}
+__all__ = ["DB_NAME", "Store", "StoreError"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sweep (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS trials (
-    trial_id TEXT PRIMARY KEY,
-    number INTEGER NOT NULL UNIQUE,
-    stage INTEGER NOT NULL,
-    config TEXT NOT NULL,
-    box TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    state TEXT NOT NULL,
-    worker TEXT,
-    node TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    started REAL,
-    ended REAL,
-    epochs INTEGER NOT NULL DEFAULT 0,
-    best REAL,
-    error TEXT,
-    proposed_by TEXT NOT NULL DEFAULT '',
-    pauses TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE IF NOT EXISTS curves (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    trial_id TEXT NOT NULL REFERENCES trials(trial_id),
-    {curve_columns},
-    at REAL,
-    extra TEXT,
-    UNIQUE (trial_id, epoch)
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    trial_id TEXT PRIMARY KEY REFERENCES trials(trial_id),
-    epoch INTEGER NOT NULL,
-    data BLOB NOT NULL
-);
-""".format(
-    curve_columns=",\n    ".join(f"{c} {_CURVE_TYPES.get(c, 'REAL')}" for c in CURVE_COLUMNS)
-)
 _INSERT_POINT = (
     f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}, at, extra) "
     f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 3))})"
 )
-
-
-# Columns a store from before them lacks, by table: opening it adds them (NULL in old rows).
-_ADDED_COLUMNS = {
-    "trials": {"proposed_by": "TEXT NOT NULL DEFAULT ''", "pauses": "TEXT NOT NULL DEFAULT '[]'"},
-    "curves": {
-        "at": "REAL",  # Unix time the point was recorded, by the store's clock
-        "extra": "TEXT",  # JSON of a trainer's own numeric fields, NULL when it has none
-    },
-}
-
-
-class StoreError(ValueError):
-    """A results directory that cannot be used as asked (it holds another sweep, say)."""
 
 
 def _json(value: Any, keep_order: bool = False) -> str:
@@ -106,10 +58,6 @@ def _extra(record: Mapping[str, Any]) -> str | None:
     """A record's extra numeric fields as JSON (non-finite ones as null), or None."""
     extra = {k: _finite(v) for k, v in record.items() if is_extra(k)}
     return json.dumps(extra, sort_keys=True) if extra else None
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
 
 
 def _finite(value: Any) -> float | None:
@@ -174,9 +122,8 @@ class Store:
         run_dir = Path(run_dir)
         db = run_dir / DB_NAME
         if db.exists():
-            other = cls.open(run_dir)
-            state = other.get("state", "unknown")
-            other.close()
+            with Reader.open(db) as other:  # read as it is: it stays untouched
+                state = other.meta().state
             raise StoreError(
                 f"results: {run_dir} already holds a sweep (state: {state}); resume it with "
                 f"`caviar resume {run_dir}`, or give the sweep another name or results "
@@ -189,8 +136,9 @@ class Store:
 
     @classmethod
     def open(cls, run_dir: str | Path, clock: Callable[[], float] = time.time) -> Store:
-        run_dir = Path(run_dir)
-        db = run_dir / DB_NAME if run_dir.is_dir() or not run_dir.exists() else run_dir
+        """The store in `run_dir` (or the database file itself), migrated to this Caviar's
+        schema if an older one wrote it; a newer one's is refused untouched."""
+        db = database(run_dir)
         if not db.exists():
             raise StoreError(f"run: no sweep in {run_dir} (no {DB_NAME} there)")
         return cls(db, _connect(db), clock)
@@ -212,8 +160,11 @@ class Store:
             )
 
     def get(self, key: str, default: Any = None) -> Any:
-        row = self.conn.execute("SELECT value FROM sweep WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        """One key of the sweep table (`meta()` has the ones Caviar writes, typed)."""
+        return queries.sweep_value(self.conn, key, default)
+
+    def meta(self) -> SweepMeta:
+        return queries.sweep_meta(self.conn)
 
     def claim(self) -> None:
         """Mark the sweep as driven by this process (so a second driver is refused)."""
@@ -222,8 +173,9 @@ class Store:
 
     def driver_alive(self) -> bool:
         """Whether the process that last drove this sweep still runs (on this host)."""
-        driver = self.get("driver")
-        if self.get("state") != SweepState.RUNNING or not driver:
+        meta = self.meta()
+        driver = meta.driver
+        if meta.state != SweepState.RUNNING or not driver:
             return False
         if driver.get("host") != socket.gethostname():
             return True  # cannot tell from here: assume it does
@@ -263,10 +215,11 @@ class Store:
             )
 
     def start_trial(self, trial_id: str, worker: str, node: str, when: float) -> None:
+        """The trial starts on a worker: its first start, a restart, a promotion, a resume."""
         with self._write():
             self.conn.execute(
                 "UPDATE trials SET state = ?, worker = ?, node = ?, "
-                "started = COALESCE(started, ?), attempts = attempts + 1 WHERE trial_id = ?",
+                "started = COALESCE(started, ?), starts = starts + 1 WHERE trial_id = ?",
                 (TrialState.RUNNING, worker, node, when, trial_id),
             )
 
@@ -285,10 +238,14 @@ class Store:
             )
             self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
 
-    def note_error(self, trial_id: str, error: str) -> None:
-        """What went wrong with a trial that goes on (its worker died; it restarts)."""
+    def restart_trial(self, trial_id: str, error: str) -> None:
+        """The trial lost its worker and restarts: count the restart (the retry limit reads
+        it back on a resume) and keep what went wrong."""
         with self._write():
-            self.conn.execute("UPDATE trials SET error = ? WHERE trial_id = ?", (error, trial_id))
+            self.conn.execute(
+                "UPDATE trials SET error = ?, restarts = restarts + 1 WHERE trial_id = ?",
+                (error, trial_id),
+            )
 
     def pause_trial(self, trial_id: str, when: float, epoch: int) -> None:
         """The trial waits at the rung of `epoch`; its checkpoint stays, for a promotion.
@@ -311,17 +268,10 @@ class Store:
                 (TrialState.PAUSED,),
             )
 
-    def trial_rows(self) -> list[dict[str, Any]]:
+    def trial_rows(self) -> list[TrialRow]:
+        """Every trial, by number."""
         self._write_progress()  # a batch's points so far count
-        cur = self.conn.execute("SELECT * FROM trials ORDER BY number")
-        names = [d[0] for d in cur.description]
-        rows = []
-        for values in cur.fetchall():
-            row = dict(zip(names, values, strict=True))
-            for key in ("config", "box", "unit", "pauses"):
-                row[key] = json.loads(row[key])
-            rows.append(row)
-        return rows
+        return queries.trials(self.conn)
 
     # -- curves ---------------------------------------------------------------------------
 
@@ -346,16 +296,9 @@ class Store:
             if not self._batching:
                 self._write_progress()
 
-    def points(self) -> Iterator[dict[str, Any]]:
+    def points(self) -> Iterator[PointRow]:
         """Every curve point in the order it arrived."""
-        cur = self.conn.execute("SELECT * FROM curves ORDER BY seq")
-        names = [d[0] for d in cur.description]
-        for values in cur:
-            point = dict(zip(names, values, strict=True))
-            extra = point.pop("extra", None)
-            if extra:
-                point.update({k: _nan(v) for k, v in json.loads(extra).items()})
-            yield point
+        return queries.points(self.conn)
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -383,14 +326,16 @@ class Store:
 
 
 def _connect(db: Path) -> sqlite3.Connection:
+    """A connection in WAL mode to the store, migrated to the latest schema."""
     conn = sqlite3.connect(db, timeout=30.0, isolation_level="DEFERRED")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
-    conn.executescript(_SCHEMA)
-    for table, added in _ADDED_COLUMNS.items():
-        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        for name, kind in added.items():  # a store from before the column existed
-            if name not in columns:
-                with conn:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+        migrate(conn, db)
+    except sqlite3.DatabaseError as err:
+        conn.close()
+        raise StoreError(f"run: {db} is not a readable sweep database ({err})") from None
+    except BaseException:
+        conn.close()
+        raise
     return conn

@@ -11,40 +11,39 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from caviar_common.errors import suggest
+from caviar_common.errors import InputError, suggest
 from orchestrator.sweepfile.fields import Field, FieldError
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class SweepError(ValueError):
-    """A sweep file that breaks a rule; `path` names the entry (``budget.max_epochs``)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.reason = message
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.path, self.reason))
+SweepError = InputError  # an entry of the sweep file that breaks a rule; `path` names it
 
 
 class SweepErrors(SweepError):
-    """Every problem found in a sweep file, in the order of the file: `problems`, one
-    SweepError each. With one problem its message and path are that problem's own."""
+    """Every problem found in a sweep file, in the order of the file, as one InputError.
+
+    With one problem its message, path, rule, value and hint are that problem's own; with
+    several the message lists them, one per line, and the path is empty.
+
+    Args:
+        problems: The problems, each an InputError naming its entry (`path`).
+
+    Attributes:
+        problems: The problems, as given.
+    """
 
     def __init__(self, problems: Sequence[SweepError]) -> None:
         self.problems = list(problems)
         if len(self.problems) == 1:
             only = self.problems[0]
-            path, message = only.path, only.reason
-        else:
-            path = ""
-            message = f"{len(self.problems)} problems in the sweep file:\n" + "\n".join(
-                f"  {p}" for p in self.problems
-            )
-        super().__init__(path, message)
+            super().__init__(only.path, only.rule, only.value, only.hint)
+            return
+        message = f"{len(self.problems)} problems in the sweep file:\n" + "\n".join(
+            f"  {p}" for p in self.problems
+        )
+        super().__init__("", message)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.problems,))

@@ -1,5 +1,6 @@
 """The sweep file's `dataset:`: checked before Ray starts, a file by its header and length
-(read without reading its rows, by the rules the worker's loader applies)."""
+(read without reading its rows), a built-in by the rows per class its options give, both
+by the rules the worker's loader applies."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from caviar_common.errors import ConfigError
+from caviar_common.errors import InputError
 from orchestrator.sweepfile.checks import SweepError
 from orchestrator.sweepfile.fields import TOP
 from workers.data.datafiles import peek_file
-from workers.data.datasets import FILE_SUFFIXES, check_dataset_spec, split_sizes
+from workers.data.datasets import (
+    FILE_SUFFIXES,
+    check_dataset_spec,
+    check_split,
+    class_sizes,
+    split_sizes,
+)
 
 # Each part of the split needs a row of every class, and a dataset has at least 2 classes
 # (workers/data/datasets.py: stratified_split).
@@ -27,14 +34,34 @@ def check_dataset(raw: Any, base_dir: Path, val_fraction: float | None) -> str |
     elif isinstance(spec, Mapping) and "path" in spec:
         spec = {**spec, "path": str(_resolve(spec["path"], base_dir))}
     try:
-        check_dataset_spec(spec)
-    except ValueError as err:
+        name = check_dataset_spec(spec)
+        sizes = class_sizes(spec)
+    except InputError as err:
         raise SweepError("dataset", str(err)) from None
-    if isinstance(spec, str) and spec.lower().endswith(FILE_SUFFIXES):
+    if sizes is not None:
+        _check_builtin_split(name, sizes, val_fraction)
+    elif isinstance(spec, str) and spec.lower().endswith(FILE_SUFFIXES):
         _check_data_file(Path(spec), None, "dataset", val_fraction, raw)
     elif isinstance(spec, Mapping) and "path" in spec:
         _check_data_file(Path(spec["path"]), spec.get("label"), "dataset.label", val_fraction)
     return spec
+
+
+def _check_builtin_split(name: str, sizes: tuple[int, ...], val_fraction: float | None) -> None:
+    """A built-in whose options leave too few rows per class for any split is a problem of
+    `dataset`; one whose split at this val_fraction leaves a part without a row of every
+    class, of `val_fraction`. With `val_fraction` None (itself a problem) only the first."""
+    try:
+        check_split(sizes, None, name)
+    except InputError as err:
+        # the built-ins with a rows option deal rows out evenly: two a class from 2k rows
+        raise SweepError("dataset", f"{err}; give it at least {2 * len(sizes)} rows") from None
+    if val_fraction is None:
+        return
+    try:
+        check_split(sizes, val_fraction, name)
+    except InputError as err:
+        raise SweepError("val_fraction", f"{err}; choose a val_fraction nearer 0.5") from None
 
 
 def _check_data_file(
@@ -51,13 +78,11 @@ def _check_data_file(
     needed = rows_needed(TOP["val_fraction"].default if val_fraction is None else val_fraction)
     try:
         rows = peek_file(path, label, needed)
-    except ConfigError as err:
+    except InputError as err:
         if err.key != "label":  # a problem with the file, which the message names
             raise SweepError("dataset", str(err)) from None
         hint = f"; write dataset: {{path: {written}, label: COLUMN}}" if written else ""
         raise SweepError(label_key, err.reason + hint) from None
-    except ValueError as err:
-        raise SweepError("dataset", str(err)) from None
     if rows >= needed:
         return
     each = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caviar_common.bounds import Bound
-from caviar_common.errors import suggest
+from caviar_common.errors import InputError, suggest
 from orchestrator.core.spec import DIRECTIONS, METRICS
 from orchestrator.search.proposed_by import WARMUP
 from orchestrator.search.samplers import SAMPLERS
@@ -26,8 +26,15 @@ METRIC_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"  # a metric a custom trainer report
 NOT_BLANK = r"\S"
 
 
-class FieldError(ValueError):
-    """A value that breaks its field's rule; the message starts at "must be"."""
+class FieldError(InputError):
+    """A value that breaks its field's rule, before its path is known: the message starts
+    at "must be" (`checks.value` gives it the entry's path)."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__("", rule)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.rule,))
 
 
 @dataclass(frozen=True)

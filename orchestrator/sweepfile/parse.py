@@ -1,4 +1,5 @@
-"""The YAML sweep file: read with `yaml.safe_load`, checked strictly, turned into a SweepSpec.
+"""The YAML sweep file: read safely (loader.py: a key given twice is refused), checked
+strictly, turned into a SweepSpec.
 
 Every mistake is a SweepError whose message starts with the path of the offending entry in
 the file (``space.learning_rate.low``), then the rule and the value. The whole file is
@@ -15,7 +16,6 @@ could ever end.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,12 @@ import yaml
 
 from caviar_common.errors import ConfigError
 from orchestrator.core.spec import METRICS, Stage, SweepSpec
-from orchestrator.schedulers.settings import SCHEDULERS, SchedulerSpec, check_scheduler
+from orchestrator.schedulers.settings import (
+    SCHEDULERS,
+    SchedulerSpec,
+    check_scheduler,
+    check_settings,
+)
 from orchestrator.search.space import Space
 from orchestrator.sweepfile.checks import (
     Problems,
@@ -51,6 +56,7 @@ from orchestrator.sweepfile.fields import (
     TOP_KEYS,
     ZOOM,
 )
+from orchestrator.sweepfile.loader import SweepLoader as _Loader
 from orchestrator.sweepfile.space_section import check_model, check_sampled_configs, check_space
 from orchestrator.sweepfile.trainers import check_trainer
 from workers.protocol import DEFAULT_TRAINER, canonical_trainer, split_name
@@ -71,31 +77,20 @@ Sampling = tuple[str, int, int]  # a stage's sampler: name, grid points, tpe war
 _FALLBACK: Sampling = ("random", SAMPLER["points"].default, SAMPLER["warmup"].default)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads 1e-4 as a number (YAML 1.1 insists on 1.0e-4)."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
-
-
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and check a sweep file; a relative dataset path is taken from the file's folder.
 
     The results directory, like any command-line path, is relative to the working directory.
-    A missing file or bad YAML is one SweepError; a file that reads raises `SweepErrors`
-    listing every problem in it.
+    Raises `SweepErrors` listing every problem: a missing file, bad YAML or a key given
+    twice, else every mistake in the sweep.
     """
     path = Path(path)
     if not path.is_file():
-        raise SweepError("", f"no sweep file at {str(path)!r}")
+        raise SweepErrors([SweepError("", f"no sweep file at {str(path)!r}")])
     try:
         raw = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as err:
-        raise SweepError("", f"{path} is not valid YAML: {err}") from None
+        raise SweepErrors([SweepError("", f"{path} is not valid YAML: {err}")]) from None
     return parse_sweep(raw, base_dir=path.parent)
 
 
@@ -129,6 +124,9 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     model_and_space_ok = not problems.since(mark)
     sampler = problems.attempt(_sampler, "sampler", top.get("sampler", TOP["sampler"].default))
     budget = problems.attempt(_section, top, "budget", BUDGET, problems) or {}
+    # budget.trials is checked even when every stage gives its own trials: a value given
+    # is never let through for being unused (its problem, if any, is reported once)
+    problems.attempt(get, budget, "trials", BUDGET, "budget")
     stages = problems.attempt(_stages, top.get("stages"), budget, sampler, space)
     max_epochs = problems.attempt(get, budget, "max_epochs", BUDGET, "budget")
     time_limit = problems.attempt(get, budget, "time_limit", BUDGET, "budget")
@@ -349,13 +347,13 @@ def _scheduler(raw: Any, max_epochs: int | None) -> SchedulerSpec:
     else:
         name, fields = one_of("scheduler", raw, SCHEDULERS), {}
     errors = []
-    for key, setting in fields.items():
+    for key, setting in fields.items():  # each by its own rule; then the rules that tie them
         try:
-            check_scheduler(name, {key: setting}, limit)
+            check_settings(name, {key: setting})
         except ConfigError as err:
-            errors.append(SweepError(f"scheduler.{err.key}", err.reason))
+            errors.append(SweepError(f"scheduler.{err.key}", err.rule, err.value, err.hint))
     raise_all(errors)
     try:
         return check_scheduler(name, fields, limit)
     except ConfigError as err:
-        raise SweepError(f"scheduler.{err.key}", err.reason) from None
+        raise SweepError(f"scheduler.{err.key}", err.rule, err.value, err.hint) from None

@@ -33,7 +33,9 @@ from orchestrator.schedulers import decision_epochs
 from orchestrator.storage.store import Store
 from orchestrator.sweepfile.parse import load_sweep, parse_sweep
 
-DIGITS = Path(__file__).resolve().parents[2] / "orchestrator" / "sweepfile" / "sweeps" / "digits.yaml"
+DIGITS = (
+    Path(__file__).resolve().parents[2] / "orchestrator" / "sweepfile" / "sweeps" / "digits.yaml"
+)
 BEST_LOG_RATE = -2.0  # the learning rate (log10) with the lowest cost floor
 TRACEBACK = (
     "Traceback (most recent call last):\n"
@@ -115,7 +117,7 @@ def plan_big(
             state, error, last = _fate(p.config, stop, epochs, diverge, fail, rng)
             points = [_record(p.config, e, curve[e - 1], rng) for e in range(1, last + 1)]
             if state == TrialState.DIVERGED:
-                points[-1] |= {k: math.nan for k in VALUE_COLUMNS if k != "learning_rate"}
+                points[-1] |= {k: math.nan for k in VALUE_COLUMNS if k != "decayed_learning_rate"}
                 points[-1]["diverged"] = True
             trial = BigTrial(
                 f"trial-{number:05d}",
@@ -186,7 +188,7 @@ def _record(
         "train_cost": float(val_cost * rng.uniform(0.8, 0.95)),
         "val_cost": float(val_cost),
         "val_accuracy": float(min(0.995, max(0.05, 1.0 - 0.4 * val_cost))),
-        "learning_rate": float(rate),
+        "decayed_learning_rate": float(rate),
         "seconds": float(rng.uniform(0.05, 0.3)),
         "diverged": False,
     }
@@ -275,7 +277,7 @@ def _write_fast(store: Store, planned: list[BigTrial]) -> None:
     with store.conn:
         store.conn.executemany(
             "INSERT INTO trials (trial_id, number, stage, config, box, unit, state, worker, "
-            "node, attempts, started, ended, epochs, best, error, proposed_by, pauses) "
+            "node, starts, started, ended, epochs, best, error, proposed_by, pauses) "
             f"VALUES ({', '.join('?' * 17)})",
             trial_rows,
         )

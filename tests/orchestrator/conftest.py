@@ -13,6 +13,7 @@ import pytest
 
 from orchestrator.core.loop import Sweep
 from orchestrator.execution.inprocess import InProcessExecutor
+from orchestrator.storage import TrialRow
 from orchestrator.storage.store import Store
 from orchestrator.sweepfile.parse import parse_sweep
 
@@ -83,7 +84,7 @@ def run_sweep(raw: dict[str, Any], run_dir: Path) -> Path:
     return run_dir
 
 
-def stored_rows(run_dir: Path) -> list[dict[str, Any]]:
+def stored_rows(run_dir: Path) -> list[TrialRow]:
     """The trials straight from a run's store, to check what is shown against."""
     store = Store.open(run_dir)
     try:

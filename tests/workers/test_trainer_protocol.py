@@ -91,8 +91,8 @@ def test_extra_fields_are_stored_and_read_back_as_curve_columns(tmp_path: Path) 
         0.125,
     )
     points = list(store.points())
-    assert [p["val_loss"] for p in points] == [0.25, 0.125]
-    assert points[0]["grad_norm"] == 3.0 and "grad_norm" not in points[1]
+    assert [p.extra["val_loss"] for p in points] == [0.25, 0.125]
+    assert points[0].extra["grad_norm"] == 3.0 and "grad_norm" not in points[1].extra
     store.close()
     curves = load_run(tmp_path / "run").curves
     assert list(curves["val_loss"]) == [0.25, 0.125]

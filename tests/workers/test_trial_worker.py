@@ -107,4 +107,10 @@ def test_a_curve_row_is_its_epoch_its_values_then_the_divergence_flag() -> None:
     from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
 
     assert CURVE_COLUMNS[0] == "epoch" and CURVE_COLUMNS[-1] == "diverged"
-    assert VALUE_COLUMNS == ("train_cost", "val_cost", "val_accuracy", "learning_rate", "seconds")
+    assert VALUE_COLUMNS == (
+        "train_cost",
+        "val_cost",
+        "val_accuracy",
+        "decayed_learning_rate",
+        "seconds",
+    )

@@ -1,7 +1,7 @@
 """Read a user's dataset file (CSV, Parquet or .npz) as raw features, labels and names.
 
 Only data is read: .npz files are loaded without pickle, and every problem with the file
-is a ValueError that names the file and what is wrong. `peek_file` checks what a file's
+is an InputError that names the file and what is wrong. `peek_file` checks what a file's
 header tells (the label, the columns, the number of rows) without reading its rows, with
 the same rules `read_file` applies, so a sweep can refuse a file before anything starts.
 """
@@ -15,7 +15,7 @@ from typing import IO
 
 import numpy as np
 
-from caviar_common.errors import ConfigError, suggest
+from caviar_common.errors import InputError, suggest
 
 Raw = tuple[np.ndarray, np.ndarray, tuple[str, ...]]  # X (n, d), y (n,), feature names
 CHUNK = 1 << 16  # bytes read at a time when counting a CSV file's lines
@@ -33,12 +33,13 @@ def read_file(path: Path, label: str | None) -> Raw:
     features = frame.drop(columns=[label])
     text = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if text:
-        raise ValueError(f"{path}: feature columns must be numeric, but {text} are not")
+        raise InputError(str(path), f"feature columns must be numeric, but {text} are not")
     missing = frame[label].isna().to_numpy()
     if missing.any():
-        raise ValueError(
-            f"label: column {label!r} in {path} has {int(missing.sum())} missing value(s), "
-            f"first at row {int(np.argmax(missing))}"
+        raise InputError(
+            "label",
+            f"column {label!r} in {path} has {int(missing.sum())} missing value(s), "
+            f"first at row {int(np.argmax(missing))}",
         )
     X = features.to_numpy(dtype=np.float64)
     _check_finite(X, tuple(features.columns), str(path))
@@ -53,17 +54,15 @@ def check_label(path: Path, label: object, columns: Sequence[str] | None = None)
     """
     if path.suffix.lower() == ".npz":
         if label is not None:
-            raise ConfigError(
-                "label", f"an .npz file holds arrays 'X' and 'y', got label={label!r}"
-            )
+            raise InputError("label", f"an .npz file holds arrays 'X' and 'y', got label={label!r}")
         return None
     if label is None:
         found = f"; its columns are {list(columns)}" if columns is not None else ""
-        raise ConfigError(
+        raise InputError(
             "label", f"a CSV or Parquet file needs the label column's name ({path}){found}"
         )
     if not isinstance(label, str):
-        raise ConfigError(
+        raise InputError(
             "label", f"must be a column name (a string; quote a number), got {label!r}"
         )
     return label
@@ -72,13 +71,13 @@ def check_label(path: Path, label: object, columns: Sequence[str] | None = None)
 def check_columns(path: Path, columns: Sequence[str], label: str) -> None:
     """The label is one of a table's columns, and at least one feature column is left."""
     if label not in columns:
-        raise ConfigError(
+        raise InputError(
             "label",
             f"no column {label!r} in {path}{suggest(label, list(columns))}; "
             f"columns are {list(columns)}",
         )
     if len(columns) < 2:
-        raise ConfigError(str(path), f"no feature columns besides the label {label!r}")
+        raise InputError(str(path), f"no feature columns besides the label {label!r}")
 
 
 def peek_file(path: Path, label: object, enough: int) -> int:
@@ -133,7 +132,7 @@ def _peek_table(path: Path, enough: int) -> tuple[tuple[str, ...], int]:
                 columns = parquet.schema_arrow.empty_table().to_pandas().columns
                 rows = parquet.metadata.num_rows
     except (ValueError, OSError) as err:  # an empty file, bad quoting, not Parquet at all
-        raise ValueError(f"{path}: cannot read its header: {err}") from None
+        raise InputError(str(path), f"cannot read its header: {err}") from None
     return tuple(str(c) for c in columns), min(rows, enough)
 
 
@@ -148,14 +147,14 @@ def _peek_npz(path: Path) -> int | None:
                 if n in ("X.npy", "y.npy")
             }
     except (zipfile.BadZipFile, ValueError, OSError) as err:
-        raise ValueError(f"{path}: cannot read its arrays' headers: {err}") from None
+        raise InputError(str(path), f"cannot read its arrays' headers: {err}") from None
     _check_npz_names(path, names)
     x, y = headers.get("X"), headers.get("y")
     if x is None or y is None:  # stored in a format whose header is not read here
         return None
     (x_shape, x_dtype), (y_shape, y_dtype) = x, y
     if x_dtype.hasobject or y_dtype.hasobject:
-        raise ValueError(f"{path}: holds object arrays, which are not loaded")
+        raise InputError(str(path), "holds object arrays, which are not loaded")
     _check_npz_shapes(path, x_shape, y_shape, x_dtype)
     return x_shape[0]
 
@@ -181,23 +180,25 @@ def _read_npz(path: Path) -> Raw:
             X, y = npz["X"], npz["y"]
     except ValueError as err:
         if "allow_pickle" in str(err):
-            raise ValueError(f"{path}: holds object arrays, which are not loaded") from None
+            raise InputError(str(path), "holds object arrays, which are not loaded") from None
         raise
     _check_npz_shapes(path, X.shape, y.shape, X.dtype)
     X = np.asarray(X, dtype=np.float64)
     names = tuple(f"x{i}" for i in range(X.shape[1]))
     _check_finite(X, names, f"{path}: X")
     if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
-        raise ValueError(f"{path}: y has {int((~np.isfinite(y)).sum())} NaN or infinite value(s)")
+        raise InputError(
+            str(path), f"y has {int((~np.isfinite(y)).sum())} NaN or infinite value(s)"
+        )
     return X, y, names
 
 
 def _check_npz_names(path: Path, files: Sequence[str]) -> None:
     missing = [k for k in ("X", "y") if k not in files]
     if missing:
-        raise ValueError(
-            f"{path}: an .npz dataset needs arrays 'X' and 'y'; missing {missing}, "
-            f"found {list(files)}"
+        raise InputError(
+            str(path),
+            f"an .npz dataset needs arrays 'X' and 'y'; missing {missing}, found {list(files)}",
         )
 
 
@@ -205,22 +206,22 @@ def _check_npz_shapes(
     path: Path, x_shape: tuple[int, ...], y_shape: tuple[int, ...], x_dtype: np.dtype
 ) -> None:
     if len(x_shape) != 2:
-        raise ValueError(f"{path}: X must be 2-D (rows, features), got shape {x_shape}")
+        raise InputError(str(path), f"X must be 2-D (rows, features), got shape {x_shape}")
     if len(y_shape) != 1:
-        raise ValueError(f"{path}: y must be 1-D (rows,), got shape {y_shape}")
+        raise InputError(str(path), f"y must be 1-D (rows,), got shape {y_shape}")
     if x_shape[0] != y_shape[0]:
-        raise ValueError(
-            f"{path}: X and y must have the same rows, got {x_shape[0]} and {y_shape[0]}"
+        raise InputError(
+            str(path), f"X and y must have the same rows, got {x_shape[0]} and {y_shape[0]}"
         )
     if not (np.issubdtype(x_dtype, np.number) or np.issubdtype(x_dtype, np.bool_)):
-        raise ValueError(f"{path}: X must be numeric, got dtype {x_dtype}")
+        raise InputError(str(path), f"X must be numeric, got dtype {x_dtype}")
 
 
 def _check_finite(X: np.ndarray, names: tuple[str, ...], where: str) -> None:
     bad = ~np.isfinite(X)  # (n, d)
     if bad.any():
         cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
-        raise ValueError(
-            f"{where}: NaN or infinite values in {int(bad.any(axis=1).sum())} row(s), "
-            f"in column(s) {cols}"
+        raise InputError(
+            where,
+            f"NaN or infinite values in {int(bad.any(axis=1).sum())} row(s), in column(s) {cols}",
         )

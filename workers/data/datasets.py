@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from caviar_common.errors import suggest
+from caviar_common.errors import InputError, suggest
 from workers.data.datafiles import Raw, read_file
 
 FILE_SUFFIXES = (".csv", ".parquet", ".npz")
@@ -83,6 +83,8 @@ OPTIONS: dict[str, _Option] = {
 class _Builtin:
     make: Callable[[Mapping[str, Any], np.random.Generator], Raw]
     defaults: Mapping[str, Any]
+    # rows per class, as `make` draws them from these options (known without making them)
+    sizes: Callable[[Mapping[str, Any]], tuple[int, ...]]
 
 
 def _digits(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
@@ -109,8 +111,12 @@ def _moons(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
 
 def _balanced_labels(rows: int, classes: int) -> np.ndarray:
     """Labels 0..classes-1 in sorted blocks whose sizes differ by at most one."""
-    sizes = rows // classes + (np.arange(classes) < rows % classes)
-    return np.repeat(np.arange(classes), sizes)
+    return np.repeat(np.arange(classes), _balanced_sizes({"rows": rows, "classes": classes}))
+
+
+def _balanced_sizes(opts: Mapping[str, Any]) -> tuple[int, ...]:
+    rows, k = opts["rows"], opts["classes"]
+    return tuple(rows // k + (c < rows % k) for c in range(k))
 
 
 def _spirals(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
@@ -135,14 +141,29 @@ def _synthetic(opts: Mapping[str, Any], rng: np.random.Generator) -> Raw:
     return X, y, tuple(f"x{i}" for i in range(d))
 
 
+# scikit-learn's digits and breast cancer sets, rows per class (digit 0..9; malignant, benign)
+_DIGITS_SIZES = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
+_BREAST_CANCER_SIZES = (212, 357)
+
+
+def _moons_sizes(opts: Mapping[str, Any]) -> tuple[int, ...]:
+    rows = opts["rows"]
+    return (rows // 2, rows - rows // 2)  # make_moons: the outer moon, then the inner
+
+
 _BUILTINS: dict[str, _Builtin] = {
-    "digits": _Builtin(_digits, MappingProxyType({})),
-    "breast_cancer": _Builtin(_breast_cancer, MappingProxyType({})),
-    "moons": _Builtin(_moons, MappingProxyType({"rows": 1000, "noise": 0.2})),
-    "spirals": _Builtin(_spirals, MappingProxyType({"rows": 1000, "classes": 2, "noise": 0.05})),
+    "digits": _Builtin(_digits, MappingProxyType({}), lambda _: _DIGITS_SIZES),
+    "breast_cancer": _Builtin(_breast_cancer, MappingProxyType({}), lambda _: _BREAST_CANCER_SIZES),
+    "moons": _Builtin(_moons, MappingProxyType({"rows": 1000, "noise": 0.2}), _moons_sizes),
+    "spirals": _Builtin(
+        _spirals,
+        MappingProxyType({"rows": 1000, "classes": 2, "noise": 0.05}),
+        _balanced_sizes,
+    ),
     "synthetic": _Builtin(
         _synthetic,
         MappingProxyType({"rows": 60000, "features": 784, "classes": 10, "noise": 1.0}),
+        _balanced_sizes,
     ),
 }
 
@@ -154,7 +175,7 @@ def load_dataset(
     val_fraction: float = 0.2,
     label: str | None = None,
 ) -> Dataset:
-    """Load, encode, split and standardise one dataset; bad input raises ValueError.
+    """Load, encode, split and standardise one dataset; bad input raises InputError.
 
     `spec` is a built-in name (``"digits"``), a name with options
     (``"synthetic:rows=5000,features=20,classes=3"``), a mapping (``{"name": "moons",
@@ -162,11 +183,11 @@ def load_dataset(
     .parquet or .npz. `label` names the label column of a CSV or Parquet file.
     """
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed: must be an integer >= 0, got {seed!r}")
+        raise InputError("seed", "must be an integer >= 0", seed)
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float):
-        raise ValueError(f"val_fraction: must be a number in (0, 1), got {val_fraction!r}")
+        raise InputError("val_fraction", "must be a number in (0, 1)", val_fraction)
     if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction: must be in (0, 1), got {val_fraction!r}")
+        raise InputError("val_fraction", "must be in (0, 1)", val_fraction)
     data_seq, split_seq = np.random.SeedSequence(int(seed)).spawn(2)
     name, source = _parse_spec(spec, label)
     if isinstance(source, Path):
@@ -182,6 +203,15 @@ def check_dataset_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> str:
     return name
 
 
+def class_sizes(spec: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[int, ...] | None:
+    """Rows per class of a built-in dataset `spec` with its options, known without making
+    it; None for a file, whose rows are only known by reading it."""
+    name, source = _parse_spec(spec, None)
+    if isinstance(source, Path):
+        return None
+    return _BUILTINS[name].sizes(source)
+
+
 def _label(spec: Any) -> str | None:
     return spec.get("label") if isinstance(spec, Mapping) else None
 
@@ -193,19 +223,21 @@ def _parse_spec(spec: Any, label: str | None) -> tuple[str, Mapping[str, Any] | 
         if "path" in spec:
             extra = sorted(set(spec) - {"path", "label"})
             if extra:
-                raise ValueError(
-                    f"dataset: a file mapping takes only 'path' and 'label', got {extra}"
+                raise InputError(
+                    "dataset", f"a file mapping takes only 'path' and 'label', got {extra}"
                 )
             if label is not None and spec.get("label", label) != label:
-                raise ValueError(
-                    f"label: given twice with different values, {spec['label']!r} in the "
-                    f"mapping and {label!r} as an argument"
+                raise InputError(
+                    "label",
+                    f"given twice with different values, {spec['label']!r} in the "
+                    f"mapping and {label!r} as an argument",
                 )
             return _parse_path(spec["path"])
         if "name" not in spec:
-            raise ValueError(
-                f"dataset: a mapping needs 'name' (one of {', '.join(_BUILTINS)}) or 'path', "
-                f"got keys {sorted(spec)}"
+            raise InputError(
+                "dataset",
+                f"a mapping needs 'name' (one of {', '.join(_BUILTINS)}) or 'path', "
+                f"got keys {sorted(spec)}",
             )
         name, options = spec.pop("name"), spec
     elif isinstance(spec, os.PathLike) or (
@@ -216,23 +248,23 @@ def _parse_spec(spec: Any, label: str | None) -> tuple[str, Mapping[str, Any] | 
         name, _, text = spec.partition(":")
         options = _parse_options(text, spec)
     else:
-        raise ValueError(
-            f"dataset: must be a name, a path or a mapping, got {spec!r} ({type(spec).__name__})"
+        raise InputError(
+            "dataset", f"must be a name, a path or a mapping, got {spec!r} ({type(spec).__name__})"
         )
     name = _check_name(name)
     if label is not None:
-        raise ValueError(f"label: applies only to CSV and Parquet files, not to {name!r}")
+        raise InputError("label", f"applies only to CSV and Parquet files, not to {name!r}")
     return name, _check_options(name, options)
 
 
 def _parse_path(path: Any) -> tuple[str, Path]:
     if not isinstance(path, str | os.PathLike):
-        raise ValueError(f"path: must be a file path, got {path!r} ({type(path).__name__})")
+        raise InputError("path", f"must be a file path, got {path!r} ({type(path).__name__})")
     p = Path(path).expanduser()
     if p.suffix.lower() not in FILE_SUFFIXES:
-        raise ValueError(f"path: must end in {', '.join(FILE_SUFFIXES)}, got {str(path)!r}")
+        raise InputError("path", f"must end in {', '.join(FILE_SUFFIXES)}", str(path))
     if not p.is_file():
-        raise ValueError(f"path: no such file {str(p)!r}")
+        raise InputError("path", f"no such file {str(p)!r}")
     return str(path), p
 
 
@@ -243,9 +275,9 @@ def _parse_options(text: str, spec: str) -> dict[str, Any]:
         key, sep, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or not key:
-            raise ValueError(f"dataset option {part!r} in {spec!r} must look like key=value")
+            raise InputError("", f"dataset option {part!r} in {spec!r} must look like key=value")
         if key in options:
-            raise ValueError(f"dataset option {key!r} is given twice in {spec!r}")
+            raise InputError("", f"dataset option {key!r} is given twice in {spec!r}")
         options[key] = _number(raw)
     return options
 
@@ -262,10 +294,11 @@ def _number(raw: str) -> int | float | str:
 def _check_name(name: Any) -> str:
     key = str(name).strip().lower()
     if key not in _BUILTINS:
-        raise ValueError(
-            f"dataset: unknown name {name!r}{suggest(key, list(_BUILTINS))}; built-in "
+        raise InputError(
+            "dataset",
+            f"unknown name {name!r}{suggest(key, list(_BUILTINS))}; built-in "
             f"datasets are {', '.join(_BUILTINS)}, and a file path must end in "
-            f"{', '.join(FILE_SUFFIXES)}"
+            f"{', '.join(FILE_SUFFIXES)}",
         )
     return key
 
@@ -277,14 +310,15 @@ def _check_options(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in given.items():
         if key not in defaults:
             takes = f"its options are {', '.join(defaults)}" if defaults else "it takes none"
-            raise ValueError(
-                f"{name}: unknown option {key!r}{suggest(str(key), list(defaults))}; {takes}"
+            raise InputError(
+                name, f"unknown option {key!r}{suggest(str(key), list(defaults))}; {takes}"
             )
         options[key] = _check_option(name, key, value)
     if "classes" in options and options["rows"] < options["classes"]:
-        raise ValueError(
-            f"{name}: rows must be at least classes so every class has rows, got "
-            f"rows={options['rows']} and classes={options['classes']}"
+        raise InputError(
+            name,
+            "rows must be at least classes so every class has rows, got "
+            f"rows={options['rows']} and classes={options['classes']}",
         )
     return options
 
@@ -299,7 +333,7 @@ def _check_option(name: str, key: str, value: Any) -> Any:
     elif ok_type and rule.kind is float:
         value = float(value)
     if not ok_type or not isinstance(value, rule.kind) or not rule.check(value):
-        raise ValueError(f"{name}: option {key!r} must be {rule.says}, got {value!r}")
+        raise InputError(name, f"option {key!r} must be {rule.says}", value)
     return value
 
 
@@ -312,11 +346,11 @@ def _prepare(
     split_seq: np.random.SeedSequence,
 ) -> Dataset:
     if len(X) == 0:
-        raise ValueError(f"{name}: has no rows")
+        raise InputError(name, "has no rows")
     try:
         classes, codes = np.unique(y, return_inverse=True)
     except TypeError:
-        raise ValueError(f"{name}: labels mix types that cannot be sorted") from None
+        raise InputError(name, "labels mix types that cannot be sorted") from None
     codes = codes.reshape(-1).astype(np.int64, copy=False)
     train_idx, val_idx = stratified_split(codes, classes, val_fraction, split_seq, name)
     X_train, X_val = np.asarray(X[train_idx], np.float64), np.asarray(X[val_idx], np.float64)
@@ -340,27 +374,44 @@ def stratified_split(
     """Train and validation row indices with each class's share kept to within one row."""
     from sklearn.model_selection import train_test_split
 
-    k, n, labels = len(classes), len(codes), classes.tolist()
-    if k < 2:
-        raise ValueError(f"{name}: needs at least 2 classes, but every label is {labels[0]!r}")
-    counts = np.bincount(codes, minlength=k)
-    if counts.min() < 2:
-        few = [labels[i] for i in np.flatnonzero(counts < 2)]
-        raise ValueError(
-            f"{name}: a stratified split needs at least 2 rows per class, but class(es) "
-            f"{few} have 1"
-        )
-    n_val = split_sizes(n, val_fraction)[1]
-    if min(n_val, n - n_val) < k:
-        raise ValueError(
-            f"{name}: val_fraction={val_fraction} of {n} rows gives {n_val} validation and "
-            f"{n - n_val} training rows; each part needs at least one row per class ({k})"
-        )
+    counts = np.bincount(codes, minlength=len(classes)).tolist()
+    check_split(counts, val_fraction, name, classes.tolist())
+    n_val = split_sizes(len(codes), val_fraction)[1]
     random_state = int(seq.generate_state(1)[0])
     train_idx, val_idx = train_test_split(
-        np.arange(n), test_size=n_val, stratify=codes, random_state=random_state
+        np.arange(len(codes)), test_size=n_val, stratify=codes, random_state=random_state
     )
     return train_idx, val_idx
+
+
+def check_split(
+    counts: Sequence[int],
+    val_fraction: float | None,
+    name: str = "dataset",
+    labels: Sequence[Any] | None = None,
+) -> None:
+    """What a stratified split needs of a dataset with `counts` rows per class (`labels`:
+    the classes' values, for the message; by default their codes): two classes or more,
+    two rows of each, and, unless `val_fraction` is None, a row of every class in both
+    parts. An InputError naming `name` says which fails."""
+    labels = list(range(len(counts))) if labels is None else list(labels)
+    k, n = len(counts), sum(counts)
+    if k < 2:
+        raise InputError(name, f"needs at least 2 classes, but every label is {labels[0]!r}")
+    if min(counts) < 2:
+        few = [label for label, count in zip(labels, counts, strict=True) if count < 2]
+        raise InputError(
+            name, f"a stratified split needs at least 2 rows per class, but class(es) {few} have 1"
+        )
+    if val_fraction is None:
+        return
+    n_val = split_sizes(n, val_fraction)[1]
+    if min(n_val, n - n_val) < k:
+        raise InputError(
+            name,
+            f"val_fraction={val_fraction} of {n} rows gives {n_val} validation and "
+            f"{n - n_val} training rows; each part needs at least one row per class ({k})",
+        )
 
 
 def split_sizes(rows: int, val_fraction: float) -> tuple[int, int]:

@@ -100,7 +100,7 @@ class Trainer:
             val_cost=val_cost,
             val_accuracy=val_accuracy,
             seconds=self.clock() - start,
-            learning_rate=lr,
+            decayed_learning_rate=lr,
         )
 
     def _diverge(
@@ -110,7 +110,7 @@ class Trainer:
         self.epoch += 1
         message = (
             f"cost became {value} {where} of epoch {self.epoch} "
-            f"(learning_rate={lr:g}); the trial stopped"
+            f"(decayed_learning_rate={lr:g}); the trial stopped"
         )
         return EpochRecord(
             epoch=self.epoch,
@@ -119,7 +119,7 @@ class Trainer:
             val_cost=math.nan,
             val_accuracy=math.nan,
             seconds=self.clock() - start,
-            learning_rate=lr,
+            decayed_learning_rate=lr,
             diverged=True,
             message=message,
         )

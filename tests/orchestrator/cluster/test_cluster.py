@@ -177,7 +177,7 @@ def _held_on(db: Path, node: str) -> int:
 def _trials(db: Path) -> list[tuple[str, str, int, int]]:
     with sqlite3.connect(db) as conn:
         return conn.execute(
-            "SELECT state, node, epochs, attempts FROM trials ORDER BY number"
+            "SELECT state, node, epochs, starts FROM trials ORDER BY number"
         ).fetchall()
 
 

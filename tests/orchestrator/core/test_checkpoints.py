@@ -33,20 +33,20 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
         # once some trials ended, one waits at a rung, and one is mid-way past a checkpoint
         rows = store.trial_rows()
         if (
-            any(r["state"] in ENDED for r in rows)
-            and any(r["state"] == TrialState.PAUSED for r in rows)
-            and any(r["state"] in LIVE and r["epochs"] >= 2 for r in rows)
+            any(r.state in ENDED for r in rows)
+            and any(r.state == TrialState.PAUSED for r in rows)
+            and any(r.state in LIVE and r.epochs >= 2 for r in rows)
         ):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         Sweep(spec, store, InProcessExecutor(2), options=options, on_status=interrupt).run()
-    rows = {r["trial_id"]: r for r in store.trial_rows()}
+    rows = {r.trial_id: r for r in store.trial_rows()}
     assert store.get("state") == SweepState.INTERRUPTED
     kept = _checkpointed(store)
-    ended = {t for t, r in rows.items() if r["state"] in ENDED}
-    live = {t for t, r in rows.items() if r["state"] in LIVE and r["epochs"] >= 2}
-    paused = {t for t, r in rows.items() if r["state"] == TrialState.PAUSED}
+    ended = {t for t, r in rows.items() if r.state in ENDED}
+    live = {t for t, r in rows.items() if r.state in LIVE and r.epochs >= 2}
+    paused = {t for t, r in rows.items() if r.state == TrialState.PAUSED}
     assert paused and live  # the cut fell where both kinds exist
     assert not ended & kept.keys()
     assert live <= kept.keys()  # what resume restarts from
@@ -55,11 +55,11 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
 
     again = Store.open(run_dir)
     Sweep(spec, again, InProcessExecutor(2), options=options).run()
-    rows = {r["trial_id"]: r for r in again.trial_rows()}
+    rows = {r.trial_id: r for r in again.trial_rows()}
     assert len(rows) == 32
-    assert all(r["state"] in ENDED or r["state"] == TrialState.PAUSED for r in rows.values())
+    assert all(r.state in ENDED or r.state == TrialState.PAUSED for r in rows.values())
     assert again.get("state") == SweepState.FINISHED
     assert _checkpointed(again) == {}
-    points = [(p["trial_id"], p["epoch"]) for p in again.points()]
-    assert len(points) == len(set(points)) == sum(r["epochs"] for r in rows.values())
+    points = [(p.trial_id, p.epoch) for p in again.points()]
+    assert len(points) == len(set(points)) == sum(r.epochs for r in rows.values())
     again.close()

@@ -60,13 +60,14 @@ def curves(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Each trial's stored curve by epoch, without the wall-clock seconds."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     for p in store.points():
-        point = (p["epoch"], p["train_cost"], p["val_cost"], p["val_accuracy"])
-        out.setdefault(p["trial_id"], []).append((*point, p["learning_rate"], p["diverged"]))
+        values = (p.values[c] for c in ("train_cost", "val_cost", "val_accuracy"))
+        rate = p.values["decayed_learning_rate"]
+        out.setdefault(p.trial_id, []).append((p.epoch, *values, rate, p.diverged))
     return {t: sorted(c) for t, c in out.items()}
 
 
 def by_id(store: Store) -> dict[str, dict[str, Any]]:
-    return {r["trial_id"]: r for r in store.trial_rows()}
+    return {r.trial_id: r for r in store.trial_rows()}
 
 
 def interrupt_after(reports: int) -> Callable[[Status], None]:
@@ -220,19 +221,19 @@ def test_a_sweep_runs_its_budget_of_trials_and_stores_each_epoch_once(tmp_path, 
     status, store = run_sweep(spec, tmp_path)
 
     rows = store.trial_rows()
-    assert [r["number"] for r in rows] == [1, 2, 3, 4, 5]
-    assert all(r["state"] in ("completed", "pruned", "diverged") for r in rows)
-    assert all(r["attempts"] == 1 for r in rows)
-    points = [(p["trial_id"], p["epoch"]) for p in store.points()]
+    assert [r.number for r in rows] == [1, 2, 3, 4, 5]
+    assert all(r.state in ("completed", "pruned", "diverged") for r in rows)
+    assert all(r.starts == 1 and r.restarts == 0 for r in rows)
+    points = [(p.trial_id, p.epoch) for p in store.points()]
     assert len(points) == len(set(points))
     stored = curves(store)
     for r in rows:
-        epochs = [c[0] for c in stored[r["trial_id"]]]
-        assert epochs == list(range(1, r["epochs"] + 1))
-        if r["state"] == "completed":
-            assert r["epochs"] == 4
+        epochs = [c[0] for c in stored[r.trial_id]]
+        assert epochs == list(range(1, r.epochs + 1))
+        if r.state == "completed":
+            assert r.epochs == 4
     if scheduler == "fifo":
-        assert {r["state"] for r in rows} == {"completed"}
+        assert {r.state for r in rows} == {"completed"}
     assert store.get("state") == "finished"
     assert status.ended_count == 5 and not status.running
 
@@ -266,9 +267,9 @@ def test_asha_asks_for_no_epoch_past_a_rung_before_the_rung_result_is_in(tmp_pat
                 assert log.index(("result", trial, rung)) < log.index(("request", trial, rung + 1))
         if (trial, 2) in requested:  # epoch 2 decides nothing: 3 is queued behind it at once
             assert log.index(("request", trial, 3)) < log.index(("result", trial, 2))
-        assert row["state"] == "pruned" or row["epochs"] == 6
-    assert any(r["state"] == "pruned" for r in by_id(store).values())
-    assert any(r["state"] == "completed" for r in by_id(store).values())
+        assert row.state == "pruned" or row.epochs == 6
+    assert any(r.state == "pruned" for r in by_id(store).values())
+    assert any(r.state == "completed" for r in by_id(store).values())
 
 
 # -- checkpoints --------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ def test_checkpoints_are_asked_for_every_n_epochs_and_at_rungs_but_not_at_the_en
     for _, epoch, checkpoint in workers.requests:
         assert checkpoint == (epoch in expected)
     for trial, row in by_id(store).items():
-        assert latest[trial] == max(e for e in expected if e <= row["epochs"])
+        assert latest[trial] == max(e for e in expected if e <= row.epochs)
         assert store.checkpoint(trial) is None  # ended for good: nothing will restore it
 
 
@@ -322,11 +323,11 @@ def test_a_lost_worker_restarts_its_trial_from_the_last_checkpoint(tmp_path, los
     status, store = run_sweep(spec, tmp_path / "faulty", workers, options=options)
 
     rows = by_id(store)
-    assert {t: r["state"] for t, r in rows.items()} == dict.fromkeys(rows, "completed")
-    assert {t: r["attempts"] for t, r in rows.items()} == {
-        "trial-0001": 1,
-        "trial-0002": 2,
-        "trial-0003": 1,
+    assert {t: r.state for t, r in rows.items()} == dict.fromkeys(rows, "completed")
+    assert {t: (r.starts, r.restarts) for t, r in rows.items()} == {
+        "trial-0001": (1, 0),
+        "trial-0002": (2, 1),  # started again once, after losing its worker once
+        "trial-0003": (1, 0),
     }
     assert status.restarts == 1
     lost = workers.log.index(("lost", "trial-0002", lost_at))
@@ -337,17 +338,18 @@ def test_a_lost_worker_restarts_its_trial_from_the_last_checkpoint(tmp_path, los
     assert curves(store) == curves(clean)
 
 
-def test_a_trial_that_loses_its_worker_more_than_max_failures_times_fails(tmp_path):
+def test_a_trial_that_loses_its_worker_more_than_max_restarts_times_fails(tmp_path):
     spec = make_spec(budget={"trials": 3, "max_epochs": 3})
     workers = Workers(2)
     workers.lose_worker("trial-0001", 2, times=3)
-    status, store = run_sweep(spec, tmp_path, workers, options=Options(max_failures=2))
+    status, store = run_sweep(spec, tmp_path, workers, options=Options(max_restarts=2))
 
     rows = by_id(store)
-    assert rows["trial-0001"]["state"] == "failed"
-    assert rows["trial-0001"]["attempts"] == 3  # the first run and two restarts
-    assert rows["trial-0001"]["error"] == LOST
-    assert rows["trial-0002"]["state"] == rows["trial-0003"]["state"] == "completed"
+    assert rows["trial-0001"].state == "failed"
+    assert rows["trial-0001"].starts == 3  # the first run and two restarts
+    assert rows["trial-0001"].restarts == 2
+    assert rows["trial-0001"].error == LOST
+    assert rows["trial-0002"].state == rows["trial-0003"].state == "completed"
     assert status.restarts == 2 and status.counts["failed"] == 1
 
 
@@ -365,11 +367,11 @@ def test_a_trial_whose_code_raises_fails_with_its_traceback(tmp_path, at, says):
 
     rows = by_id(store)
     bad = rows.pop("trial-0002")
-    assert bad["state"] == "failed" and bad["attempts"] == 1
-    assert bad["error"].startswith("Traceback (most recent call last)")
-    assert says in bad["error"]
-    assert bad["epochs"] == max(0, at - 1)
-    assert all(r["state"] == "completed" and r["epochs"] == 3 for r in rows.values())
+    assert bad.state == "failed" and (bad.starts, bad.restarts) == (1, 0)
+    assert bad.error.startswith("Traceback (most recent call last)")
+    assert says in bad.error
+    assert bad.epochs == max(0, at - 1)
+    assert all(r.state == "completed" and r.epochs == 3 for r in rows.values())
     assert status.counts == Counter(failed=1, completed=3)
 
 
@@ -386,15 +388,15 @@ def test_a_trial_whose_cost_blows_up_is_diverged_and_never_the_best(tmp_path):
     status, store = run_sweep(spec, tmp_path)
 
     rows = store.trial_rows()
-    assert {r["config"]["learning_rate"] for r in rows} == {0.05, 1e6}  # both were tried
+    assert {r.config["learning_rate"] for r in rows} == {0.05, 1e6}  # both were tried
     for r in rows:
-        if r["config"]["learning_rate"] == 1e6:
-            assert r["state"] == "diverged"
-            assert r["best"] is None
-            assert "learning_rate=1e+06" in r["error"] and r["epochs"] == 1
+        if r.config["learning_rate"] == 1e6:
+            assert r.state == "diverged"
+            assert r.best is None
+            assert "learning_rate=1e+06" in r.error and r.epochs == 1
         else:
-            assert r["state"] == "completed"
-    healthy = {r["trial_id"]: r["best"] for r in rows if r["state"] == "completed"}
+            assert r.state == "completed"
+    healthy = {r.trial_id: r.best for r in rows if r.state == "completed"}
     assert status.best_trial == min(healthy, key=healthy.__getitem__)
     assert status.best_value == min(healthy.values())
 
@@ -407,11 +409,11 @@ def test_a_non_finite_or_absurd_value_ends_a_trial_as_diverged(tmp_path, val_cos
     status, store = run_sweep(spec, tmp_path, InProcessExecutor(1, host))
 
     rows = by_id(store)
-    assert rows["trial-0001"]["state"] == "diverged"
-    assert f"val_cost={val_cost}" in rows["trial-0001"]["error"]
-    assert rows["trial-0001"]["best"] is None  # it never had a usable value
+    assert rows["trial-0001"].state == "diverged"
+    assert f"val_cost={val_cost}" in rows["trial-0001"].error
+    assert rows["trial-0001"].best is None  # it never had a usable value
     assert status.best_trial != "trial-0001"
-    assert rows["trial-0002"]["state"] == rows["trial-0003"]["state"] == "completed"
+    assert rows["trial-0002"].state == rows["trial-0003"].state == "completed"
 
 
 # -- interrupt and resume -------------------------------------------------------------------
@@ -430,20 +432,20 @@ def test_an_interrupted_sweep_keeps_its_points_and_resumes_to_the_end(tmp_path, 
     assert store.get("state") == "interrupted"
     before = curves(store)
     assert sum(len(c) for c in before.values()) == 6  # one epoch per report after the first
-    assert any(r["state"] == "running" for r in store.trial_rows())
+    assert any(r.state == "running" for r in store.trial_rows())
 
     again = Store.open(run_dir)
     status = Sweep(spec, again, InProcessExecutor(2), options=options).run()
 
     rows = again.trial_rows()
-    assert len(rows) == 5 and all(r["state"] in ENDED for r in rows)
+    assert len(rows) == 5 and all(r.state in ENDED for r in rows)
     assert again.get("state") == "finished"
     after = curves(again)
     for trial, curve in before.items():
         assert after[trial][: len(curve)] == curve
-    points = [(p["trial_id"], p["epoch"]) for p in again.points()]
+    points = [(p.trial_id, p.epoch) for p in again.points()]
     assert len(points) == len(set(points))
-    assert +status.counts == Counter(r["state"] for r in rows)
+    assert +status.counts == Counter(r.state for r in rows)
     if scheduler == "fifo":
         _, twin = run_sweep(spec, tmp_path / "twin", options=options)
         assert after == curves(twin)
@@ -463,7 +465,7 @@ def test_a_two_stage_sweep_resumed_plans_what_it_would_have_planned(tmp_path, re
     _, twin = run_sweep(spec, tmp_path / "twin")
 
     def plan(s: Store) -> list[tuple[Any, ...]]:
-        return [(r["number"], r["stage"], r["config"], r["box"]) for r in s.trial_rows()]
+        return [(r.number, r.stage, r.config, r.box) for r in s.trial_rows()]
 
     assert [p[:2] for p in plan(store)] == [(n, 0) for n in (1, 2, 3, 4)] + [(5, 1), (6, 1), (7, 1)]
     assert plan(store) == plan(twin)
@@ -483,11 +485,11 @@ def test_the_time_limit_stops_running_trials_and_starts_no_more(tmp_path):
     rows = store.trial_rows()
     assert len(list(store.points())) == 4
     assert len(rows) < 6
-    assert all(r["started"] < 35 for r in rows)
-    stopped = [r for r in rows if r["state"] == "stopped"]
-    assert stopped and all(r["ended"] == 40 for r in stopped)
-    assert all("time_limit" in r["error"] for r in stopped)
-    assert {r["state"] for r in rows} <= {"completed", "stopped"}
+    assert all(r.started < 35 for r in rows)
+    stopped = [r for r in rows if r.state == "stopped"]
+    assert stopped and all(r.ended == 40 for r in stopped)
+    assert all("time_limit" in r.error for r in stopped)
+    assert {r.state for r in rows} <= {"completed", "stopped"}
     assert store.get("state") == "finished" and not status.running
 
 
@@ -504,12 +506,12 @@ def test_the_time_limit_also_ends_a_trial_waiting_to_restart(tmp_path):
     assert ("lost", "trial-0002", 1) in workers.log
     rows = by_id(store)
     assert store.get("state") == "finished"
-    assert {t: r["state"] for t, r in rows.items()} == {
+    assert {t: r.state for t, r in rows.items()} == {
         "trial-0001": "completed",
         "trial-0002": "stopped",  # waiting to restart when the limit passed
         "trial-0003": "stopped",
     }
-    assert rows["trial-0002"]["ended"] == 40
+    assert rows["trial-0002"].ended == 40
 
 
 # -- coarse to fine ---------------------------------------------------------------------------
@@ -524,30 +526,30 @@ def test_a_second_stage_starts_after_the_first_and_samples_inside_its_zoomed_box
     workers = Workers(2)
     seen: dict[str, dict[str, str]] = {}  # trial launched -> every trial's state just then
     workers.on_launch = lambda task: seen.setdefault(
-        task.trial_id, {r["trial_id"]: r["state"] for r in store.trial_rows()}
+        task.trial_id, {r.trial_id: r.state for r in store.trial_rows()}
     )
     Sweep(spec, store, workers).run()
 
     rows = store.trial_rows()
-    assert [(r["number"], r["stage"]) for r in rows] == [(1, 0), (2, 0), (3, 0), (4, 0)] + [
+    assert [(r.number, r.stage) for r in rows] == [(1, 0), (2, 0), (3, 0), (4, 0)] + [
         (5, 1),
         (6, 1),
         (7, 1),
     ]
-    first = [r for r in rows if r["stage"] == 0]
+    first = [r for r in rows if r.stage == 0]
     for r in rows[4:]:
-        assert all(seen[r["trial_id"]][f["trial_id"]] in ENDED for f in first)
-    assert first[0]["box"]["learning_rate"] == pytest.approx([1e-4, 1e-1])
+        assert all(seen[r.trial_id][f.trial_id] in ENDED for f in first)
+    assert first[0].box["learning_rate"] == pytest.approx([1e-4, 1e-1])
 
-    box = rows[4]["box"]
-    assert all(r["box"] == box for r in rows[4:])
+    box = rows[4].box
+    assert all(r.box == box for r in rows[4:])
     low, high = box["learning_rate"]
     # half of the 3 decades of the log-uniform range around the best stage-0 trial: 1.5 decades
     assert high / low == pytest.approx(10**1.5)
-    best = min(first, key=lambda r: r["best"])
+    best = min(first, key=lambda r: r.best)
     for r in [best, *rows[4:]]:
         for name, (lo, hi) in box.items():
-            assert lo <= r["config"][name] <= hi
+            assert lo <= r.config[name] <= hi
 
 
 # -- status ---------------------------------------------------------------------------------------
@@ -562,10 +564,10 @@ def test_the_status_counts_and_best_agree_with_the_store(tmp_path):
     status, store = run_sweep(spec, tmp_path, InProcessExecutor(2, host))
 
     rows = store.trial_rows()
-    assert +status.counts == Counter(r["state"] for r in rows)
+    assert +status.counts == Counter(r.state for r in rows)
     assert status.ended_count == 6 == status.total
-    bests = {r["trial_id"]: r["best"] for r in rows if r["best"] is not None}
+    bests = {r.trial_id: r.best for r in rows if r.best is not None}
     assert status.best_value == min(bests.values())
     assert status.best_trial == min(bests, key=bests.__getitem__)
-    assert status.best_config == by_id(store)[status.best_trial]["config"]
-    assert status.epochs == sum(r["epochs"] for r in rows)
+    assert status.best_config == by_id(store)[status.best_trial].config
+    assert status.epochs == sum(r.epochs for r in rows)

@@ -39,18 +39,18 @@ def test_a_promoting_sweep_pauses_and_promotes_and_stores_every_point_once(tmp_p
     spec = make_spec(scheduler=PROMOTE, budget=BUDGET)
     status, store = run_sweep(spec, tmp_path / "run", InProcessExecutor(2))
 
-    rows = {r["trial_id"]: r for r in store.trial_rows()}
+    rows = {r.trial_id: r for r in store.trial_rows()}
     assert len(rows) == 9
-    states = {r["state"] for r in rows.values()}
+    states = {r.state for r in rows.values()}
     assert states <= {TrialState.COMPLETED, TrialState.PAUSED, TrialState.DIVERGED}
     assert TrialState.COMPLETED in states and TrialState.PAUSED in states
     for row in rows.values():  # a paused trial waits at a rung: epoch 1 or 3
-        if row["state"] == TrialState.PAUSED:
-            assert row["epochs"] in (1, 3)
-    points = [(p["trial_id"], p["epoch"]) for p in store.points()]
-    assert len(points) == len(set(points)) == sum(r["epochs"] for r in rows.values())
+        if row.state == TrialState.PAUSED:
+            assert row.epochs in (1, 3)
+    points = [(p.trial_id, p.epoch) for p in store.points()]
+    assert len(points) == len(set(points)) == sum(r.epochs for r in rows.values())
     for trial, curve in curves(store).items():  # every curve runs 1..n without a gap
-        assert [p[0] for p in curve] == list(range(1, rows[trial]["epochs"] + 1))
+        assert [p[0] for p in curve] == list(range(1, rows[trial].epochs + 1))
     assert _checkpointed(store) == set()  # the sweep is over: no promotion is left
     assert store.get("state") == SweepState.FINISHED
 
@@ -58,7 +58,7 @@ def test_a_promoting_sweep_pauses_and_promotes_and_stores_every_point_once(tmp_p
     paused_first = {n.trial_id for n in status.log if n.kind is NoteKind.PAUSED}
     assert promoted and promoted <= paused_first  # some waited at a rung, then went on
     assert status.counts[TrialState.PAUSED] == sum(
-        r["state"] == TrialState.PAUSED for r in rows.values()
+        r.state == TrialState.PAUSED for r in rows.values()
     )
     # a promoted trial resumed from its rung's checkpoint trains as if it never stopped
     _, twin = run_sweep(make_spec(budget=BUDGET), tmp_path / "fifo", InProcessExecutor(2))
@@ -83,8 +83,8 @@ def test_a_resumed_promoting_sweep_restores_its_rungs_and_paused_trials(
         first.run()
     assert store.get("state") == SweepState.INTERRUPTED
     assert any(results for _, results, _ in _state(first.scheduler))  # something to restore
-    rows = {r["trial_id"]: r for r in store.trial_rows()}
-    paused = {t for t, r in rows.items() if r["state"] == TrialState.PAUSED}
+    rows = {r.trial_id: r for r in store.trial_rows()}
+    paused = {t for t, r in rows.items() if r.state == TrialState.PAUSED}
     assert paused <= _checkpointed(store)  # a promotion needs them
     store.close()
 
@@ -96,9 +96,9 @@ def test_a_resumed_promoting_sweep_restores_its_rungs_and_paused_trials(
 
     resumed = Sweep(spec, again, InProcessExecutor(2), options=options)
     resumed.run()
-    rows = {r["trial_id"]: r for r in again.trial_rows()}
+    rows = {r.trial_id: r for r in again.trial_rows()}
     assert len(rows) == 9
-    assert all(r["state"] in ENDED or r["state"] == TrialState.PAUSED for r in rows.values())
-    points = [(p["trial_id"], p["epoch"]) for p in again.points()]
-    assert len(points) == len(set(points)) == sum(r["epochs"] for r in rows.values())
+    assert all(r.state in ENDED or r.state == TrialState.PAUSED for r in rows.values())
+    points = [(p.trial_id, p.epoch) for p in again.points()]
+    assert len(points) == len(set(points)) == sum(r.epochs for r in rows.values())
     assert _checkpointed(again) == set()

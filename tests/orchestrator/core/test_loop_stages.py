@@ -23,27 +23,27 @@ MIXED = [{"trials": 4, "sampler": "sobol"}, {"trials": 6, "sampler": {"name": "t
 
 
 def _plan(store: Store) -> list[tuple[Any, ...]]:
-    return [(r["number"], r["stage"], r["proposed_by"], r["config"]) for r in store.trial_rows()]
+    return [(r.number, r.stage, r.proposed_by, r.config) for r in store.trial_rows()]
 
 
 def test_a_tpe_stage_after_a_sobol_stage_proposes_from_its_results(tmp_path: Path):
     spec = make_spec(stages=MIXED, scheduler=PROMOTE, budget={"max_epochs": 9})
     _, store = run_sweep(spec, tmp_path / "run")
     rows = store.trial_rows()
-    assert [(r["stage"], r["proposed_by"]) for r in rows[:4]] == [(0, "sobol")] * 4
+    assert [(r.stage, r.proposed_by) for r in rows[:4]] == [(0, "sobol")] * 4
     # the tpe stage starts while sobol trials still run: at random until 4 have results
-    by = [r["proposed_by"] for r in rows[4:]]
+    by = [r.proposed_by for r in rows[4:]]
     assert set(by) <= {WARM_UP, MODEL} and by.count(MODEL) >= 4
     assert by == sorted(by, key=lambda b: b == MODEL)  # never warm-up after the model
-    assert all(r["state"] in ENDED or r["state"] == TrialState.PAUSED for r in rows)
-    points = [(p["trial_id"], p["epoch"]) for p in store.points()]
-    assert len(points) == len(set(points)) == sum(r["epochs"] for r in rows)
+    assert all(r.state in ENDED or r.state == TrialState.PAUSED for r in rows)
+    points = [(p.trial_id, p.epoch) for p in store.points()]
+    assert len(points) == len(set(points)) == sum(r.epochs for r in rows)
 
 
 def test_a_tpe_stage_on_its_own_warms_up_at_random_first(tmp_path: Path):
     spec = make_spec(sampler={"name": "tpe", "warmup": 3}, budget={"trials": 8, "max_epochs": 3})
     _, store = run_sweep(spec, tmp_path / "run", InProcessExecutor(1))
-    by = [r["proposed_by"] for r in store.trial_rows()]
+    by = [r.proposed_by for r in store.trial_rows()]
     # one worker: trial n is proposed once trials 1..n-1 have ended
     assert by == [WARM_UP] * 3 + [MODEL] * 5
 
@@ -86,17 +86,17 @@ def test_each_stage_has_its_own_rungs(tmp_path: Path):
     store = Store.create(tmp_path / "run", spec.source)
     sweep = Sweep(spec, store, InProcessExecutor(2))
     sweep.run()
-    stage_of = {r["trial_id"]: r["stage"] for r in store.trial_rows()}
+    stage_of = {r.trial_id: r.stage for r in store.trial_rows()}
     for stage, trials in ((0, 6), (1, 4)):  # every trial reaches the first rung, at epoch 1
         (bracket,) = sweep._scheduler(stage).brackets
         assert len(bracket.rungs[1]) == trials
     # the first trial of stage 2 to reach the first rung meets no record there: it goes on
     first = min((t for t, s in stage_of.items() if s == 1), key=lambda t: _first_seq(store, t))
-    assert next(r for r in store.trial_rows() if r["trial_id"] == first)["epochs"] > 1
+    assert next(r for r in store.trial_rows() if r.trial_id == first).epochs > 1
 
 
 def _first_seq(store: Store, trial_id: str) -> int:
-    return min(p["seq"] for p in store.points() if p["trial_id"] == trial_id and p["epoch"] == 1)
+    return min(p.seq for p in store.points() if p.trial_id == trial_id and p.epoch == 1)
 
 
 def test_paused_trials_of_a_stage_before_a_zoom_lose_their_checkpoints(tmp_path: Path):
@@ -107,15 +107,13 @@ def test_paused_trials_of_a_stage_before_a_zoom_lose_their_checkpoints(tmp_path:
 
     def on_status(status: Any) -> None:
         rows = store.trial_rows()
-        if any(r["stage"] == 1 for r in rows):  # the second stage is under way
+        if any(r.stage == 1 for r in rows):  # the second stage is under way
             kept = {row[0] for row in store.conn.execute("SELECT trial_id FROM checkpoints")}
-            first = {r["trial_id"] for r in rows if r["stage"] == 0}
+            first = {r.trial_id for r in rows if r.stage == 0}
             seen.append(kept & first)
 
     Sweep(spec, store, InProcessExecutor(2), on_status=on_status).run()
-    paused_first = [
-        r for r in store.trial_rows() if r["stage"] == 0 and r["state"] == TrialState.PAUSED
-    ]
+    paused_first = [r for r in store.trial_rows() if r.stage == 0 and r.state == TrialState.PAUSED]
     assert paused_first and seen and all(not kept for kept in seen)
 
 

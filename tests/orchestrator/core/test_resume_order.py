@@ -34,7 +34,7 @@ SWEEP = {
 
 
 def _configs(store: Store) -> dict[str, dict[str, Any]]:
-    return {r["trial_id"]: r["config"] for r in store.trial_rows()}
+    return {r.trial_id: r.config for r in store.trial_rows()}
 
 
 def test_the_kept_sweep_file_has_its_keys_in_the_files_order(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_a_resumed_sweep_samples_its_remaining_trials_as_an_unbroken_one(tmp_pat
     store = Store.create(tmp_path / "broken", spec.source)
 
     def interrupt(status: Status) -> None:  # after the first trial, before the rest exist
-        if any(r["epochs"] >= 2 for r in store.trial_rows()):
+        if any(r.epochs >= 2 for r in store.trial_rows()):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

@@ -46,7 +46,7 @@ def test_two_thousand_trials_keep_the_drivers_tables_bounded_and_drop_ended_chec
     def watch(status: Status) -> None:
         (kept,) = store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()
         sizes = {
-            "running": len(sweep.running) + len(sweep.restarts),
+            "running": len(sweep.running) + len(sweep.to_restart),
             "status": len(status.running),
             "trainers": len(executor.host._trainers),
             "checkpoints": kept,
@@ -59,7 +59,7 @@ def test_two_thousand_trials_keep_the_drivers_tables_bounded_and_drop_ended_chec
 
     rows = store.trial_rows()
     assert len(rows) == 2000 and status.ended_count == 2000
-    assert {r["state"] for r in rows} == {"completed", "pruned"}
+    assert {r.state for r in rows} == {"completed", "pruned"}
     # at no point did the driver hold more than the two trials on its two workers
     assert seen == {"running": 2, "status": 2, "trainers": 2, "checkpoints": 2}
     assert store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
@@ -95,7 +95,7 @@ Sweep(parse_sweep(source), store, InProcessExecutor(2), options=Options(checkpoi
 
 
 def _points(store: Store) -> list[tuple[str, int, float]]:
-    return [(p["trial_id"], p["epoch"], p["val_cost"]) for p in store.points()]
+    return [(p.trial_id, p.epoch, p.values["val_cost"]) for p in store.points()]
 
 
 def test_a_driver_killed_during_a_batched_write_is_resumed_with_every_point_once(

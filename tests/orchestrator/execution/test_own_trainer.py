@@ -59,9 +59,9 @@ def _executor(spec: Any) -> Any:
 
 def _curves(store: Store) -> dict[str, list[tuple[int, float, float]]]:
     out: dict[str, list[tuple[int, float, float]]] = {}
-    for p in sorted(store.points(), key=lambda p: (p["trial_id"], p["epoch"])):
-        out.setdefault(p["trial_id"], []).append(
-            (p["epoch"], p["val_accuracy"], p["train_accuracy"])
+    for p in sorted(store.points(), key=lambda p: (p.trial_id, p.epoch)):
+        out.setdefault(p.trial_id, []).append(
+            (p.epoch, p.value("val_accuracy"), p.value("train_accuracy"))
         )
     return out
 

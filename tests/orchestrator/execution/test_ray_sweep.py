@@ -44,8 +44,8 @@ def _spec(name: str, trials: int, epochs: int, scheduler: Any = "fifo", **top: A
 
 def _curves(store: Store) -> dict[str, list[tuple[int, float]]]:
     out: dict[str, list[tuple[int, float]]] = {}
-    for p in sorted(store.points(), key=lambda p: (p["trial_id"], p["epoch"])):
-        out.setdefault(p["trial_id"], []).append((p["epoch"], p["val_cost"]))
+    for p in sorted(store.points(), key=lambda p: (p.trial_id, p.epoch)):
+        out.setdefault(p.trial_id, []).append((p.epoch, p.values["val_cost"]))
     return out
 
 
@@ -68,13 +68,13 @@ def test_a_sweep_runs_on_two_named_workers_and_prunes(
     assert [w["blas"] for w in sweep.executor_ref.workers.values()] == [1, 1]
     status = sweep.run()
     rows = store.trial_rows()
-    assert len(rows) == 9 and all(r["state"] in ("completed", "pruned") for r in rows)
+    assert len(rows) == 9 and all(r.state in ("completed", "pruned") for r in rows)
     assert status.counts["pruned"] >= 1 and status.counts["completed"] >= 1
-    assert {r["worker"] for r in rows} == {"caviar-worker-1", "caviar-worker-2"}
+    assert {r.worker for r in rows} == {"caviar-worker-1", "caviar-worker-2"}
 
     curves = _curves(store)
     for r in rows:  # every epoch recorded once, in order
-        assert [e for e, _ in curves[r["trial_id"]]] == list(range(1, r["epochs"] + 1))
+        assert [e for e, _ in curves[r.trial_id]] == list(range(1, r.epochs + 1))
 
 
 def test_a_promoting_sweep_resumes_paused_trials_on_ray_and_stores_each_point_once(
@@ -85,16 +85,16 @@ def test_a_promoting_sweep_resumes_paused_trials_on_ray_and_stores_each_point_on
     store, sweep = _run(spec, tmp_path)
     status = sweep.run()
     rows = store.trial_rows()
-    assert len(rows) == 9 and all(r["state"] in ("completed", "paused") for r in rows)
+    assert len(rows) == 9 and all(r.state in ("completed", "paused") for r in rows)
     # which trials go on depends on the order results arrive in; but a paused trial waits
     # at a rung (epoch 1 or 3), and whatever completed was promoted at both
-    paused = [r["epochs"] for r in rows if r["state"] == "paused"]
+    paused = [r.epochs for r in rows if r.state == "paused"]
     assert paused and set(paused) <= {1, 3}
-    assert [r["epochs"] for r in rows if r["state"] == "completed"] == [9] * (9 - len(paused))
+    assert [r.epochs for r in rows if r.state == "completed"] == [9] * (9 - len(paused))
     assert 9 - len(paused) >= 1 and status.counts["paused"] == len(paused)
     curves = _curves(store)
     for r in rows:  # every epoch recorded once, in order, across pauses and promotions
-        assert [e for e, _ in curves[r["trial_id"]]] == list(range(1, r["epochs"] + 1))
+        assert [e for e, _ in curves[r.trial_id]] == list(range(1, r.epochs + 1))
     assert store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
 
 
@@ -145,12 +145,12 @@ def test_a_killed_worker_restarts_its_trial_from_the_checkpoint(
     sweep.on_status = hook
     status = sweep.run()
     assert done, "the worker was never killed"
-    rows = {r["trial_id"]: r for r in store.trial_rows()}
-    assert [r["state"] for r in rows.values()] == ["completed"] * 3
+    rows = {r.trial_id: r for r in store.trial_rows()}
+    assert [r.state for r in rows.values()] == ["completed"] * 3
     # the trial queued behind it on the same worker, if any, was lost and restarted too
-    assert rows["trial-0001"]["attempts"] == 2
-    assert status.restarts == sum(r["attempts"] - 1 for r in rows.values()) <= 2
-    assert "caviar-worker" in rows["trial-0001"]["error"]  # Ray's whole text, kept
+    assert (rows["trial-0001"].starts, rows["trial-0001"].restarts) == (2, 1)
+    assert status.restarts == sum(r.restarts for r in rows.values()) <= 2
+    assert "caviar-worker" in rows["trial-0001"].error  # Ray's whole text, kept
     # ... while the progress display says it in one line: trial, worker, node, exit type
     (note,) = [n.text for n in status.log if n.kind.value == "restarted" and "0001" in n.text]
     assert "\n" not in note and len(note) < 160, note
@@ -299,8 +299,8 @@ def test_per_trial_gauges_reach_the_metrics_endpoint(
     executor = KeepWorkers(spec.name, 1.0, workers=2, metric=metric, direction=direction)
     Sweep(spec, store, executor).run()
     values: dict[str, list[float]] = {}  # each trial's stored metric, epoch by epoch
-    for p in sorted(store.points(), key=lambda p: (p["trial_id"], p["epoch"])):
-        values.setdefault(p["trial_id"], []).append(p[metric])
+    for p in sorted(store.points(), key=lambda p: (p.trial_id, p.epoch)):
+        values.setdefault(p.trial_id, []).append(p.value(metric))
     assert sorted(values) == ["trial-0001", "trial-0002"]
     assert all(len(v) == 3 for v in values.values())
     assert any(min(v) != max(v) for v in values.values())  # so the direction shows
@@ -344,7 +344,7 @@ def test_the_last_epochs_gauges_are_exported_when_the_pool_closes(
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _alive(pid)
-    final = {p["trial_id"]: p["val_cost"] for p in store.points() if p["epoch"] == 3}
+    final = {p.trial_id: p.values["val_cost"] for p in store.points() if p.epoch == 3}
     ports = [n["MetricsExportPort"] for n in ray.nodes() if n["Alive"]]
     deadline, samples = time.monotonic() + 30, _samples(ports, spec.name)
     while time.monotonic() < deadline and not all(

@@ -41,14 +41,14 @@ def test_the_page_is_self_contained_every_figure_an_embedded_png(mixed_run):
 def test_the_page_has_the_leaderboard_and_the_epochs_pruning_saved(mixed_run):
     rows = stored_rows(mixed_run)
     page, _ = build_html(mixed_run)
-    trained = sum(r["epochs"] for r in rows)
+    trained = sum(r.epochs for r in rows)
     saved = len(rows) * 4 - trained  # every trial run to max_epochs 4, less what was trained
-    by_pruning = sum(4 - r["epochs"] for r in rows if r["state"] == "pruned")
+    by_pruning = sum(4 - r.epochs for r in rows if r.state == "pruned")
     text = re.sub(r"<[^>]+>", "", page)
     assert f"would take {len(rows) * 4:,} epochs; they trained {trained:,}" in text
     assert f"{saved:,} epochs were saved" in text and f"{by_pruning:,} by pruning" in text
     board = page[page.index("<h2>Leaderboard</h2>") :].split("</table>")[0]
-    usable = sorted((r["best"], r["trial_id"]) for r in rows if r["state"] != "diverged")
+    usable = sorted((r.best, r.trial_id) for r in rows if r.state != "diverged")
     assert board.index(usable[0][1]) < board.index(usable[1][1])  # best first
     for header in ("state", "best", "epochs", "learning_rate", "batch_size", "optimizer"):
         assert f"<th>{header}</th>" in board
@@ -58,7 +58,7 @@ def test_text_from_the_store_is_escaped(mixed_run, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(mixed_run, run_dir)
     store = Store.open(run_dir)
-    trial = store.trial_rows()[0]["trial_id"]
+    trial = store.trial_rows()[0].trial_id
     store.end_trial(trial, "failed", 1.0, "<img src=x onerror=alert(1)>")
     store.close()
     page, _ = build_html(run_dir)
@@ -84,7 +84,7 @@ def test_a_sweep_whose_trials_have_not_finished_an_epoch_says_so(mixed_raw, tmp_
 
 def test_a_sweep_where_every_trial_diverged_says_so_and_shows_where(diverged_run):
     rows = stored_rows(diverged_run)
-    assert {r["state"] for r in rows} == {"diverged"}
+    assert {r.state for r in rows} == {"diverged"}
     page, pngs = build_html(diverged_run)
     assert "Every trial diverged" in page and "Leaderboard" not in page
     assert set(pngs) == {"curves", "parameters"}  # each × on the learning-rate axis
@@ -224,13 +224,13 @@ def _text(page: str) -> str:
 
 def test_the_page_counts_the_models_proposals_and_the_promotions(promoting_run):
     rows = stored_rows(promoting_run)
-    model = sum(r["proposed_by"] == "tpe" for r in rows)
-    warm = sum(r["proposed_by"] == "warm-up" for r in rows)
+    model = sum(r.proposed_by == "tpe" for r in rows)
+    warm = sum(r.proposed_by == "warm-up" for r in rows)
     # promoted: paused at a rung, then trained on (a trial still paused waits at its last)
-    promoted = [r for r in rows if r["pauses"][: -1 if r["state"] == "paused" else None]]
-    still = [r for r in rows if r["state"] == "paused"]
-    again = [r for r in still if len(r["pauses"]) > 1]
-    promotions = sum(len(r["pauses"]) - (r["state"] == "paused") for r in promoted)
+    promoted = [r for r in rows if r.pauses[: -1 if r.state == "paused" else None]]
+    still = [r for r in rows if r.state == "paused"]
+    again = [r for r in still if len(r.pauses) > 1]
+    promotions = sum(len(r.pauses) - (r.state == "paused") for r in promoted)
     assert model and warm and promoted and still and again  # the fixture has each kind
     page, pngs = build_html(promoting_run)
     text = _text(page)

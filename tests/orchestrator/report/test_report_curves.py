@@ -49,7 +49,7 @@ def _hand_store(run_dir: Path) -> Path:
         for epoch, cost in enumerate(costs, start=1):
             best = best if math.isnan(cost) else min(best, cost)
             record = {"epoch": epoch, "train_cost": cost, "val_cost": cost}
-            record |= {"val_accuracy": 0.5, "learning_rate": 0.01, "seconds": 1.0}
+            record |= {"val_accuracy": 0.5, "decayed_learning_rate": 0.01, "seconds": 1.0}
             store.add_point(tid, record | {"diverged": math.isnan(cost)}, best)
         store.end_trial(tid, state, 10.0 + n)
     store.set(state="finished")

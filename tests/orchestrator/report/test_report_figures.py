@@ -26,7 +26,7 @@ def _draw(run_dir: Path) -> tuple[Run, dict]:
 
 
 def _ids(rows: list[dict], state: str) -> set[str]:
-    return {r["trial_id"] for r in rows if r["state"] == state}
+    return {r.trial_id for r in rows if r.state == state}
 
 
 def _points(ax, gid: str) -> tuple[np.ndarray, np.ndarray]:
@@ -45,15 +45,15 @@ def _points(ax, gid: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _best_id(rows: list[dict]) -> str:
-    usable = [r for r in rows if r["state"] != "diverged" and r["best"] is not None]
-    return min(usable, key=lambda r: r["best"])["trial_id"]
+    usable = [r for r in rows if r.state != "diverged" and r.best is not None]
+    return min(usable, key=lambda r: r.best).trial_id
 
 
 def test_the_fixture_sweep_has_every_kind_of_trial(mixed_run):
     rows = stored_rows(mixed_run)
-    assert {r["state"] for r in rows} == {"completed", "pruned", "diverged"}
-    assert {r["stage"] for r in rows} == {0, 1}
-    assert {r["config"]["optimizer"] for r in rows} == {"momentum", "adam"}
+    assert {r.state for r in rows} == {"completed", "pruned", "diverged"}
+    assert {r.stage for r in rows} == {0, 1}
+    assert {r.config["optimizer"] for r in rows} == {"momentum", "adam"}
 
 
 def test_the_curve_chart_has_one_line_per_trial_pruned_grey_diverged_red(mixed_run):
@@ -62,7 +62,7 @@ def test_the_curve_chart_has_one_line_per_trial_pruned_grey_diverged_red(mixed_r
     ax = drawn["curves"].axes[0]
     lines = {str(ln.get_gid()): ln for ln in ax.get_lines() if ln.get_gid()}
     trial_lines = {g: ln for g, ln in lines.items() if ":" not in g}
-    assert set(trial_lines) == {r["trial_id"] for r in rows}  # one line per trial
+    assert set(trial_lines) == {r.trial_id for r in rows}  # one line per trial
 
     def coloured(colour: str) -> set[str]:
         return {g for g, ln in trial_lines.items() if to_rgb(ln.get_color()) == to_rgb(colour)}
@@ -107,9 +107,9 @@ def test_each_parameter_is_drawn_on_its_own_scale(mixed_run):
     assert beta.xaxis.get_major_formatter()(0.01, 0) == "0.99"
     plotted = np.sort(_points(beta, "beta")[0][:, 0])
     momentum = [
-        1 - r["config"]["beta"]
+        1 - r.config["beta"]
         for r in rows
-        if r["state"] != "diverged" and r["config"]["optimizer"] == "momentum"
+        if r.state != "diverged" and r.config["optimizer"] == "momentum"
     ]
     assert list(plotted) == pytest.approx(sorted(momentum))
     # the optimizer, a category: one group per value, every usable trial in its group
@@ -117,7 +117,7 @@ def test_each_parameter_is_drawn_on_its_own_scale(mixed_run):
     labels = [optimizer.xaxis.get_major_formatter()(x, 0) for x in optimizer.get_xticks()]
     assert labels == ["momentum", "adam"]
     groups = np.round(_points(optimizer, "optimizer")[0][:, 0])
-    adam = sum(1 for r in rows if r["state"] != "diverged" and r["config"]["optimizer"] == "adam")
+    adam = sum(1 for r in rows if r.state != "diverged" and r.config["optimizer"] == "adam")
     assert int((groups == 1).sum()) == adam
 
 
@@ -127,7 +127,7 @@ def test_diverged_trials_show_where_they_were_on_the_learning_rate_axis(mixed_ru
     ax = next(a for a in drawn["parameters"].axes if a.get_gid() == "learning_rate")
     marks = next(c for c in ax.collections if c.get_gid() == "diverged")
     xs = sorted(np.asarray(marks.get_offsets())[:, 0])
-    expected = sorted(r["config"]["learning_rate"] for r in rows if r["state"] == "diverged")
+    expected = sorted(r.config["learning_rate"] for r in rows if r.state == "diverged")
     assert xs == pytest.approx(expected)
     low, high = sorted(ax.get_xlim())
     assert low <= min(xs) and max(xs) <= high  # on the chart, not past its edge
@@ -149,16 +149,14 @@ def test_a_two_stage_sweep_draws_each_stage_box_around_its_trials(mixed_run):
         for x, y in points:
             assert box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1
         assert len(points) >= 1
-    assert {r["stage"] for r in rows} == {0, 1}
+    assert {r.stage for r in rows} == {0, 1}
 
 
 def test_the_parallel_view_holds_the_top_trials_best_in_black(mixed_run):
     rows = stored_rows(mixed_run)
     _, drawn = _draw(mixed_run)
     lines = {ln.get_gid(): ln for ln in drawn["parallel"].axes[0].get_lines()}
-    usable = sorted(
-        (r["best"], r["trial_id"]) for r in rows if r["state"] != "diverged" and r["best"]
-    )
+    usable = sorted((r.best, r.trial_id) for r in rows if r.state != "diverged" and r.best)
     assert set(lines) == {tid for _, tid in usable[:10]}
     assert to_rgb(lines[usable[0][1]].get_color()) == (0.0, 0.0, 0.0)
 
@@ -208,9 +206,9 @@ def _promoted(rows: list[dict]) -> dict[str, list[int]]:
     longer paused, all but the last of one still waiting at its rung."""
     out = {}
     for r in rows:
-        done = r["pauses"][:-1] if r["state"] == "paused" else r["pauses"]
+        done = list(r.pauses[:-1] if r.state == "paused" else r.pauses)
         if done:
-            out[r["trial_id"]] = done
+            out[r.trial_id] = done
     return out
 
 
@@ -224,17 +222,17 @@ def test_the_promoting_fixture_has_warm_up_and_model_trials_promoted_and_still_p
     promoting_run,
 ):
     rows = stored_rows(promoting_run)
-    assert {r["proposed_by"] for r in rows} == {"warm-up", "tpe"}
+    assert {r.proposed_by for r in rows} == {"warm-up", "tpe"}
     # the warm-up comes first: no model proposal before the last random one
-    assert max(r["number"] for r in rows if r["proposed_by"] == "warm-up") < min(
-        r["number"] for r in rows if r["proposed_by"] == "tpe"
+    assert max(r.number for r in rows if r.proposed_by == "warm-up") < min(
+        r.number for r in rows if r.proposed_by == "tpe"
     )
-    assert any(r["pauses"] and r["state"] == "completed" for r in rows)  # promoted to the end
-    assert any(r["state"] == "paused" and len(r["pauses"]) > 1 for r in rows)  # twice paused
-    assert any(r["state"] == "paused" and len(r["pauses"]) == 1 for r in rows)  # never promoted
+    assert any(r.pauses and r.state == "completed" for r in rows)  # promoted to the end
+    assert any(r.state == "paused" and len(r.pauses) > 1 for r in rows)  # twice paused
+    assert any(r.state == "paused" and len(r.pauses) == 1 for r in rows)  # never promoted
     for r in rows:
-        if r["state"] == "paused":
-            assert r["epochs"] == r["pauses"][-1]  # waiting where it last paused
+        if r.state == "paused":
+            assert r.epochs == r.pauses[-1]  # waiting where it last paused
 
 
 def test_pause_markers_sit_where_each_trial_waited_at_a_rung(promoting_run):
@@ -260,10 +258,10 @@ def test_pause_markers_sit_where_each_trial_waited_at_a_rung(promoting_run):
     ends = {g.removeprefix("paused:"): ln for g, ln in lines.items() if g.startswith("paused:")}
     assert set(ends) == _ids(rows, "paused")
     for r in rows:
-        if r["state"] == "paused":
-            curve = lines[r["trial_id"]]
-            assert list(ends[r["trial_id"]].get_xdata()) == [r["pauses"][-1]]
-            assert list(ends[r["trial_id"]].get_ydata()) == [curve.get_ydata()[-1]]
+        if r.state == "paused":
+            curve = lines[r.trial_id]
+            assert list(ends[r.trial_id].get_xdata()) == [r.pauses[-1]]
+            assert list(ends[r.trial_id].get_ydata()) == [curve.get_ydata()[-1]]
             assert to_rgb(curve.get_color()) == to_rgb(STATE_COLOURS["paused"])  # olive
     texts = _legend_texts(ax)
     assert "paused at a rung, then promoted" in texts and "still paused" in texts
@@ -273,7 +271,7 @@ def test_a_promoted_trial_that_completed_has_no_pause_sign_at_its_end(promoting_
     rows = stored_rows(promoting_run)
     _, drawn = _draw(promoting_run)
     gids = {str(ln.get_gid()) for ln in drawn["curves"].axes[0].get_lines()}
-    done = [r["trial_id"] for r in rows if r["state"] == "completed" and r["pauses"]]
+    done = [r.trial_id for r in rows if r.state == "completed" and r.pauses]
     assert done and all(f"paused:{t}" not in gids and f"promoted:{t}" in gids for t in done)
 
 
@@ -284,19 +282,19 @@ def test_model_proposals_are_filled_and_the_warm_up_hollow(promoting_run):
     ax = next(a for a in fig.axes if a.get_gid() == "learning_rate")
     offsets, filled = _points(ax, "learning_rate")
     xs = offsets[:, 0]
-    drawn_rows = [r for r in rows if r["state"] != "diverged"]
+    drawn_rows = [r for r in rows if r.state != "diverged"]
     assert len(xs) == len(drawn_rows)
 
     def proposer(x: float) -> str:
-        (r,) = [r for r in drawn_rows if math.isclose(r["config"]["learning_rate"], x)]
-        return r["proposed_by"]
+        (r,) = [r for r in drawn_rows if math.isclose(r.config["learning_rate"], x)]
+        return r.proposed_by
 
     kinds = [proposer(x) for x in xs]
     assert list(filled) == [k == "tpe" for k in kinds]
     assert "warm-up" in kinds and "tpe" in kinds
     assert _legend_texts(fig) == ["proposed by the TPE model", "TPE's random warm-up"]
     # the top trials: a hollow (white) marker on every line the model did not propose
-    by = {r["trial_id"]: r["proposed_by"] for r in rows}
+    by = {r.trial_id: r.proposed_by for r in rows}
     parallel = drawn["parallel"]
     for line in parallel.axes[0].get_lines():
         filled = to_rgb(line.get_markerfacecolor()) == to_rgb(line.get_color())
@@ -338,7 +336,7 @@ def test_a_tpe_stage_after_a_random_one_fills_only_the_models_trials(mixed_raw, 
     run_dir = run_sweep(mixed_raw, tmp_path / "two")
     rows = stored_rows(run_dir)
     # the first stage's 5 results are more than the warm-up asks for: the model at once
-    assert [r["proposed_by"] for r in rows] == ["random"] * 5 + ["tpe"] * 3
+    assert [r.proposed_by for r in rows] == ["random"] * 5 + ["tpe"] * 3
     run = load_run(run_dir)
     fig = stages_figure(
         run.trials, sweep_shape(run).space, ["learning_rate", "batch_size"], run.boxes
@@ -346,7 +344,7 @@ def test_a_tpe_stage_after_a_random_one_fills_only_the_models_trials(mixed_raw, 
     ax = fig.axes[0]
     for stage, filled in ((0, False), (1, True)):
         _, fill = _points(ax, f"stage:{stage}")
-        assert len(fill) == sum(r["stage"] == stage for r in rows)
+        assert len(fill) == sum(r.stage == stage for r in rows)
         assert (fill == filled).all()
     assert _legend_texts(ax) == [
         "stage 1",

@@ -8,14 +8,14 @@ The stores here run on a fake clock, so every time below is worked out on paper.
 from __future__ import annotations
 
 import math
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from orchestrator import load_run
-from orchestrator.storage.store import DB_NAME, Store
+from orchestrator.storage.store import Store
+from tests.orchestrator.storage.old_stores import old_store
 
 
 class FakeClock:
@@ -34,7 +34,7 @@ def _record(epoch: int, val_cost: float) -> dict[str, float | int | bool]:
         "train_cost": val_cost + 0.1,
         "val_cost": val_cost,
         "val_accuracy": 1.0 - val_cost,
-        "learning_rate": 0.1,
+        "decayed_learning_rate": 0.1,
         "seconds": 1.0,
         "diverged": False,
     }
@@ -101,37 +101,22 @@ def test_a_point_trained_again_after_a_restart_carries_its_new_time(tmp_path: Pa
     assert list(curves["time"]) == [4.0, 20.0]
 
 
-def _old_store(run_dir: Path) -> None:
-    """A store as written before points carried their time: its curves table lacks `at`."""
-    store = _store(run_dir, FakeClock(50.0), 1)  # created at 50
-    store.close()
-    conn = sqlite3.connect(run_dir / DB_NAME)
-    with conn:
-        conn.execute("ALTER TABLE curves DROP COLUMN at")
-        conn.executemany(
-            "INSERT INTO curves (trial_id, epoch, train_cost, val_cost, val_accuracy, "
-            "learning_rate, seconds, diverged) VALUES ('trial-0001', ?, 1, ?, 0.5, 0.1, 1, 0)",
-            [(1, 0.6), (2, 0.4)],
-        )
-        conn.execute("UPDATE trials SET epochs = 2, best = 0.4")
-    conn.close()
-
-
-def test_an_old_store_reads_with_nan_times_and_gains_the_column_when_opened(tmp_path: Path) -> None:
-    run_dir = tmp_path / "old"
-    _old_store(run_dir)
+def test_an_old_store_reads_with_nan_times_and_its_new_points_carry_theirs(
+    tmp_path: Path,
+) -> None:
+    run_dir = old_store(3, tmp_path / "old")  # schema 3, before `at`; created at 1000
     run = load_run(run_dir)  # read-only: the store is left as it was
-    assert list(run.curves["epoch"]) == [1, 2]
-    assert run.curves["time"].isna().all()
+    assert len(run.curves) == 4 and run.curves["time"].isna().all()
     assert run.best(1).index.tolist() == ["trial-0001"]  # ranks without times
 
-    clock = FakeClock(60.0)
-    store = Store.open(run_dir, clock=clock)  # a resume: the old rows get `at` = NULL
-    store.add_point("trial-0001", _record(3, 0.3), 0.3)
+    store = Store.open(run_dir, clock=FakeClock(1012.0))  # a resume migrates it: `at` NULL
+    store.add_point("trial-0002", _record(2, 0.3), 0.3)
     store.close()
-    times = load_run(run_dir).curves["time"].tolist()
-    assert math.isnan(times[0]) and math.isnan(times[1])
-    assert times[2] == 10.0  # 60 - 50
+    curves = load_run(run_dir).curves
+    keys = zip(curves["trial_id"], curves["epoch"], strict=True)
+    times = dict(zip(keys, curves["time"], strict=True))
+    assert times.pop(("trial-0002", 2)) == 12.0  # 1012 - 1000
+    assert len(times) == 4 and all(math.isnan(t) for t in times.values())
 
 
 # trial -> its val_cost at epochs 1, 2, ...; four trials reach the same best value, 0.3:

@@ -12,6 +12,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ def hand_store(run_dir: Path, **source: Any) -> Path:
     for tid, i in arrivals:
         epoch, train, val, acc = TRIALS[tid][2][i]
         record = {"epoch": epoch, "train_cost": train, "val_cost": val, "val_accuracy": acc}
-        record |= {"learning_rate": TRIALS[tid][0]["learning_rate"], "seconds": 1.5}
+        record |= {"decayed_learning_rate": TRIALS[tid][0]["learning_rate"], "seconds": 1.5}
         record["diverged"] = math.isnan(val)
         value = {"val_cost": val, "val_accuracy": acc, "train_cost": train}[metric]
         if not math.isnan(value):
@@ -110,7 +111,8 @@ def test_trials_have_one_row_per_trial_with_its_hyperparameters(hand):
     assert t.loc["trial-0002", "started"] == 102.0 and t.loc["trial-0002", "ended"] == 106.5
     assert math.isnan(t.loc["trial-0005", "seconds"])  # never started
     assert t.loc["trial-0003", "error"] == "val_cost=nan"
-    assert list(t["attempts"]) == [1, 1, 1, 1, 0]
+    assert list(t["starts"]) == [1, 1, 1, 1, 0]
+    assert list(t["restarts"]) == [0] * 5
     assert t.loc["trial-0002", "optimizer"] == "adam" and t.loc["trial-0002", "hidden_layers"] == 1
     assert t.loc["trial-0001", "beta"] == 0.9
     assert t.loc[["trial-0002", "trial-0004", "trial-0005"], "beta"].isna().all()  # inactive
@@ -124,7 +126,7 @@ def test_curves_hold_every_point_sorted_by_trial_then_epoch(hand):
         "train_cost",
         "val_cost",
         "val_accuracy",
-        "learning_rate",
+        "decayed_learning_rate",
         "seconds",
         "diverged",
         "time",  # seconds since the sweep was created, by the store's clock
@@ -216,7 +218,9 @@ def test_a_run_can_be_read_while_its_sweep_writes(hand):
 
 
 def _point(epoch: int) -> dict[str, Any]:
-    return dict(epoch=epoch, train_cost=0.5, val_accuracy=0.5, learning_rate=0.1, seconds=1.0)
+    return dict(
+        epoch=epoch, train_cost=0.5, val_accuracy=0.5, decayed_learning_rate=0.1, seconds=1.0
+    )
 
 
 def test_a_directory_without_a_sweep_is_refused_by_name(tmp_path):
@@ -380,8 +384,10 @@ def test_the_big_store_helper_writes_what_the_stores_own_methods_write(tmp_path)
     fast, api = Store.open(tmp_path / "fast"), Store.open(tmp_path / "api")
     try:
         assert fast.trial_rows() == api.trial_rows()
-        assert [p | {"seq": 0} for p in fast.points()] == [p | {"seq": 0} for p in api.points()]
-        assert {r["state"] for r in fast.trial_rows()} >= {"completed", "pruned"}
+        assert [replace(p, seq=0) for p in fast.points()] == [
+            replace(p, seq=0) for p in api.points()
+        ]
+        assert {r.state for r in fast.trial_rows()} >= {"completed", "pruned"}
     finally:
         fast.close()
         api.close()

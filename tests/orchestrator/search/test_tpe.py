@@ -5,6 +5,7 @@ constant-liar proposals that differ across running trials, and reproducibility."
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -115,8 +116,9 @@ def test_proposals_respect_conditions_and_the_box():
 # --- evidence ------------------------------------------------------------------------
 
 
-def _row(number: int, state: str, epochs: int, best: float | None) -> dict[str, Any]:
-    return {"number": number, "state": state, "epochs": epochs, "best": best, "config": {}}
+def _row(number: int, state: str, epochs: int, best: float | None) -> SimpleNamespace:
+    """What evidence() reads of a stored trial (a storage.TrialRow)."""
+    return SimpleNamespace(number=number, state=state, epochs=epochs, best=best, config={})
 
 
 def test_evidence_keeps_how_far_each_trial_got_and_drops_crashes():

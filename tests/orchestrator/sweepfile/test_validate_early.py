@@ -133,13 +133,16 @@ def test_run_refuses_a_sweep_that_cannot_run_before_ray_and_before_any_directory
     assert not results.exists()
 
 
-def test_run_of_a_good_sweep_gets_as_far_as_starting_ray(tmp_path: Path, no_ray: None) -> None:
-    """The other side of the test above: with a file that can run, Ray is what starts."""
+def test_run_of_a_good_sweep_gets_as_far_as_starting_ray(
+    tmp_path: Path, no_ray: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The other side of the test above: with a file that can run, Ray is what starts (and
+    its failure, not being bad input, exits 1 with its traceback)."""
     _csv(tmp_path / "d.csv", "x0,x1,label", 20)
     sweep = _sweep(tmp_path, {"path": "d.csv", "label": "label"})
     assert main(["validate", str(sweep)]) == 0
-    with pytest.raises(RayStarted):
-        main(["run", str(sweep), "--results", str(tmp_path / "runs")])
+    assert main(["run", str(sweep), "--results", str(tmp_path / "runs")]) == 1
+    assert "RayStarted\n" in capsys.readouterr().err  # the traceback's last line
     assert (tmp_path / "runs" / "early" / "sweep.db").is_file()
 
 

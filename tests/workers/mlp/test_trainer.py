@@ -122,7 +122,7 @@ def test_learning_rate_decay_reaches_the_records(moons):
         moons,
         seed=0,
     )
-    rates = [trainer.step().learning_rate for _ in range(5)]
+    rates = [trainer.step().decayed_learning_rate for _ in range(5)]
     assert rates == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
 
 

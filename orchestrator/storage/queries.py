@@ -1,0 +1,143 @@
+"""The reads the writer and the reader share: each SELECT once, and how its rows decode into
+the typed records of `rows`. Every query names its columns, so the store's own column
+order (which depends on the migrations a store went through) never matters.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
+from caviar_common.states import TrialState
+from orchestrator.storage.rows import (
+    CurveColumns,
+    PointRow,
+    SweepMeta,
+    TrialColumns,
+    TrialRow,
+)
+
+TRIAL_FIELDS = (
+    "trial_id, number, stage, config, box, unit, state, worker, node, starts, restarts, "
+    "started, ended, epochs, best, error, proposed_by, pauses"
+)
+_SELECT_TRIALS = f"SELECT {TRIAL_FIELDS} FROM trials ORDER BY number"
+_SELECT_POINTS = (
+    f"SELECT seq, trial_id, epoch, {', '.join(VALUE_COLUMNS)}, diverged, at, extra "
+    "FROM curves ORDER BY seq"
+)
+_SELECT_CURVES = (
+    f"SELECT trial_id, {', '.join(CURVE_COLUMNS)}, at, extra FROM curves ORDER BY trial_id, epoch"
+)
+_STATES = {state.value: state for state in TrialState}
+# TrialColumns.columns: every field of a trial but its config, box and unit
+COLUMN_FIELDS = (
+    "trial_id",
+    "number",
+    "stage",
+    "state",
+    "worker",
+    "node",
+    "starts",
+    "restarts",
+    "started",
+    "ended",
+    "epochs",
+    "best",
+    "error",
+    "proposed_by",
+    "pauses",
+)
+_SELECT_TRIAL_COLUMNS = f"SELECT config, {', '.join(COLUMN_FIELDS)} FROM trials ORDER BY number"
+_SELECT_BOXES = (
+    "SELECT stage, box FROM trials WHERE number IN (SELECT MIN(number) FROM trials GROUP BY stage)"
+)
+
+
+def sweep_values(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Every key of the sweep table, decoded."""
+    return {key: json.loads(value) for key, value in conn.execute("SELECT key, value FROM sweep")}
+
+
+def sweep_value(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
+    row = conn.execute("SELECT value FROM sweep WHERE key = ?", (key,)).fetchone()
+    return default if row is None else json.loads(row[0])
+
+
+def sweep_meta(conn: sqlite3.Connection) -> SweepMeta:
+    return SweepMeta.from_values(sweep_values(conn))
+
+
+def trials(conn: sqlite3.Connection) -> list[TrialRow]:
+    """Every trial, by number. The trials of a stage share one box (decoded once: a big
+    sweep's boxes would otherwise cost more to read than everything else)."""
+    boxes: dict[str, dict[str, Any]] = {}
+    out = []
+    for row in conn.execute(_SELECT_TRIALS):
+        box = row[4]
+        decoded = boxes.get(box)
+        if decoded is None:
+            decoded = boxes[box] = json.loads(box)
+        pauses = row[17]
+        out.append(
+            TrialRow(
+                trial_id=row[0],
+                number=row[1],
+                stage=row[2],
+                config=json.loads(row[3]),
+                box=decoded,
+                unit=tuple(json.loads(row[5])),
+                state=_STATES.get(row[6]) or TrialState(row[6]),
+                worker=row[7],
+                node=row[8],
+                starts=row[9],
+                restarts=row[10],
+                started=row[11],
+                ended=row[12],
+                epochs=row[13],
+                best=row[14],
+                error=row[15],
+                proposed_by=row[16],
+                pauses=() if pauses == "[]" else tuple(json.loads(pauses)),
+            )
+        )
+    return out
+
+
+def trial_columns(conn: sqlite3.Connection) -> TrialColumns:
+    """Every trial as columns, by number (its unit coordinates left out, its stage's box
+    given once)."""
+    rows = conn.execute(_SELECT_TRIAL_COLUMNS).fetchall()
+    stored = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(COLUMN_FIELDS) + 1)]
+    columns = dict(zip(COLUMN_FIELDS, stored[1:], strict=True))
+    columns["pauses"] = tuple(() if p == "[]" else tuple(json.loads(p)) for p in columns["pauses"])
+    boxes = {int(stage): json.loads(box) for stage, box in conn.execute(_SELECT_BOXES)}
+    return TrialColumns(columns, tuple(map(json.loads, stored[0])), boxes)
+
+
+def points(conn: sqlite3.Connection) -> Iterator[PointRow]:
+    """Every curve point in the order it arrived."""
+    values_end = 3 + len(VALUE_COLUMNS)
+    for row in conn.execute(_SELECT_POINTS):
+        diverged, at, extra = row[values_end:]
+        yield PointRow(
+            seq=row[0],
+            trial_id=row[1],
+            epoch=row[2],
+            values=dict(zip(VALUE_COLUMNS, row[3:values_end], strict=True)),
+            diverged=bool(diverged),
+            at=at,
+            extra=json.loads(extra) if extra else {},
+        )
+
+
+def curve_columns(conn: sqlite3.Connection) -> CurveColumns:
+    """Every curve point as columns, sorted by trial then epoch."""
+    names = ("trial_id", *CURVE_COLUMNS, "at")
+    rows = conn.execute(_SELECT_CURVES).fetchall()
+    stored = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(names) + 1)]
+    extra = tuple(json.loads(e) if e else None for e in stored[-1])
+    return CurveColumns(dict(zip(names, stored[:-1], strict=True)), extra)
