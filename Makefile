@@ -29,7 +29,7 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check caviar orchestrator workers caviar_common tests benchmarks
-	$(BIN)/mypy caviar orchestrator workers caviar_common
+	$(BIN)/mypy caviar orchestrator workers caviar_common benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,11 +1,12 @@
 """Seconds that `caviar show`, `caviar export` (csv, parquet) and `caviar report` take on a
 big finished sweep, and the size of the report's HTML.
 
-Run from the repository root (not part of the test suite):
+Run from the repository root (not part of the test suite, except its smoke run):
 
     .venv/bin/python benchmarks/bench_results.py                     # 10,000 x 3 and x 30
     .venv/bin/python benchmarks/bench_results.py --baseline HEAD     # and HEAD's code beside
     .venv/bin/python benchmarks/bench_results.py --trials 2000 --epochs 10 --repeat 3
+    .venv/bin/python -m benchmarks.bench_results --smoke             # 200 x 3, once
 
 Each store is made without training by tests/orchestrator/bigstore.py (the digits space,
 a quarter of the trials on Sobol points and the rest in the zoomed box, ASHA-like pruning
@@ -38,12 +39,13 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # benchmark the working tree, installed or not
+if not __package__:  # run as a script: the benchmarks package of this working tree
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.orchestrator.bigstore import fill_store  # noqa: E402
+from benchmarks.common.entry import ROOT
 
 TARGET = 10.0  # seconds each command should stay under at 10,000 trials
 COMMANDS: dict[str, list[str]] = {
@@ -120,28 +122,44 @@ def table(results: dict[str, dict[str, tuple[float, float]]], trees: list[str]) 
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, nargs="+", default=[3, 30])
     parser.add_argument("--repeat", type=int, default=1, help="runs per cell (median)")
     parser.add_argument("--baseline", metavar="REV", help="also time this git revision")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="make the stores here, kept")
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="200 trials x 3 epochs, once")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.trials, args.epochs, args.repeat = 200, [3], 1
+    return args
+
+
+def store(stores: Path, trials: int, epochs: int) -> tuple[Path, str]:
+    """A finished store of `trials` x `epochs` in `stores` (kept from before if there is one),
+    and how it came to be."""
+    from tests.orchestrator.bigstore import fill_store
+
+    run = stores / f"big-{trials}x{epochs}"
+    if (run / "sweep.db").exists():
+        return run, f"store kept from before in {run}"
+    start = time.perf_counter()
+    shutil.rmtree(run, ignore_errors=True)
+    fill_store(run, trials, epochs)
+    return run, f"store made in {time.perf_counter() - start:.1f} s"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # No thread limits here: the commands run with the user's environment, as a user runs them
+    args = parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-results-"))
     try:
         trees = {"now": ROOT}
         if args.baseline:
             trees["baseline"] = extract(args.baseline, work / "baseline")
-        stores = args.keep or work
         for epochs in args.epochs:
-            run = stores / f"big-{args.trials}x{epochs}"
-            start = time.perf_counter()
-            made = f"store kept from before in {run}"
-            if not (run / "sweep.db").exists():
-                shutil.rmtree(run, ignore_errors=True)
-                fill_store(run, args.trials, epochs)
-                made = f"store made in {time.perf_counter() - start:.1f} s"
+            run, made = store(args.keep or work, args.trials, epochs)
             load = os.getloadavg()[0]
             results = measure(run, work / f"out-{epochs}", trees, args.repeat)
             print(
@@ -155,7 +173,8 @@ def main() -> None:
                 print(f"report.html ({tree}): {html.stat().st_size / 1e6:.2f} MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

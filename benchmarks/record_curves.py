@@ -1,11 +1,13 @@
 """Record the full learning curves of a sweep's first stage, every trial trained to the end.
 
     .venv/bin/python benchmarks/record_curves.py --seed 2 --out tests/data/digits-seed2.json
+    .venv/bin/python -m benchmarks.record_curves --smoke    # 2 trials x 2 epochs, not kept
 
 The trials are exactly those `caviar run` samples for the built-in digits sweep with that
 seed (same configurations, same trial seeds), each trained in this process for the whole
 epoch budget with no scheduler. A scheduler can then be replayed over the curves on a
-simulated clock (orchestrator.schedulers.simulator.RecordedCurves) to see what it would have kept.
+simulated clock (orchestrator.execution.simulated.RecordedCurves) to see what it would
+have kept.
 """
 
 from __future__ import annotations
@@ -13,13 +15,32 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks import harness  # noqa: E402  (before numpy: one BLAS thread)
+if not __package__:  # run as a script: the benchmarks package of this working tree
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common.entry import one_blas_thread
+from benchmarks.common.trials import FixedTrials, load_data, make_trainer
+
+
+def curve(trainer: Any, epochs: int) -> tuple[list[float | None], float]:
+    """A trainer's val_cost for `epochs` epochs (None after it diverged), and its mean
+    seconds per epoch trained."""
+    values: list[float | None] = []
+    spent = 0.0
+    for _ in range(epochs):
+        record = trainer.step()
+        spent += record.seconds
+        values.append(None if record.diverged else record.val_cost)
+        if record.diverged:
+            break
+    values += [None] * (epochs - len(values))  # a diverged trial reports nothing more
+    return values, spent / max(1, trainer.epoch)
 
 
 def record(seed: int, trials: int, epochs: int) -> dict[str, object]:
@@ -29,23 +50,15 @@ def record(seed: int, trials: int, epochs: int) -> dict[str, object]:
     source = dict(load_sweep(builtin_sweep()).source)
     source.pop("stages", None)  # compare.py's random sample of the built-in space
     source.update(sampler="random", seed=seed, budget={"trials": trials, "max_epochs": epochs})
-    spec = parse_sweep(source)
-    plan = harness.FixedTrials.plan(spec)
-    dataset = harness.load_data(plan.data)
+    plan = FixedTrials.plan(parse_sweep(source))
+    dataset = load_data(plan.data)
     values, seconds = [], []
     for number, config in sorted(plan.configs.items()):
-        trainer = harness.make_trainer(plan.seed, number, config, dataset)
-        curve, spent = [], 0.0
-        for _ in range(epochs):
-            record = trainer.step()
-            spent += record.seconds
-            curve.append(None if record.diverged else record.val_cost)
-            if record.diverged:
-                break
-        curve += [None] * (epochs - len(curve))  # a diverged trial reports nothing more
-        values.append(curve)
-        seconds.append(spent / max(1, trainer.epoch))
-        best = min((v for v in curve if v is not None), default=math.nan)
+        trainer = make_trainer(plan.seed, number, config, dataset)
+        values_of_trial, per_epoch = curve(trainer, epochs)
+        values.append(values_of_trial)
+        seconds.append(per_epoch)
+        best = min((v for v in values_of_trial if v is not None), default=math.nan)
         print(f"trial {number:2d}: best val_cost {best:.4f} after {trainer.epoch} epochs")
     return {
         "sweep": "orchestrator/sweepfile/sweeps/digits.yaml",
@@ -58,16 +71,25 @@ def record(seed: int, trials: int, epochs: int) -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    one_blas_thread()  # before numpy loads
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--trials", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="the JSON file to write (required)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="2 trials x 2 epochs, to a temporary file"
+    )
     args = parser.parse_args(argv)
-    data = record(args.seed, args.trials, args.epochs)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
-    print(f"wrote {args.out}")
+    if args.out is None and not args.smoke:
+        parser.error("--out: required (the JSON file to write), unless --smoke")
+    trials, epochs = (2, 2) if args.smoke else (args.trials, args.epochs)
+    data = record(args.seed, trials, epochs)
+    with tempfile.TemporaryDirectory(prefix="record-curves-") as tmp:
+        out: Path = args.out or Path(tmp) / "curves.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
+        print(f"wrote {out}")
     return 0
 
 

@@ -17,7 +17,7 @@ from importlib import metadata
 from caviar.api import SweepSource, resume, run, sample, validate
 from caviar_common.errors import CaviarError, InputError
 from orchestrator.results.run import Run, load_run
-from orchestrator.storage.errors import StoreError
+from orchestrator.storage.store_error import StoreError
 from orchestrator.sweepfile.checks import SweepErrors
 
 DISTRIBUTION = "caviar-tune"  # the name Caviar is installed under

@@ -1,5 +1,5 @@
 """A check on a setting's value that can also state its limits, for the rules the workers
-apply and the sweep file's JSON Schema (orchestrator/sweepfile/schema.py) alike."""
+apply and the sweep file's JSON Schema (orchestrator/sweepfile/json_schema.py) alike."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Bound:
     """A check on a value that can also state itself: inclusive or exclusive limits, or the
-    values allowed. The sweep file's JSON Schema (orchestrator/sweepfile/schema.py) reads the
+    values allowed. The sweep file's JSON Schema (orchestrator/sweepfile/json_schema.py) reads the
     same limits the check applies, so the two cannot drift apart."""
 
     minimum: float | None = None

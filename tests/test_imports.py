@@ -22,7 +22,7 @@ PURE = (
     "orchestrator.core.status",
     "orchestrator.core.planner",
     "orchestrator.core.executor",
-    "orchestrator.schedulers.simulator",
+    "orchestrator.execution.simulated",
 )
 
 

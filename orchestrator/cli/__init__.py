@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from caviar_common.errors import CaviarError, InputError
 from orchestrator.cli import cluster, jobs, panda, runs, validate
-from orchestrator.storage.errors import StoreError
+from orchestrator.storage.store_error import StoreError
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2

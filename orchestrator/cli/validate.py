@@ -74,7 +74,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from orchestrator.sweepfile.schema import schema_text
+    from orchestrator.sweepfile.json_schema import schema_text
 
     sys.stdout.write(schema_text())
     return 0

@@ -1,8 +1,8 @@
 """What the sweep report's figures share: the colours of trial states, the legend words,
 and which trials were promoted or proposed by the TPE model.
 
-The figures themselves live in `report_curves` (every cost curve), `report_params` (the
-metric against each hyperparameter, on its own scale) and `report_stages` (the top trials
+The figures themselves live in `curve_chart` (every cost curve), `params` (the
+metric against each hyperparameter, on its own scale) and `stages` (the top trials
 in parallel coordinates, each stage's sampling box). Each is a matplotlib Figure whose
 data tests can read back: artists carry a `gid`, a trial's curve or parallel-coordinates
 line its trial id, a stage's box `box:STAGE`, a rung marker `rung:EPOCH`, the pauses a

@@ -28,7 +28,7 @@ from caviar_common.states import LIVE, SweepState, TrialState
 from orchestrator.core.status import Status
 from orchestrator.report import common as rf
 from orchestrator.report import plots
-from orchestrator.report.curves import curves_figure, lined
+from orchestrator.report.curve_chart import curves_figure, lined
 from orchestrator.report.params import importance, parameter_figure
 from orchestrator.report.stages import parallel_figure, stages_figure
 from orchestrator.results.run import Run, load_run

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from caviar_common.errors import InputError
 from caviar_common.states import TrialState
-from orchestrator.report.curves import curves_figure
+from orchestrator.report.curve_chart import curves_figure
 from orchestrator.report.page import searched, sweep_shape, write_report
 from orchestrator.report.params import importance, parameter_figure
 from orchestrator.results.run import Run

@@ -5,12 +5,12 @@ snapshot without changing anything; both return the typed rows of `rows`. No SQL
 outside this package.
 """
 
-from orchestrator.storage.errors import StoreError
 from orchestrator.storage.location import DB_NAME, database
 from orchestrator.storage.reader import Reader, Snapshot, read_run
 from orchestrator.storage.rows import CurveColumns, PointRow, SweepMeta, TrialColumns, TrialRow
 from orchestrator.storage.schema import LATEST
 from orchestrator.storage.store import Store
+from orchestrator.storage.store_error import StoreError
 
 __all__ = [
     "DB_NAME",

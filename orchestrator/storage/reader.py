@@ -15,10 +15,10 @@ from pathlib import Path
 from types import TracebackType
 
 from orchestrator.storage import queries
-from orchestrator.storage.errors import StoreError
 from orchestrator.storage.location import database
 from orchestrator.storage.rows import CurveColumns, PointRow, SweepMeta, TrialColumns, TrialRow
 from orchestrator.storage.schema import LATEST, check_known, stored_version, upgrade
+from orchestrator.storage.store_error import StoreError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from orchestrator.storage.errors import StoreError
+from orchestrator.storage.store_error import StoreError
 
 
 @dataclass(frozen=True)

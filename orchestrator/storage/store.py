@@ -28,11 +28,11 @@ from typing import Any
 from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS, is_extra
 from caviar_common.states import ENDED, SweepState, TrialState
 from orchestrator.storage import queries
-from orchestrator.storage.errors import StoreError
 from orchestrator.storage.location import DB_NAME, database
 from orchestrator.storage.reader import Reader
 from orchestrator.storage.rows import PointRow, SweepMeta, TrialRow
 from orchestrator.storage.schema import migrate
+from orchestrator.storage.store_error import StoreError
 
 __all__ = ["DB_NAME", "Store", "StoreError"]
 

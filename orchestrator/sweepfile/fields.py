@@ -1,7 +1,7 @@
 """The sweep file's keys as one declarative table: type, default, limits and a description.
 
 The validator (orchestrator/sweepfile/parse.py) checks a value with `Field.check`, and the JSON
-Schema (orchestrator/sweepfile/schema.py, `caviar schema`) is generated from the same fields,
+Schema (orchestrator/sweepfile/json_schema.py, `caviar schema`) is generated from the same fields,
 so a default or a limit is written once and the two cannot drift apart.
 """
 

@@ -14,7 +14,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 
-from orchestrator.report.curves import MAX_LINES, SHOWN, band, curves_figure
+from orchestrator.report.curve_chart import MAX_LINES, SHOWN, band, curves_figure
 from orchestrator.report.page import build_html
 from orchestrator.results.run import load_run
 from orchestrator.storage.store import Store

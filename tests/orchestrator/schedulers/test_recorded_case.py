@@ -13,36 +13,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from orchestrator.execution.simulated import RecordedCurves, Relay, simulate
 from orchestrator.schedulers import Decision, Scheduler, check_scheduler, make_scheduler
-from orchestrator.schedulers.simulator import RecordedCurves, simulate
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "digits-seed2.json"
 TRIALS, EPOCHS, WORKERS = 32, 30, 2
+WINNER = "trial-0009"  # curve 8, from 0
 
 
-class Reached(Scheduler):
+class Reached(Relay):
     """Passes every call on, and keeps the last epoch each trial reported."""
 
     def __init__(self, inner: Scheduler) -> None:
-        super().__init__(inner.sign)
-        self.inner = inner
+        super().__init__(inner)
         self.epochs: dict[str, int] = {}
-
-    def on_start(self, trial_id: str) -> None:
-        self.inner.on_start(trial_id)
 
     def on_result(self, trial_id: str, epoch: int, value: float) -> Decision:
         self.epochs[trial_id] = max(epoch, self.epochs.get(trial_id, 0))
         return self.inner.on_result(trial_id, epoch, value)
-
-    def promote(self, finishing: bool = False) -> str | None:
-        return self.inner.promote(finishing)
-
-    def on_complete(self, trial_id: str) -> None:
-        self.inner.on_complete(trial_id)
-
-    def on_failed(self, trial_id: str) -> None:
-        self.inner.on_failed(trial_id)
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +56,17 @@ def test_the_winner_of_the_full_search_is_the_one_stop_ends_at_epoch_one(curves)
     # at epoch 1 it is only sixth of 32 (0.69; the leaders 0.19, 0.20, 0.36, 0.38, 0.51)
     assert int(np.argsort(curves.values[:, 0]).tolist().index(winner)) == 5
     reached, _ = _replay(curves, "stop", rule="top")
-    assert reached["t8"] == 1  # its epoch-1 result came ninth: fourth of nine, top 3 kept
+    assert reached[WINNER] == 1  # its epoch-1 result came ninth: fourth of nine, top 3 kept
 
 
 def test_the_percentile_stop_rule_keeps_the_winner_to_the_end(curves):
     # at its arrival the eight results before it, sorted 0.187, 0.2, 0.507, 1.135, ..., have
     # a 1/3 quantile at position 7/3: 0.507 + (1.135 - 0.507) / 3 = 0.716; 0.693 goes on
     reached, best_trial = _replay(curves, "stop", rule="percentile")
-    assert reached["t8"] == EPOCHS and best_trial == 8
+    assert reached[WINNER] == EPOCHS and best_trial == 8
 
 
 def test_promotion_keeps_the_winner_and_trains_it_to_the_end(curves):
     reached, best_trial = _replay(curves, "promote")
-    assert reached["t8"] == EPOCHS
+    assert reached[WINNER] == EPOCHS
     assert best_trial == 8  # and of the trials that completed, it ends best

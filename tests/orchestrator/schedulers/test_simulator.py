@@ -1,5 +1,9 @@
 """Schedulers over 1,000 simulated trials: pruning saves epochs without losing the best.
 
+Every simulation runs the real tuning loop and store (`orchestrator.core.loop.Sweep`) on
+the simulated executor: the loop's rules for filling workers, promoting and finishing are
+the ones judged here. Trial k of the curves (from 0) is the sweep's `trial-000{k+1}`.
+
 "Within 1 %" compares the noiseless final value of the trial each search picked: the
 full search picks the minimum of 1,000 noisy last values, a minimum biased low by the
 noise itself (about 2 % of the best value here), so comparing observed values would reward
@@ -8,11 +12,19 @@ luck rather than the choice.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pytest
 
+from orchestrator.execution.simulated import (
+    Curves,
+    Relay,
+    SimulationResult,
+    make_curves,
+    simulate,
+)
 from orchestrator.schedulers import (
     Asha,
     Decision,
@@ -21,7 +33,6 @@ from orchestrator.schedulers import (
     check_scheduler,
     make_scheduler,
 )
-from orchestrator.schedulers.simulator import Curves, SimulationResult, make_curves, simulate
 
 TRIALS, WORKERS, EPOCHS = 1000, 100, 81
 SEEDS = [0, 1, 2]
@@ -37,34 +48,29 @@ def _run(
     return simulate(scheduler, TRIALS, WORKERS, EPOCHS, seed, curves)
 
 
-class Seen(Scheduler):
+@cache  # the full search of a seed (81,000 epochs through the loop) runs once per session
+def _full(seed: int) -> SimulationResult:
+    return _run("fifo", seed)
+
+
+class Seen(Relay):
     """Records every value a scheduler is shown, and decides as the scheduler it wraps."""
 
     def __init__(self, inner: Scheduler) -> None:
-        super().__init__(inner.sign)
-        self.inner = inner
+        super().__init__(inner)
         self.values: dict[tuple[str, int], float] = {}
-
-    def on_start(self, trial_id: str) -> None:
-        self.inner.on_start(trial_id)
 
     def on_result(self, trial_id: str, epoch: int, value: float) -> Decision:
         self.values[trial_id, epoch] = value
         return self.inner.on_result(trial_id, epoch, value)
 
-    def on_complete(self, trial_id: str) -> None:
-        self.inner.on_complete(trial_id)
-
-    def on_failed(self, trial_id: str) -> None:
-        self.inner.on_failed(trial_id)
-
-    def promote(self, finishing: bool = False) -> str | None:
-        return self.inner.promote(finishing)
-
 
 class StopFirstTrial(Fifo):
+    def may_stop(self, epoch: int) -> bool:
+        return True  # it does stop: the loop must not queue epochs past a result it judges
+
     def _decide(self, trial_id: str, epoch: int, value: float) -> Decision:
-        return Decision.STOP if trial_id == "t0" else Decision.CONTINUE
+        return Decision.STOP if trial_id == "trial-0001" else Decision.CONTINUE
 
 
 def _flat_curves(seconds: list[float], finals: list[float], epochs: int) -> Curves:
@@ -76,7 +82,7 @@ def _flat_curves(seconds: list[float], finals: list[float], epochs: int) -> Curv
 def test_asha_finds_the_full_searchs_best_within_1_percent_with_a_quarter_of_the_epochs(
     seed: int,
 ) -> None:
-    full = _run("fifo", seed)
+    full = _full(seed)
     asha = _run("asha", seed, {"grace_period": 1, "reduction_factor": 3})
     assert asha.best_true <= full.best_true * 1.01
     assert asha.epochs <= 0.25 * full.epochs
@@ -89,7 +95,7 @@ def test_asha_finds_the_full_searchs_best_within_1_percent_with_a_quarter_of_the
 def test_median_stopping_and_hyperband_save_epochs_and_keep_a_good_trial(
     name: str, seed: int
 ) -> None:
-    full = _run("fifo", seed)
+    full = _full(seed)
     pruned = _run(name, seed)
     assert pruned.epochs < 0.75 * full.epochs
     assert pruned.stopped > 0
@@ -97,14 +103,14 @@ def test_median_stopping_and_hyperband_save_epochs_and_keep_a_good_trial(
 
 
 def test_fifo_trains_every_trial_to_the_end() -> None:
-    full = _run("fifo", 0)
+    full = _full(0)
     assert full.epochs == 81_000  # 1,000 trials x 81 epochs
     assert full.decisions == 81_000  # one per epoch
     assert full.completed == TRIALS and full.stopped == 0
 
 
 def test_the_full_search_picks_the_trial_with_the_best_observed_final_value() -> None:
-    full = _run("fifo", 4)
+    full = _full(4)
     curves = make_curves(TRIALS, EPOCHS, 4)
     finals = [curves.value(t, EPOCHS) for t in range(TRIALS)]
     assert full.best_trial == int(np.argmin(finals))
@@ -225,7 +231,7 @@ def test_promote_finds_as_good_a_trial_as_stop_and_the_full_search(name: str, se
     # (better on one, where stop had killed the best trial at rung 1); Hyperband's was
     # within 0.8 % either way. Picks differ at the level of the noise: the best finals are
     # 0.100-0.101 and the noise is about 2 % of them, so 1 % says "no worse than chance".
-    full = _run("fifo", seed)
+    full = _full(seed)
     stop = _run(name, seed)
     promote = _run(name, seed, {"mode": "promote"})
     assert promote.best_true <= stop.best_true * 1.01

@@ -229,6 +229,25 @@ def test_a_million_brackets_is_refused_by_validate_not_an_overflow_at_run(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_a_scheduler_setting_that_is_not_a_finite_number_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, err = _validate(
+        tmp_path,
+        f"""\
+        name: eta
+        space: {{learning_rate: 0.1}}
+        scheduler: {{name: asha, reduction_factor: {value}}}
+        budget: {{max_epochs: 9}}
+        """,
+        capsys,
+    )
+    assert code == 2
+    assert "scheduler.reduction_factor: must be a number > 1" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("name", ["asha", "hyperband"])
 def test_every_bracket_the_budget_has_room_for_is_accepted_and_builds(name: str) -> None:
     # grace 2, eta 2, 16 epochs: brackets start at 2, 4, 8 and 16 epochs

@@ -31,8 +31,8 @@ from orchestrator.sweepfile.fields import (
     ZOOM,
     FieldError,
 )
+from orchestrator.sweepfile.json_schema import _setting, _value, field_schema, schema_text
 from orchestrator.sweepfile.parse import SweepError, _Loader, parse_sweep
-from orchestrator.sweepfile.schema import _setting, _value, field_schema, schema_text
 from tests.orchestrator.conftest import MIXED, diverging, promoting
 from tests.orchestrator.sweepfile.test_sweepfile import BASE, _with
 from tests.orchestrator.sweepfile.test_trainer_key import FREE, MODULES
