@@ -140,9 +140,7 @@ def check_settings(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, float) and rule.kind is int and value.is_integer():
             value = int(value)
         numeric = (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         )
         if (
             (rule.kind is str and not isinstance(value, str))
