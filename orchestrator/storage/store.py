@@ -36,6 +36,8 @@ from orchestrator.storage.store_error import StoreError
 
 __all__ = ["DB_NAME", "Store", "StoreError"]
 
+INCREMENTAL = 2  # PRAGMA auto_vacuum: SQLite gives free pages back when asked
+
 _INSERT_POINT = (
     f"INSERT OR REPLACE INTO curves (trial_id, {', '.join(CURVE_COLUMNS)}, at, extra) "
     f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 3))})"
@@ -75,6 +77,7 @@ class Store:
         self.conn = conn
         self.clock = clock
         self._batching = False
+        self._freed = False  # checkpoints were dropped in the write under way
         self._progress: dict[str, tuple[int, float | None]] = {}  # trial -> epochs, best
 
     @contextmanager
@@ -92,6 +95,7 @@ class Store:
         finally:
             self._batching = False
             self._progress.clear()
+        self._give_back()
 
     def _write_progress(self) -> None:
         """The trials' epochs and best values of a batch's points: one update per trial."""
@@ -110,6 +114,7 @@ class Store:
         else:
             with self.conn:
                 yield self.conn
+            self._give_back()
 
     @classmethod
     def create(
@@ -141,7 +146,12 @@ class Store:
         db = database(run_dir)
         if not db.exists():
             raise StoreError(f"run: no sweep in {run_dir} (no {DB_NAME} there)")
-        return cls(db, _connect(db), clock)
+        conn = _connect(db)
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL:
+            # written before stores gave free pages back: rebuilt once, so that they do
+            conn.execute(f"PRAGMA auto_vacuum={INCREMENTAL}")
+            conn.execute("VACUUM")
+        return cls(db, conn, clock)
 
     def close(self) -> None:
         self.conn.close()
@@ -237,6 +247,7 @@ class Store:
                 (TrialState(state), when, error, trial_id),
             )
             self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
+            self._reclaim()
 
     def restart_trial(self, trial_id: str, error: str) -> None:
         """The trial lost its worker and restarts: count the restart (the retry limit reads
@@ -267,6 +278,20 @@ class Store:
                 "(SELECT trial_id FROM trials WHERE state = ?)",
                 (TrialState.PAUSED,),
             )
+            self._reclaim()
+
+    def _reclaim(self) -> None:
+        """Checkpoints were dropped: once the write commits, give their pages back to the
+        file system, so that the file's size follows what it holds (SQLite only marks them
+        free; the store's incremental auto-vacuum lets it return them)."""
+        self._freed = True
+
+    def _give_back(self) -> None:
+        """After a commit: the free pages of dropped checkpoints leave the file. Run as a
+        script, which SQLite steps to the end (Python's `execute` would free one page)."""
+        if self._freed and not self.conn.in_transaction:
+            self._freed = False
+            self.conn.executescript("PRAGMA incremental_vacuum;")
 
     def trial_rows(self) -> list[TrialRow]:
         """Every trial, by number."""
@@ -327,8 +352,11 @@ class Store:
 
 def _connect(db: Path) -> sqlite3.Connection:
     """A connection in WAL mode to the store, migrated to the latest schema."""
+    new = not db.exists()
     conn = sqlite3.connect(db, timeout=30.0, isolation_level="DEFERRED")
     try:
+        if new:  # made with it; an older store keeps its mode until Store.open rebuilds it
+            conn.execute(f"PRAGMA auto_vacuum={INCREMENTAL}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
         migrate(conn, db)
