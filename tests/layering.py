@@ -43,12 +43,8 @@ LAYERS: dict[str, set[str]] = {
     "orchestrator.storage": {"caviar_common"},
     "orchestrator.core": _CORE - {"orchestrator.core"},
     "orchestrator.sweepfile": _WORKERS | _CORE,
-    "orchestrator.results": {
-        "caviar_common",
-        "workers",
-        "orchestrator.core",
-        "orchestrator.storage",
-    },
+    "orchestrator.results": _WORKERS
+    | {"orchestrator.core", "orchestrator.storage", "orchestrator.sweepfile"},
     "orchestrator.display": {"caviar_common", "orchestrator.core", "orchestrator.search"},
     "orchestrator.report": _READ | {"orchestrator.schedulers"},
     "orchestrator.panda": _WORKERS | {"orchestrator.report"},

@@ -19,6 +19,8 @@ from caviar_common.curves import DIVERGED_ABOVE
 from caviar_common.errors import InputError
 from orchestrator.core.spec import default_direction
 from orchestrator.storage import CurveColumns, SweepMeta, TrialColumns, read_run
+from orchestrator.sweepfile.parse import parse_sweep
+from workers.data.datasets import Dataset, load_dataset
 from workers.protocol import DEFAULT_TRAINER, canonical_trainer
 
 if TYPE_CHECKING:
@@ -69,6 +71,7 @@ class Run:
         params: Every hyperparameter of any trial, in the order first seen.
         boxes: Each stage's sampling box, on each parameter's scale.
         source: The sweep file as read.
+        base_dir: The folder a relative dataset path in `source` is resolved from.
     """
 
     path: Path
@@ -81,6 +84,25 @@ class Run:
     params: tuple[str, ...]
     boxes: dict[int, dict[str, Any]]  # stage -> its sampling box on each parameter's scale
     source: dict[str, Any] = field(default_factory=dict)  # the sweep file as read
+    base_dir: Path = Path(".")  # where the sweep file's relative dataset path is resolved
+
+    def data(self) -> Dataset:
+        """The dataset split exactly as the sweep's trials saw it.
+
+        The same file or built-in set, split with the sweep's seed and validation share and
+        standardised with the training split's statistics, so a model of the sweep can be
+        scored on `X_val`, `y_val` without deriving the split again.
+
+        Returns:
+            A `Dataset` with `X_train`, `y_train`, `X_val`, `y_val`, `classes` and
+            `feature_names`.
+
+        Raises:
+            InputError: The sweep file kept in the store no longer reads back, or its dataset
+                file is gone.
+        """
+        spec = parse_sweep(self.source, self.base_dir, import_trainer=False)
+        return load_dataset(spec.dataset, seed=spec.seed, val_fraction=spec.val_fraction)
 
     @property
     def searched(self) -> tuple[str, ...]:
@@ -321,6 +343,7 @@ def load_run(path: str | Path) -> Run:
         params=params,
         boxes=stored.boxes,
         source=source,
+        base_dir=Path(meta.base_dir or "."),
     )
 
 
