@@ -8,7 +8,7 @@ Run from the repository root (not part of the test suite, except its smoke run):
     .venv/bin/python benchmarks/bench_results.py --trials 2000 --epochs 10 --repeat 3
     .venv/bin/python -m benchmarks.bench_results --smoke             # 200 x 3, once
 
-Each store is made without training by tests/orchestrator/bigstore.py (the digits space,
+Each store is made without training by benchmarks/common/bigstore.py (the digits space,
 a quarter of the trials on Sobol points and the rest in the zoomed box, ASHA-like pruning
 of the worst quarter at each rung, some diverged and failed trials). Each command runs as
 `python -m orchestrator.cli ...` in a child process, as a user runs it, so its seconds
@@ -139,7 +139,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def store(stores: Path, trials: int, epochs: int) -> tuple[Path, str]:
     """A finished store of `trials` x `epochs` in `stores` (kept from before if there is one),
     and how it came to be."""
-    from tests.orchestrator.bigstore import fill_store
+    from benchmarks.common.bigstore import fill_store
 
     run = stores / f"big-{trials}x{epochs}"
     if (run / "sweep.db").exists():

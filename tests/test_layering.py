@@ -112,3 +112,9 @@ def test_a_longer_loop_is_caught_as_one_cycle(tree):
 
 def _last_line(path: Path) -> int:
     return len(path.read_text().rstrip("\n").splitlines())
+
+
+def test_source_that_imports_a_test_helper_is_caught(tree):
+    bench = tree / "benchmarks" / "bench_results.py"
+    found = planted_violations(tree, lambda: _append(bench, "from tests.conftest import free_port"))
+    assert [f.split(" ", 1)[1] for f in found] == ["imports tests.conftest (tests)"]

@@ -1,7 +1,7 @@
 """The curve chart of a big sweep: the best trials drawn one by one, every trial summed up
 as a percentile band. A six-trial store written by hand checks the band against numbers
 worked out on paper (the threshold lowered for it); a 2,000-trial store made by
-tests/orchestrator/bigstore.py checks the report a user gets at that size."""
+benchmarks/common/bigstore.py checks the report a user gets at that size."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 
+from benchmarks.common.bigstore import fill_store
 from orchestrator.report.curve_chart import MAX_LINES, SHOWN, band, curves_figure
 from orchestrator.report.page import build_html
 from orchestrator.results.run import load_run
 from orchestrator.storage.store import Store
-from tests.orchestrator.bigstore import fill_store
 
 NAN = math.nan
 # trial -> (state, validation cost per epoch). Best values: 0002 0.25 < 0001 0.30 < 0005

@@ -19,10 +19,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from benchmarks.common.bigstore import BigTrial, fill_store
 from orchestrator import load_run
 from orchestrator.cli import main
 from orchestrator.storage.store import Store, StoreError
-from tests.orchestrator.bigstore import BigTrial, fill_store
 from tests.orchestrator.conftest import MIXED, run_sweep
 
 NAN = math.nan
@@ -369,7 +369,7 @@ def test_export_parquet_into_another_directory(hand, tmp_path, capsys):
     assert not (hand / "trials.parquet").exists()
 
 
-# -- a sweep of thousands of trials (tests/orchestrator/bigstore.py) ------------------------
+# -- a sweep of thousands of trials (benchmarks/common/bigstore.py) ------------------------
 
 
 @pytest.fixture(scope="module")
