@@ -17,7 +17,6 @@ same rows in one transaction (`fast=True`, the default: 10,000 trials × 3 epoch
 from __future__ import annotations
 
 import copy
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
+from caviar_common.curves import VALUE_COLUMNS
 from caviar_common.states import SweepState, TrialState
 from orchestrator.core.planner import Finished, plan_stage
 from orchestrator.core.spec import SweepSpec
@@ -239,58 +238,6 @@ def _write_api(store: Store, planned: list[BigTrial]) -> None:
 
 
 def _write_fast(store: Store, planned: list[BigTrial]) -> None:
-    """The rows `_write_api` leaves, in one transaction; points in the order it adds them."""
-    trial_rows = [
-        (
-            t.trial_id,
-            t.number,
-            t.stage,
-            _json(t.config),
-            _json(t.box),
-            _json(t.unit),
-            t.state,
-            _worker(t),
-            "node-1",
-            1,
-            _started(t),
-            _ended(t),
-            len(t.points),
-            t.best,
-            t.error,
-            t.proposed_by,
-            "[]",
-        )
-        for t in planned
-    ]
-    point_rows = [
-        (
-            t.trial_id,
-            p["epoch"],
-            *(_finite(p[c]) for c in VALUE_COLUMNS),
-            int(p["diverged"]),
-            store.clock(),  # when the point was recorded, as `Store.add_point` stamps it
-        )
-        for t in planned
-        for p in t.points
-    ]
-    columns = ", ".join(CURVE_COLUMNS)
-    with store.conn:
-        store.conn.executemany(
-            "INSERT INTO trials (trial_id, number, stage, config, box, unit, state, worker, "
-            "node, starts, started, ended, epochs, best, error, proposed_by, pauses) "
-            f"VALUES ({', '.join('?' * 17)})",
-            trial_rows,
-        )
-        store.conn.executemany(
-            f"INSERT INTO curves (trial_id, {columns}, at) "
-            f"VALUES ({', '.join('?' * (len(CURVE_COLUMNS) + 2))})",
-            point_rows,
-        )
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
+    """The rows `_write_api` leaves, in one transaction (a sweep's `Store.batch`)."""
+    with store.batch():
+        _write_api(store, planned)
