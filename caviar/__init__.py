@@ -1,4 +1,4 @@
-"""Caviar from Python: run, resume, validate and sample a sweep, and load its results.
+"""Caviar from Python: run, resume, extend, validate and sample a sweep, and load its results.
 
 `caviar.run("sweep.yaml")` does what `caviar run sweep.yaml` does and returns the finished
 `Run`; a sweep may also be given as the same structure as a dict (a `SweepSource` is
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from caviar.api import SweepSource, resume, run, sample, validate
+from caviar.api import SweepSource, extend, load_model, resume, run, sample, validate
 from caviar_common.errors import CaviarError, InputError
 from orchestrator.results.run import Run, load_run
 from orchestrator.storage.store_error import StoreError
@@ -42,6 +42,8 @@ __all__ = [
     "SweepErrors",
     "SweepSource",
     "__version__",
+    "extend",
+    "load_model",
     "load_run",
     "resume",
     "run",

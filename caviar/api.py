@@ -110,6 +110,75 @@ def resume(
     return _drive(spec, run_dir, store, address, workers, report, dashboard)
 
 
+def extend(
+    run: str | os.PathLike[str] | Run,
+    *,
+    trials: int | None = None,
+    max_epochs: int | None = None,
+    sampler: str | None = None,
+    address: str | None = None,
+    workers: int | None = None,
+    report: bool = False,
+    dashboard: bool = True,
+) -> Run:
+    """Grow a sweep as `caviar extend` does, run what was added, and return the `Run`.
+
+    With `trials`, a stage of that many trials is added, sampled by `sampler` (by default
+    the last stage's); a TPE stage proposes from every result so far. With `max_epochs`,
+    the epoch budget grows: paused trials can be promoted further, and the kept trials that
+    completed go on from their checkpoints, under the same scheduler. `load_run(...)`
+    shows each trial's stage; an extended sweep resumes like any other.
+
+    Args:
+        run: The sweep's results directory (runs/NAME), or its `Run`.
+        trials: Trials in the new stage.
+        max_epochs: The new epoch budget per trial; never smaller than the sweep's.
+        sampler: The new stage's sampler (random, sobol, grid or tpe).
+        address: An existing Ray cluster to run on, as for `run`.
+        workers: Trials at a time; by default the cluster's CPUs / cpus_per_trial.
+        report: Keep RUN/report.html up to date while the sweep runs.
+        dashboard: Start a private Ray with its dashboard (a cluster joined keeps its own).
+
+    Returns:
+        The grown sweep's `Run`, once it has finished.
+
+    Raises:
+        InputError: Neither `trials` nor `max_epochs` given, a value out of range, or the
+            grown sweep file does not check out (nothing is changed then).
+        StoreError: `run` holds no sweep, or another process runs it.
+        RuntimeError: Ray is already initialised in this process.
+        KeyboardInterrupt: On Ctrl-C, once everything recorded so far is kept;
+            `caviar.resume(run)` finishes it.
+    """
+    from orchestrator.execution.runner import extend_run
+
+    _refuse_own_ray()
+    run_dir = run.path if isinstance(run, Run) else Path(run)
+    spec, store = extend_run(run_dir, trials=trials, max_epochs=max_epochs, sampler=sampler)
+    return _drive(spec, run_dir, store, address, workers, report, dashboard)
+
+
+def load_model(path: str | os.PathLike[str], trial: str | int = "best") -> Any:
+    """A trained model a sweep kept, as `load_run(path).model(trial)` gives it.
+
+    For the built-in MLP, an object with `predict(X)` and `predict_proba(X)` on raw rows
+    (it standardises them as the training split was); for a trainer of one's own, a fresh
+    instance with the kept state loaded.
+
+    Args:
+        path: The sweep's results directory (runs/NAME).
+        trial: "best" (the best trial whose model was kept), a trial id or its number.
+
+    Returns:
+        The trained model.
+
+    Raises:
+        StoreError: No sweep in `path`.
+        InputError: No model of that trial was kept.
+    """
+    return load_run(Path(path)).model(trial)
+
+
 def validate(sweep: SweepSource) -> SweepSpec:
     """Check a sweep as `caviar validate` does, the whole sweep before anything is reported.
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from caviar_common.keeping import NO_KEEP, KeepBar
 from caviar_common.seeds import SeedKey, sequence
 from workers.data.datasets import Dataset, load_dataset
 from workers.mlp.trainer import Trainer, state_from_bytes, state_to_bytes
@@ -36,6 +37,7 @@ class StepResult:
     trial_id: str
     record: dict[str, Any]  # EpochRecord.to_dict() without the per-batch costs
     checkpoint: bytes | None  # npz bytes of the trainer's state after this epoch
+    model: bytes | None = None  # the same, sent because this epoch beat the keep bar
 
 
 @dataclass
@@ -69,10 +71,22 @@ class TrialHost:
             f"datasets={len(self._datasets)})"
         )
 
-    def dataset(self, spec: str | Mapping[str, Any], seed: int, val_fraction: float) -> Dataset:
-        key = json.dumps([spec, seed, val_fraction], sort_keys=True)
+    def dataset(
+        self,
+        spec: str | Mapping[str, Any],
+        seed: int,
+        val_fraction: float,
+        test_fraction: float = 0.0,
+    ) -> Dataset:
+        """The dataset split as given, loaded once per host. The cache key names
+        `test_fraction` only when it is not 0, so keys of splits without a test part are
+        those they always were."""
+        parts = [spec, seed, val_fraction] + ([test_fraction] if test_fraction else [])
+        key = json.dumps(parts, sort_keys=True)
         if key not in self._datasets:
-            self._datasets[key] = load_dataset(spec, seed=seed, val_fraction=val_fraction)
+            self._datasets[key] = load_dataset(
+                spec, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction
+            )
         return self._datasets[key]
 
     def begin(
@@ -85,14 +99,17 @@ class TrialHost:
     ) -> int:
         """Set up a trial; returns the epoch it has done (0, or its checkpoint's epoch).
 
-        `data` holds the dataset's `spec`, `seed` and `val_fraction` (or is the loaded
-        dataset itself, shared through Ray's object store); `seed` is the trial's
-        (master seed, *spawn key)`, so the same trial trains the same on every worker.
+        `data` holds the dataset's `spec`, `seed`, `val_fraction` and, when it has a test
+        part, `test_fraction` (or is the loaded dataset itself, shared through Ray's object
+        store); `seed` is the trial's (master seed, *spawn key)`, so the same trial trains
+        the same on every worker.
         """
         dataset = (
             data
             if isinstance(data, Dataset)
-            else self.dataset(data["spec"], data["seed"], data["val_fraction"])
+            else self.dataset(
+                data["spec"], data["seed"], data["val_fraction"], data.get("test_fraction", 0.0)
+            )
         )
         trial = _Trial(self._build(config, dataset, sequence(seed)))
         if checkpoint is not None:
@@ -111,7 +128,9 @@ class TrialHost:
             self._cls = load_trainer_class(self.trainer)
         return self._cls(dict(config), dataset, seed)
 
-    def step(self, trial_id: str, checkpoint: bool = False) -> StepResult:
+    def step(self, trial_id: str, checkpoint: bool = False, keep: KeepBar = NO_KEEP) -> StepResult:
+        """One epoch: its record, with the trainer's state after it as a checkpoint (when
+        asked for) and as a model to keep (when its value beats `keep`)."""
         trial = self._trainers[trial_id]
         if trial.diverged:
             raise RuntimeError(f"{trial_id} diverged; it cannot train further")
@@ -119,13 +138,17 @@ class TrialHost:
         raw = trial.trainer.step()
         record = epoch_record(self.trainer, raw, self.metric, trial.epoch + 1, self.clock() - start)
         trial.epoch, trial.diverged = record["epoch"], record["diverged"]
-        data = None
-        if checkpoint:
-            state = check_state(self.trainer, trial.trainer.state_dict())
-            state[RESERVED + "epoch"] = np.array(trial.epoch, dtype=np.int64)
-            state[RESERVED + "diverged"] = np.array(trial.diverged)
-            data = state_to_bytes(state)
-        return StepResult(trial_id, record, data)
+        value = float(record[self.metric]) if not record["diverged"] else float("nan")
+        kept = keep.takes(value)
+        data = self._state(trial) if checkpoint or kept else None
+        return StepResult(trial_id, record, data if checkpoint else None, data if kept else None)
+
+    def _state(self, trial: _Trial) -> bytes:
+        """The trainer's state as npz bytes, with the host's own count and flag."""
+        state = check_state(self.trainer, trial.trainer.state_dict())
+        state[RESERVED + "epoch"] = np.array(trial.epoch, dtype=np.int64)
+        state[RESERVED + "diverged"] = np.array(trial.diverged)
+        return state_to_bytes(state)
 
     def steps(
         self,
@@ -135,16 +158,20 @@ class TrialHost:
         checkpoint_at: int | None = None,
         *,
         end: bool = False,
+        keep: KeepBar = NO_KEEP,
     ) -> list[StepResult]:
         """Epochs `first`..`last` of a trial, one result each, with the trainer's state after
-        epoch `checkpoint_at` (if it is one of them); stops early after a diverged epoch.
+        epoch `checkpoint_at` (if it is one of them), and after each epoch that beats the
+        `keep` bar (which each such epoch then lowers); stops early after a diverged epoch.
         A trial that has ended, or diverged, trains nothing more. With `end`, the trial
         ends after these epochs (as `end()` would)."""
         trial = self._trainers.get(trial_id)
         results: list[StepResult] = []
         while trial is not None and not trial.diverged and trial.epoch < last:
             epoch = trial.epoch + 1
-            result = self.step(trial_id, checkpoint=epoch == checkpoint_at)
+            result = self.step(trial_id, epoch == checkpoint_at, keep)
+            if result.model is not None:
+                keep = keep.after(result.record[self.metric])
             if epoch >= first:
                 results.append(result)
             if result.record.get("diverged"):

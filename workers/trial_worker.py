@@ -17,6 +17,7 @@ from ray.util import metrics
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from caviar_common.curves import diverged
+from caviar_common.keeping import NO_KEEP, KeepBar
 from caviar_common.seeds import SeedKey
 from workers.host import StepResult, TrialHost
 from workers.protocol import DEFAULT_TRAINER, check_metric
@@ -109,15 +110,17 @@ class TrialWorker:
         end: bool = False,
         data: Mapping[str, Any] | None = None,
         setup: tuple[Mapping[str, Any], SeedKey, bytes | None] | None = None,
+        keep: KeepBar = NO_KEEP,
     ) -> list[StepResult]:
         """What a trial needs next, in one call: with `setup` (its configuration, seed and
         checkpoint) and `data`, its setup (see `begin`); epochs `first`..`last` (see
-        `TrialHost.steps`); with `end`, its end. `data` is an argument of its own so that
+        `TrialHost.steps`, and `keep`, the bar an epoch's value must beat for its weights to
+        come back); with `end`, its end. `data` is an argument of its own so that
         Ray hands over the dataset an object reference points to."""
         if setup is not None and data is not None:
             config, seed, checkpoint = setup
             self.begin(trial_id, config, data, seed, checkpoint)
-        results = self.host.steps(trial_id, first, last, checkpoint_at)
+        results = self.host.steps(trial_id, first, last, checkpoint_at, keep=keep)
         for result in results:
             self._gauge(trial_id, result.record)
         if end:

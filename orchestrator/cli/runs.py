@@ -1,4 +1,5 @@
-"""`caviar run`, `resume`, `report`, `show` and `export`: the commands on a sweep's results."""
+"""`caviar run`, `resume`, `extend`, `report`, `show` and `export`: the commands on a sweep's
+results."""
 
 from __future__ import annotations
 
@@ -39,6 +40,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_run_dir(resume)
     _driver_options(resume)
 
+    extend = add_command(
+        commands,
+        "extend",
+        _extend,
+        help="grow a sweep: a stage of more trials and/or a larger epoch budget",
+        description="Add a stage of N trials to a sweep (sampled by the last stage's "
+        "sampler unless --sampler says otherwise; TPE goes on from every result so far) "
+        "and/or raise its epoch budget, so that paused trials can be promoted further and "
+        "the kept trials that completed go on from their checkpoints. Then runs what was "
+        "added; an extended sweep resumes like any other.",
+    )
+    add_run_dir(extend)
+    extend.add_argument("--trials", type=positive_int, help="trials in the new stage")
+    extend.add_argument(
+        "--max-epochs", type=positive_int, help="the new epoch budget per trial (not smaller)"
+    )
+    extend.add_argument("--sampler", help="the new stage's sampler (default: the last stage's)")
+    _driver_options(extend)
+
     report = add_command(
         commands,
         "report",
@@ -61,9 +81,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         commands,
         "export",
         _export,
-        help="write a sweep's trials and curves as CSV or Parquet files",
+        help="write a sweep's trials and curves as CSV or Parquet files, or (with --model) "
+        "a kept model's weights and description",
+        description="Without --model: trials.FMT and curves.FMT. With --model best or a "
+        "trial (id or number): that kept model's weights (weights.npz, no pickle) and "
+        "model.json (its configuration, seed, epoch, validation and test figures), by "
+        "default into RUN/models/TRIAL.",
     )
     add_run_dir(export)
+    export.add_argument(
+        "--model", metavar="best|TRIAL", help="export a kept model instead of the tables"
+    )
     # results.EXPORT_FORMATS, spelled out: importing results would load pandas at start-up
     export.add_argument("--format", choices=("csv", "parquet"), default="csv")
     export.add_argument("--out", type=Path, help="directory (default: the run directory)")
@@ -123,6 +151,15 @@ def _resume(args: argparse.Namespace) -> int:
     return _drive(spec, args.run_dir, store, args)
 
 
+def _extend(args: argparse.Namespace) -> int:
+    from orchestrator.execution.runner import extend_run
+
+    spec, store = extend_run(
+        args.run_dir, trials=args.trials, max_epochs=args.max_epochs, sampler=args.sampler
+    )
+    return _drive(spec, args.run_dir, store, args)
+
+
 def _drive(spec: SweepSpec, run_dir: Path, store: Store, args: argparse.Namespace) -> int:
     from orchestrator.execution.runner import drive
 
@@ -163,6 +200,11 @@ def _show(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from orchestrator.results.run import load_run
 
-    for path in load_run(args.run_dir).export(args.out, args.format, args.force):
+    run = load_run(args.run_dir)
+    if args.model is not None:
+        written = run.export_model(args.model, args.out, args.force)
+    else:
+        written = run.export(args.out, args.format, args.force)
+    for path in written:
         print(path)
     return 0

@@ -87,10 +87,12 @@ def _sample(args: argparse.Namespace) -> int:
     for message in caught:  # on stderr, so that stdout stays one table
         print(f"warning: {message}", file=sys.stderr)
     print(proposals_table(proposals, spec.space.dims))
-    asked = spec.stages[0].trials if args.count is None else args.count
+    warm = len(spec.warm_start.first) if spec.warm_start is not None else 0
+    asked = warm + spec.stages[0].trials if args.count is None else args.count
     if len(proposals) < asked:  # a tpe stage: only its warm-up is known in advance
+        known = "the warm start's best" if spec.warm_start else "the tpe sampler's random warm-up"
         print(
-            f"(the first {len(proposals)} of {asked}: the tpe sampler's random warm-up; the "
+            f"(the first {len(proposals)} of {asked}: {known}; the "
             "rest are proposed from results while the sweep runs)"
         )
     if len(spec.stages) > 1:
@@ -110,13 +112,19 @@ def _first_stage(file: Path, count: int | None) -> tuple[SweepSpec, list[Proposa
     """The sweep in `file`, its first stage's configurations, and what planning warned of.
 
     Planning is what finds some problems (a grid implies its own number of trials), so
-    both commands plan the first stage and show its warnings.
+    both commands plan the first stage and show its warnings. A warm start's trials come
+    first; after them a tpe stage proposes from the earlier sweep's evidence as it runs,
+    so none of its own trials is known in advance.
     """
-    from orchestrator.core.planner import first_stage
+    from orchestrator.core.planner import first_stage, warm_proposals
     from orchestrator.sweepfile.parse import load_sweep
 
     spec = load_sweep(file)
+    warm = warm_proposals(spec, 0)  # as the loop plans them
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        proposals = first_stage(spec, count)
+        own = first_stage(spec, None if count is None else max(1, count - len(warm)))
+    if spec.warm_start is not None and spec.stages[0].sequential:
+        own = []
+    proposals = (warm + own)[:count] if count is not None else warm + own
     return spec, proposals, [str(w.message) for w in caught]

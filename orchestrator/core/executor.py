@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from caviar_common.keeping import NO_KEEP, KeepBar
 from caviar_common.seeds import SeedKey
 
 
@@ -35,6 +36,7 @@ class EpochDone:
     trial_id: str
     record: dict[str, Any]
     checkpoint: bytes | None
+    model: bytes | None = None  # the trainer's state after an epoch that beat the keep bar
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,10 @@ class Executor(Protocol):
         """Give the trial a free worker (restoring its checkpoint, if any)."""
         ...
 
-    def request(self, trial_id: str, epoch: int, checkpoint: bool) -> None:
-        """Ask for the trial's next epoch (`epoch`, counting from 1)."""
+    def request(self, trial_id: str, epoch: int, checkpoint: bool, keep: KeepBar = NO_KEEP) -> None:
+        """Ask for the trial's next epoch (`epoch`, counting from 1), with the trainer's state
+        after it as a checkpoint, and as a model where its value beats `keep` (the latest
+        bar given for a trial holds for all its epochs asked for)."""
         ...
 
     def poll(self, timeout: float) -> list[Event]:

@@ -29,18 +29,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from caviar_common.keeping import BestTrials
 from caviar_common.seeds import scheduler_seed, trial_seed
 from caviar_common.states import LIVE, SweepState, TrialState
 from orchestrator.core.executor import Crashed, EpochDone, Event, Executor, TrialTask
-from orchestrator.core.planner import Finished, Proposal, plan_stage, propose_one, stage_boxes
+from orchestrator.core.planner import (
+    Finished,
+    Proposal,
+    plan_stage,
+    propose_one,
+    stage_boxes,
+    warm_proposals,
+)
 from orchestrator.core.status import Status
 from orchestrator.schedulers import Decision, Scheduler, diverged, make_scheduler
+from orchestrator.search.space import Box
 from orchestrator.search.tpe import evidence
 
 if TYPE_CHECKING:
     from orchestrator.core.spec import SweepSpec
-    from orchestrator.search.space import Box
+    from orchestrator.storage.rows import TrialRow
     from orchestrator.storage.store import Store
+
+
+# (a trial's configuration, its number, its kept weights) -> (test cost, test accuracy)
+Scorer = Callable[[dict[str, Any], int, bytes], tuple[float, float]]
 
 
 def trial_id(number: int) -> str:
@@ -109,8 +122,12 @@ class Sweep:
         clock: Callable[[], float] = time.time,
         on_status: Callable[[Status], None] | None = None,
         cpu_clock: Callable[[], float] = time.process_time,
+        scorer: Scorer | None = None,
     ) -> None:
+        """`scorer`: for a sweep with a test split, what scores a kept model on it (from
+        the trial's configuration, number and weights) once the sweep has ended."""
         self.spec = spec
+        self.scorer = scorer
         self.store = store
         self.executor = executor
         self._by_stage = _stage_schedulers(spec, scheduler)
@@ -125,6 +142,7 @@ class Sweep:
         self._plan = _Plan()
         self._data = spec.data
         self._checkpoint_at = self._scheduler(0).rung_epochs
+        self._best = BestTrials(spec.keep, spec.sign)  # what a kept model must beat
         self._stopping = False
         self.cpu_clock = cpu_clock
         self._first_result: float | None = None
@@ -156,7 +174,10 @@ class Sweep:
                         break
                 self._report()
                 events = self.executor.poll(self.options.poll_seconds)
-            self.store.drop_paused_checkpoints()  # the sweep is over: nothing promotes them
+            # the sweep is over: a paused trial's checkpoint stays only where a larger
+            # budget would promote it first
+            self.store.drop_paused_checkpoints(keep=self._promotable())
+            self._score_kept()
             self.store.set(
                 state=SweepState.FINISHED,
                 ended=self.clock(),
@@ -170,6 +191,26 @@ class Sweep:
         finally:
             self.executor.shutdown()
         return self.status
+
+    def _score_kept(self) -> None:
+        """The sweep has ended: score each kept model on the test split, once. No sampler
+        or scheduler ever sees these figures."""
+        if self.scorer is None:
+            return
+        rows = {r.trial_id: r for r in self.store.trial_rows()}
+        for kept in self.store.models(self.spec.sign):
+            data = self.store.model_data(kept.trial_id)
+            if data is None or kept.test_cost is not None:
+                continue
+            row = rows[kept.trial_id]
+            cost, accuracy = self.scorer(dict(row.config), row.number, data)
+            self.store.score_model(kept.trial_id, cost, accuracy)
+
+    def _promotable(self) -> set[str]:
+        found: set[str] = set()
+        for scheduler in {id(s): s for s in self._by_stage}.values():
+            found |= scheduler.promotable()
+        return found
 
     def _more_to_launch(self) -> bool:
         if self._stopping:
@@ -205,7 +246,8 @@ class Sweep:
         return bool(self._plan.queue) or self._plan_next_stage()
 
     def _plan_stage(self, index: int, first: int) -> None:
-        """Queue stage `index`'s trials, numbered from `first`, except those stored already."""
+        """Queue stage `index`'s trials, numbered from `first`, except those stored already;
+        the first stage's begin with a warm start's configurations, besides its own."""
         rows = self.store.trial_rows()
         finished = [
             Finished(r.config, math.nan if r.best is None else r.best, r.stage, r.epochs)
@@ -213,15 +255,18 @@ class Sweep:
             if r.state not in LIVE
         ]
         spec, known = self.spec, {r.number for r in rows}
+        warm = warm_proposals(spec, index)
         if spec.stages[index].sequential:
             box = stage_boxes(spec.space, spec.stages, index, finished, spec.sign)[index]
-            count = spec.stages[index].trials
+            count = len(warm) + spec.stages[index].trials
             todo: list[tuple[int, Proposal | None]] = [
-                (n, None) for n in range(first, first + count) if n not in known
+                (n, warm[n - first] if n - first < len(warm) else None)
+                for n in range(first, first + count)
+                if n not in known
             ]
             self._plan = _Plan(index, deque(todo), first + count, box)
             return
-        proposals = plan_stage(
+        proposals = warm + plan_stage(
             spec.space, spec.model, spec.stages, index, finished, spec.sign, spec.seed
         )
         todo = [(first + i, p) for i, p in enumerate(proposals) if first + i not in known]
@@ -230,7 +275,8 @@ class Sweep:
     def _new_trial(self, number: int, proposal: Proposal | None) -> None:
         if proposal is None:  # a sequential stage: propose from everything known by now
             assert self._plan.box is not None
-            history = evidence(self.store.trial_rows(), self.spec.sign)
+            earlier = self.spec.warm_start.evidence if self.spec.warm_start else ()
+            history = evidence(self.store.trial_rows(), self.spec.sign, earlier)
             proposal = propose_one(self.spec, self._plan.stage, self._plan.box, history, number)
         tid = trial_id(number)
         box = self.spec.space.box_values(proposal.box)
@@ -266,13 +312,18 @@ class Sweep:
         """Ask for the trial's epochs up to the first whose result may stop or pause it (or
         up to its last): no worker waits on a decision nobody has to make."""
         scheduler = self._scheduler(trial.stage)
-        while trial.requested < self.spec.max_epochs:
+        keep = self._best.bar(trial.trial_id, trial.best)
+        last = self.spec.max_epochs
+        while trial.requested < last:
             if trial.requested > trial.reported and scheduler.may_stop(trial.requested):
                 return
             trial.requested += 1
             e = trial.requested
             ckpt = e % self.options.checkpoint_every == 0 or e in self._checkpoint_at
-            self.executor.request(trial.trial_id, e, ckpt and e < self.spec.max_epochs)
+            # at the last epoch, for a trial whose model may be kept: a larger budget
+            # (caviar extend) lets it go on from there
+            ckpt = (ckpt and e < last) or (e == last and self.spec.keep > 0)
+            self.executor.request(trial.trial_id, e, ckpt, keep)
 
     # -- events -------------------------------------------------------------------------
 
@@ -294,11 +345,16 @@ class Sweep:
         value = math.nan if record.get("diverged") else float(record[self.spec.metric])
         if not diverged(value):  # an absurd value must never rank as a best
             trial.best = min(trial.best, self.spec.sign * value)
+            self._best.update(trial.trial_id, trial.best)
         trial.reported = epoch
         best = None if math.isinf(trial.best) else self.spec.sign * trial.best
         self.store.add_point(trial.trial_id, record, best)
         if event.checkpoint is not None:
             self.store.save_checkpoint(trial.trial_id, epoch, event.checkpoint)
+        if event.model is not None and not diverged(value):
+            self.store.keep_model(
+                trial.trial_id, epoch, value, event.model, self.spec.keep, self.spec.sign
+            )
         scheduler = self._scheduler(trial.stage)
         decision = scheduler.on_result(trial.trial_id, epoch, value)
         self.status.epoch(trial.trial_id, epoch, value, self.clock())
@@ -387,6 +443,31 @@ class Sweep:
 
     # -- resuming -----------------------------------------------------------------------
 
+    def _reopened(self, rows: list[TrialRow]) -> dict[str, Decision | None]:
+        """Completed trials that can go on: the epoch budget grew past their last epoch
+        (caviar extend) and they kept a checkpoint there (their models are kept)."""
+        found: dict[str, Decision | None] = {}
+        for row in rows:
+            if row.state == TrialState.COMPLETED and row.epochs < self.spec.max_epochs:
+                saved = self.store.checkpoint(row.trial_id)
+                if saved is not None and saved[0] == row.epochs:
+                    found[row.trial_id] = None
+        return found
+
+    def _reopen(self, rows: list[TrialRow], reopened: dict[str, Decision | None]) -> list[TrialRow]:
+        """Reopen the completed trials a larger budget lets go on, as their scheduler now
+        judges their last result: paused at a rung for a promotion, or running on (a
+        trial it stops stays completed); the rows as they are then."""
+        if not reopened:
+            return rows
+        for tid, decision in reopened.items():
+            row = next(r for r in rows if r.trial_id == tid)
+            if decision is Decision.PAUSE:
+                self.store.pause_trial(tid, self.clock(), row.epochs)
+            elif decision is Decision.CONTINUE:
+                self.store.reopen_trial(tid)
+        return self.store.trial_rows()
+
     def _replay(self) -> None:
         """Bring the scheduler and plan up to date with what the store already holds."""
         rows = self.store.trial_rows()
@@ -396,6 +477,7 @@ class Sweep:
         for row in rows:
             if row.starts > 0 or row.state != TrialState.PENDING:
                 self._scheduler(row.stage).on_start(row.trial_id)
+        reopened = self._reopened(rows)
         last_seq: dict[str, int] = {}
         points = list(self.store.points())
         for p in points:
@@ -404,15 +486,25 @@ class Sweep:
             tid = p.trial_id
             scheduler = self._scheduler(by_id[tid].stage)
             value = math.nan if p.diverged else p.value(self.spec.metric)
-            scheduler.on_result(tid, p.epoch, value)
+            decision = scheduler.on_result(tid, p.epoch, value)
             if p.seq == last_seq[tid]:
                 state = by_id[tid].state
-                if state == TrialState.COMPLETED:
+                if tid in reopened:  # the scheduler judges it at its last epoch anew
+                    reopened[tid] = decision
+                elif state == TrialState.COMPLETED:
                     scheduler.on_complete(tid)
                 elif state in (TrialState.DIVERGED, TrialState.FAILED):
                     scheduler.on_failed(tid)  # as the loop told it when it happened
+        rows = self._reopen(rows, reopened)
         self.status.replayed(rows)
         for row in rows:
+            if row.best is not None:
+                self._best.update(row.trial_id, self.spec.sign * row.best)
+        for row in rows:
+            if row.state == TrialState.PAUSED and self.store.checkpoint(row.trial_id) is None:
+                # its checkpoint went when the sweep ended: it can never be promoted
+                self._scheduler(row.stage).resumed(row.trial_id)
+                continue
             if row.state in LIVE or row.state == TrialState.PAUSED:
                 trial = Running(row.trial_id, row.number, row.stage, row.config, fresh=False)
                 trial.best = math.inf if row.best is None else self.spec.sign * row.best

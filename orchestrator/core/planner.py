@@ -19,6 +19,7 @@ import numpy as np
 from caviar_common.errors import InputError
 from caviar_common.seeds import proposal_seed, sampler_seed
 from orchestrator.core.spec import Stage, SweepSpec
+from orchestrator.search.proposed_by import WARM_START
 from orchestrator.search.samplers import SweepWarning, make_sampler
 from orchestrator.search.space import Box, Space
 from orchestrator.search.tpe import Evidence, suggest
@@ -138,6 +139,15 @@ def plan_stage(
         return []
     box = stage_boxes(space, stages, index, finished, sign)[index]
     return propose(space, fixed, stages[index], index, box, seed)
+
+
+def warm_proposals(spec: SweepSpec, index: int) -> list[Proposal]:
+    """A warm start's configurations, best first: the first trials of the first stage (in
+    its full box), besides the stage's own; none for a later stage."""
+    if spec.warm_start is None or index != 0:
+        return []
+    full = Box.full(len(spec.space.dims))
+    return [_proposal(spec.space, dict(c), 0, full, WARM_START) for c in spec.warm_start.first]
 
 
 def first_stage(spec: SweepSpec, count: int | None = None) -> list[Proposal]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.schedulers.settings import SchedulerSpec
 from orchestrator.search.proposed_by import WARMUP, is_sequential
 from orchestrator.search.space import Space
 from workers.protocol import DEFAULT_TRAINER
+
+if TYPE_CHECKING:
+    from orchestrator.storage.rows import TrialRow
 
 # The metrics a sweep may optimise (curve columns of caviar_common.curves) and the
 # direction each is optimised in unless the sweep file says otherwise.
@@ -54,6 +57,22 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class WarmStart:
+    """An earlier sweep this one starts from (`warm_start:`), its store read when the sweep
+    file was checked: its trials that lie in this sweep's space, their configurations as
+    this sweep trains them (orchestrator/search/warm_start.py), are evidence for TPE, and
+    the best of them are the first stage's first trials, besides the stage's own."""
+
+    source: str  # the run directory as the sweep file gives it (runs/OLD)
+    path: Path  # that directory, taken from the sweep file's folder
+    top_k: int
+    evidence: tuple[TrialRow, ...] = ()  # its trials in this space but failed ones, as placed
+    first: tuple[dict[str, Any], ...] = ()  # the best top_k distinct configurations of them
+    outside: int = 0  # its trials left out for lying outside this space
+    failed: int = 0  # its trials in this space that failed: they tell nothing
+
+
+@dataclass(frozen=True)
 class SweepSpec:
     """A checked sweep: everything the tuning loop needs, nothing left to validate."""
 
@@ -73,6 +92,9 @@ class SweepSpec:
     results: Path  # the sweep's results go to results / name (relative: to the cwd)
     source: Mapping[str, Any]  # the file as read, for the record
     trainer: str = DEFAULT_TRAINER  # "module:Class" of the class each trial trains
+    test_fraction: float = 0.0  # share of all rows held out from every trial, for the end
+    keep: int = 3  # models kept: the best trials' weights at their best epochs
+    warm_start: WarmStart | None = None  # an earlier sweep it starts from
 
     @property
     def sign(self) -> float:
@@ -81,12 +103,19 @@ class SweepSpec:
 
     @property
     def data(self) -> dict[str, Any]:
-        """What a worker needs to load the dataset: spec, split seed, validation share."""
-        return {"spec": self.dataset, "seed": self.seed, "val_fraction": self.val_fraction}
+        """What a worker needs to load the dataset: spec, split seed, validation share, and
+        the test share only when there is one, so that a sweep without a test part has the
+        data (and the workers' dataset cache keys) it always had."""
+        data = {"spec": self.dataset, "seed": self.seed, "val_fraction": self.val_fraction}
+        if self.test_fraction > 0:
+            data["test_fraction"] = self.test_fraction
+        return data
 
     @property
     def total_trials(self) -> int:
-        return sum(s.trials for s in self.stages)
+        """Every trial it runs: the stages', and a warm start's, trained first, besides."""
+        warm = len(self.warm_start.first) if self.warm_start is not None else 0
+        return warm + sum(s.trials for s in self.stages)
 
     @property
     def run_dir(self) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from orchestrator.core.planner import Proposal
-from orchestrator.core.spec import SweepSpec
+from orchestrator.core.spec import SweepSpec, WarmStart
 from orchestrator.search.space import Choice, Constant, Param
 
 
@@ -50,8 +50,27 @@ def describe_sweep(spec: SweepSpec) -> list[str]:
         sampler = stage.sampler + (
             f" ({stage.grid_points} points)" if stage.sampler == "grid" else ""
         )
-        lines.append(f"stage {i + 1}: {stage.trials} trials, {sampler}{zoom}")
+        first = len(spec.warm_start.first) if spec.warm_start and i == 0 else 0
+        warm = f"{first} warm-start trials, then " if first else ""
+        lines.append(f"stage {i + 1}: {warm}{stage.trials} trials, {sampler}{zoom}")
+    if spec.warm_start is not None:
+        lines.append(describe_warm_start(spec.warm_start))
     return lines
+
+
+def describe_warm_start(warm: WarmStart) -> str:
+    """What a warm start brings: the earlier trials TPE learns from, those left out and
+    why, and how many of its best configurations are trained first."""
+    left_out = [f"{warm.outside} outside the new space"]
+    left_out += [f"{warm.failed} failed"] if warm.failed else []
+    first = len(warm.first)
+    trained = f"top {first} trained first" if first else "none trained first"
+    if first < warm.top_k:
+        trained += f" (top_k {warm.top_k}: only {first} in the new space with a result)"
+    return (
+        f"warm start from {warm.source}: {len(warm.evidence)} trials as evidence "
+        f"({' and '.join(left_out)} left out), {trained}"
+    )
 
 
 def proposals_table(proposals: Sequence[Proposal], names: Sequence[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import traceback
 from collections import deque
 
+from caviar_common.keeping import NO_KEEP, KeepBar
 from orchestrator.core.executor import Crashed, EpochDone, Event, Placement, TrialTask
 from workers.host import TrialHost
 
@@ -21,6 +22,7 @@ class InProcessExecutor:
         self.host = host or TrialHost()
         self._workers: dict[str, str] = {}  # trial -> worker
         self._queue: deque[tuple[str, int, bool]] = deque()
+        self._keep: dict[str, KeepBar] = {}  # each trial's latest bar
         self._broken: dict[str, str] = {}  # trials whose setup raised -> traceback
         self.requests: list[tuple[str, int, bool]] = []  # for tests: what was asked
 
@@ -43,8 +45,9 @@ class InProcessExecutor:
             self._broken[task.trial_id] = traceback.format_exc()
         return Placement(worker, "local")
 
-    def request(self, trial_id: str, epoch: int, checkpoint: bool) -> None:
+    def request(self, trial_id: str, epoch: int, checkpoint: bool, keep: KeepBar = NO_KEEP) -> None:
         self.requests.append((trial_id, epoch, checkpoint))
+        self._keep[trial_id] = keep
         self._queue.append((trial_id, epoch, checkpoint))
 
     def poll(self, timeout: float) -> list[Event]:
@@ -55,15 +58,19 @@ class InProcessExecutor:
             if trial_id in self._broken:
                 return [Crashed(trial_id, self._broken.pop(trial_id), lost_worker=False)]
             try:
-                result = self.host.step(trial_id, checkpoint)
+                keep = self._keep.get(trial_id, NO_KEEP)
+                result = self.host.step(trial_id, checkpoint, keep)
             except Exception:
                 return [Crashed(trial_id, traceback.format_exc(), lost_worker=False)]
-            return [EpochDone(trial_id, result.record, result.checkpoint)]
+            if result.model is not None:  # the epochs after it must beat it
+                self._keep[trial_id] = keep.after(result.record[self.host.metric])
+            return [EpochDone(trial_id, result.record, result.checkpoint, result.model)]
         return []
 
     def release(self, trial_id: str) -> None:
         self._workers.pop(trial_id, None)
         self._broken.pop(trial_id, None)
+        self._keep.pop(trial_id, None)
         self.host.end(trial_id)
 
     def shutdown(self) -> None:

@@ -24,6 +24,7 @@ import ray
 from ray.exceptions import ActorAlreadyExistsError, GetTimeoutError, RayActorError
 
 from caviar_common.errors import suggest
+from caviar_common.keeping import NO_KEEP, KeepBar
 from orchestrator.core.executor import (
     Crashed,
     EpochDone,
@@ -54,6 +55,7 @@ class _Trial:
     sent: int = 0  # highest epoch sent to the worker
     runs: int = 0  # calls sent
     checkpoints: set[int] = field(default_factory=set)
+    keep: KeepBar = NO_KEEP  # what an epoch's value must beat for its weights to come back
     ends_itself: bool = False  # its last epoch was sent with the word to end after it
 
     @property
@@ -211,7 +213,7 @@ class RayExecutor:
         self._trials[task.trial_id] = (worker, trial)
         return Placement(worker.name, worker.node)
 
-    def request(self, trial_id: str, epoch: int, checkpoint: bool) -> None:
+    def request(self, trial_id: str, epoch: int, checkpoint: bool, keep: KeepBar = NO_KEEP) -> None:
         placed = self._trials.get(trial_id)
         if placed is None:
             return  # its worker died a moment ago; the loop hears of it in this poll
@@ -221,6 +223,7 @@ class RayExecutor:
         trial.wanted = max(trial.wanted, epoch)
         if checkpoint:
             trial.checkpoints.add(epoch)
+        trial.keep = keep
         self._dirty[worker.name] = worker
 
     def release(self, trial_id: str) -> None:
@@ -302,6 +305,7 @@ class RayExecutor:
             trial.ends_itself,
             trial.data,
             trial.setup,
+            trial.keep,
         )
         trial.sent, trial.runs, trial.setup, trial.data = last, trial.runs + 1, None, None
         trial.checkpoints.difference_update(saves)
@@ -314,7 +318,9 @@ class RayExecutor:
         """The dataset in the object store, loaded by this process once per spec."""
         key = json.dumps(dict(data), sort_keys=True)
         if key not in self._datasets:
-            dataset = self._host.dataset(data["spec"], data["seed"], data["val_fraction"])
+            dataset = self._host.dataset(
+                data["spec"], data["seed"], data["val_fraction"], data.get("test_fraction", 0.0)
+            )
             self._datasets[key] = ray.put(dataset)
         return self._datasets[key]
 
@@ -345,7 +351,14 @@ class RayExecutor:
         elif call.kind == "run" and value:
             seconds = [r.record.get("seconds") or 0.0 for r in value]
             worker.epoch_seconds = sum(seconds) / len(seconds)
-            return [EpochDone(call.trial, r.record, r.checkpoint) for r in value]  # type: ignore[arg-type]
+            placed = self._trials.get(call.trial)  # type: ignore[arg-type]
+            for r in value:
+                if r.model is not None and placed is not None:  # later runs must beat it
+                    placed[1].keep = placed[1].keep.after(r.record[self.metric])
+            return [
+                EpochDone(call.trial, r.record, r.checkpoint, r.model)  # type: ignore[arg-type]
+                for r in value
+            ]
         return []
 
     def _lost(self, worker: _Worker, err: Exception) -> list[Event]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from caviar_common.states import SweepState
-from orchestrator.core.loop import Options, Sweep
+from orchestrator.core.loop import Options, Scorer, Sweep
 from orchestrator.core.spec import SweepSpec
 from orchestrator.core.status import Status
 from orchestrator.display.progress import make_progress
@@ -160,7 +160,8 @@ def run_sweep(
     # load the dataset while Ray starts; an error here surfaces again when the pool loads it
     host, data = TrialHost(), spec.data
     loading = threading.Thread(
-        target=_quietly(host.dataset), args=(data["spec"], data["seed"], data["val_fraction"])
+        target=_quietly(host.dataset),
+        args=(data["spec"], data["seed"], data["val_fraction"], data.get("test_fraction", 0.0)),
     )
     loading.start()
     cpus = workers if address is None else None
@@ -194,7 +195,10 @@ def run_sweep(
             progress = LiveReport(run_dir, progress)
             say(f"report: {run_dir / 'report.html'} (rewritten every few seconds)")
         try:
-            status = Sweep(spec, store, executor, options=options, on_status=progress).run()
+            scorer = _test_scorer(spec, store, host)
+            status = Sweep(
+                spec, store, executor, options=options, on_status=progress, scorer=scorer
+            ).run()
         finally:
             progress.close()
         if finished is not None:
@@ -270,6 +274,50 @@ def new_run_from_source(
     store = Store.create(run_dir, spec.source)
     store.set(base_dir=str(base_dir.resolve()))
     return spec, run_dir, store
+
+
+def extend_run(
+    run_dir: Path,
+    *,
+    trials: int | None = None,
+    max_epochs: int | None = None,
+    sampler: str | None = None,
+) -> tuple[SweepSpec, Store]:
+    """The spec and store of a sweep grown by a stage of `trials` trials and/or to an epoch
+    budget of `max_epochs` (see sweepfile/extend.py), ready to be driven as a resume is.
+    Nothing is changed unless the grown sweep file checks out."""
+    from orchestrator.sweepfile.extend import extended
+
+    store = Store.open(run_dir)
+    try:
+        if store.driver_alive():
+            driver = store.get("driver")
+            raise StoreError(
+                f"run: {run_dir} is being run by process {driver['pid']} on "
+                f"{driver['host']}; let it finish (or stop it), then extend it"
+            )
+        source = extended(
+            store.get("source"), trials=trials, max_epochs=max_epochs, sampler=sampler
+        )
+        spec = parse_sweep(source, Path(store.get("base_dir", ".")))
+        grown = [*(store.get("extended") or []), {"trials": trials, "max_epochs": max_epochs}]
+        # from here on the sweep is unfinished business, which `caviar resume` finishes
+        store.set(source=source, state=SweepState.INTERRUPTED, extended=grown)
+    except BaseException:
+        store.close()
+        raise
+    return spec, store
+
+
+def _test_scorer(spec: SweepSpec, store: Store, host: TrialHost) -> Scorer | None:
+    """For a sweep with a test split: what scores its kept models on it at the end."""
+    if spec.test_fraction <= 0:
+        return None
+    from orchestrator.results.models import held_out_scorer
+
+    data = spec.data
+    dataset = host.dataset(data["spec"], data["seed"], data["val_fraction"], spec.test_fraction)
+    return held_out_scorer(spec, dataset, Path(store.get("base_dir", ".")))
 
 
 def reopen_run(run_dir: Path) -> tuple[SweepSpec, Store]:

@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import LogLocator
 
 from caviar_common.states import TrialState
-from orchestrator.search.proposed_by import MODEL, WARM_UP
+from orchestrator.search.proposed_by import MODEL, WARM_START, WARM_UP
 
 STATE_COLOURS: dict[str, str] = {
     TrialState.PRUNED: "0.72",
@@ -75,7 +75,11 @@ def by_model(trials: pd.DataFrame) -> pd.Series | None:
 
 def _hollow_label(kinds: set[str]) -> str:
     """The legend's words for the trials the model did not propose."""
-    names = {WARM_UP: "TPE's random warm-up", "": "sampler not recorded"}
+    names = {
+        WARM_UP: "TPE's random warm-up",
+        WARM_START: "an earlier sweep's best (warm start)",
+        "": "sampler not recorded",
+    }
     return ", ".join(names.get(k, f"{k} sampler") for k in sorted(kinds - {MODEL}))
 
 

@@ -17,8 +17,17 @@ import pandas as pd
 from caviar_common import curves
 from caviar_common.curves import DIVERGED_ABOVE
 from caviar_common.errors import InputError
+from caviar_common.seeds import trial_seed
 from orchestrator.core.spec import default_direction
-from orchestrator.storage import CurveColumns, SweepMeta, TrialColumns, read_run
+from orchestrator.results.overwrite import refuse_clash
+from orchestrator.storage import (
+    CurveColumns,
+    ModelRow,
+    Reader,
+    SweepMeta,
+    TrialColumns,
+    read_run,
+)
 from orchestrator.sweepfile.parse import parse_sweep
 from workers.data.datasets import Dataset, load_dataset
 from workers.protocol import DEFAULT_TRAINER, canonical_trainer
@@ -43,6 +52,8 @@ TRIAL_COLUMNS = (
     "proposed_by",  # the sampler; for tpe, "tpe" (the model) or "warm-up"
     "pauses",  # the epochs a promoting scheduler paused the trial at
 )
+MODEL_COLUMNS = ("epoch", "value", "test_cost", "test_accuracy")
+TEST_COLUMNS = ("test_cost", "test_accuracy")  # in `trials` of a sweep with a test split
 # "time": seconds from the sweep's creation (the store's `created`) to the point's record
 # (its `at`), both by the store's clock; NaN for points of a store from before `at`.
 CURVE_COLUMNS = ("trial_id", *curves.CURVE_COLUMNS, "time")
@@ -72,6 +83,10 @@ class Run:
         boxes: Each stage's sampling box, on each parameter's scale.
         source: The sweep file as read.
         base_dir: The folder a relative dataset path in `source` is resolved from.
+        models: The models the sweep kept (its best `keep` trials), best first, index
+            `trial_id`: epoch (of the trial's best value, whose weights these are),
+            value (that best value), test_cost and test_accuracy (on the test split,
+            once the sweep has ended; NaN without one).
     """
 
     path: Path
@@ -85,24 +100,133 @@ class Run:
     boxes: dict[int, dict[str, Any]]  # stage -> its sampling box on each parameter's scale
     source: dict[str, Any] = field(default_factory=dict)  # the sweep file as read
     base_dir: Path = Path(".")  # where the sweep file's relative dataset path is resolved
+    # the kept models, best first: index trial_id; epoch, value, test_cost, test_accuracy
+    models: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MODEL_COLUMNS))
 
     def data(self) -> Dataset:
         """The dataset split exactly as the sweep's trials saw it.
 
-        The same file or built-in set, split with the sweep's seed and validation share and
-        standardised with the training split's statistics, so a model of the sweep can be
-        scored on `X_val`, `y_val` without deriving the split again.
+        The same file or built-in set, split with the sweep's seed, validation share and
+        test share (if any) and standardised with the training split's statistics, so a
+        model of the sweep can be scored on `X_val`, `y_val`, and on the held-out `X_test`,
+        `y_test`, without deriving the split again.
 
         Returns:
-            A `Dataset` with `X_train`, `y_train`, `X_val`, `y_val`, `classes` and
-            `feature_names`.
+            A `Dataset` with `X_train`, `y_train`, `X_val`, `y_val`, `X_test`, `y_test`
+            (empty without a test share), `classes`, `feature_names`, the standardisation's
+            `mean` and `scale`, and each part's row indices.
 
         Raises:
             InputError: The sweep file kept in the store no longer reads back, or its dataset
                 file is gone.
         """
         spec = parse_sweep(self.source, self.base_dir, import_trainer=False)
-        return load_dataset(spec.dataset, seed=spec.seed, val_fraction=spec.val_fraction)
+        return load_dataset(
+            spec.dataset,
+            seed=spec.seed,
+            val_fraction=spec.val_fraction,
+            test_fraction=spec.test_fraction,
+        )
+
+    @property
+    def test_fraction(self) -> float:
+        """The share of rows held out as the test split (0: none)."""
+        value = self.source.get("test_fraction", 0)
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    def model(self, trial: str | int = "best") -> Any:
+        """A model the sweep kept, trained: its weights at the trial's best epoch.
+
+        For the built-in MLP, a `FittedMLP`: `predict(X)` and `predict_proba(X)` take raw
+        rows as in the dataset (it applies the training split's standardisation and batch
+        norm's running statistics). For a trainer of one's own, a fresh instance built as
+        the trial built it, with its `load_state_dict` applied.
+
+        Args:
+            trial: "best", a trial id ("trial-0007") or its number (7).
+
+        Returns:
+            The trained model (a `workers.mlp.fitted.FittedMLP` for the built-in trainer).
+
+        Raises:
+            InputError: No model of that trial was kept (only the best `keep` trials' are).
+        """
+        from orchestrator.results.models import pick, rebuild
+
+        spec = parse_sweep(self.source, self.base_dir, import_trainer=False)
+        tid = pick(list(self.models.index), list(self.best(len(self.trials)).index), trial)
+        with Reader.open(self.path) as reader:
+            data = reader.model_data(tid)
+        if data is None:  # dropped since this Run was read: the sweep went on
+            raise InputError("model", f"{tid}'s model is no longer kept; load the run again")
+        row = self.trials.loc[tid]
+        config = {name: row[name] for name in self.params if _active(row[name])}
+        return rebuild(spec, self.data(), config, int(row["number"]), data, self.base_dir)
+
+    def best_model(self) -> Any:
+        """The model of the best trial the sweep kept: the network the leaderboard ranks
+        first, at the epoch of its best value.
+
+        Returns:
+            The trained model, as `model("best")` gives it.
+
+        Raises:
+            InputError: The sweep kept no model (`keep: 0`, or a store from before models
+                were kept).
+        """
+        return self.model("best")
+
+    def export_model(
+        self, trial: str | int = "best", out: str | Path | None = None, force: bool = False
+    ) -> list[Path]:
+        """Write a kept model as `caviar export --model` does: weights.npz (numbers only,
+        no pickle) and model.json (configuration, seed, epoch, validation and test
+        figures).
+
+        Args:
+            trial: "best", a trial id or its number.
+            out: The directory; by default RUN/models/TRIAL.
+            force: Overwrite files written there before.
+
+        Returns:
+            The two files written.
+
+        Raises:
+            InputError: No such kept model, or files there already and not `force`.
+        """
+        from orchestrator.results.models import pick, write_export
+
+        tid = pick(list(self.models.index), list(self.best(len(self.trials)).index), trial)
+        model = self.model(tid)
+        with Reader.open(self.path) as reader:
+            data = reader.model_data(tid) or b""
+        where = Path(out) if out is not None else self.path / "models" / tid
+        return write_export(where, model, self._model_info(tid), data, force)
+
+    def _model_info(self, tid: str) -> dict[str, Any]:
+        row, kept = self.trials.loc[tid], self.models.loc[tid]
+        epoch = int(kept["epoch"])
+        point = self.curves[(self.curves["trial_id"] == tid) & (self.curves["epoch"] == epoch)]
+        figures = point.iloc[0] if len(point) else {}
+        seed = self.source.get("seed", 0)
+        return {
+            "sweep": self.name,
+            "trial": tid,
+            "number": int(row["number"]),
+            "stage": int(row["stage"]),
+            "config": {n: row[n] for n in self.params if _active(row[n])},
+            "trainer": str(self.source.get("trainer", DEFAULT_TRAINER)),
+            "dataset": self.source.get("dataset", "digits"),
+            "seed": {"sweep": seed, "trial": list(trial_seed(int(seed), int(row["number"])))},
+            "epoch": epoch,
+            "metric": self.metric,
+            "direction": self.direction,
+            "value": float(kept["value"]),
+            "val_cost": _float(figures, "val_cost"),
+            "val_accuracy": _float(figures, "val_accuracy"),
+            "test_cost": _float(kept, "test_cost"),
+            "test_accuracy": _float(kept, "test_accuracy"),
+        }
 
     @property
     def searched(self) -> tuple[str, ...]:
@@ -141,7 +265,8 @@ class Run:
         return usable.iloc[order].head(n)
 
     def leaderboard(self, n: int = 10) -> pd.DataFrame:
-        """A table to print: rank, trial, state, best value, epochs, searched hyperparameters.
+        """A table to print: rank, trial, state, best value, epochs, (with a test split) the
+        kept models' test_cost and test_accuracy, and the searched hyperparameters.
 
         Args:
             n: How many trials at most, ranked as `best` ranks them.
@@ -159,6 +284,9 @@ class Run:
                 "epochs": top["epochs"],
             }
         )
+        for name in TEST_COLUMNS:  # a sweep with a test split: its kept models' figures
+            if name in top:
+                board[name] = top[name]
         for name in self.searched:
             board[name] = top[name].map(_short)
         return board
@@ -215,13 +343,7 @@ class Run:
         if out.exists() and not out.is_dir():
             raise InputError("--out", f"must be a directory, got the file {str(out)!r}")
         paths = {name: out / f"{name}.{fmt}" for name in ("trials", "curves")}
-        clash = [str(p) for p in paths.values() if p.exists()]
-        if clash and not force:
-            raise InputError(
-                "",
-                f"{' and '.join(clash)} already exist{'s' if len(clash) == 1 else ''}; "
-                "nothing was written. Pass --force to overwrite, or --out DIR to write elsewhere",
-            )
+        refuse_clash(list(paths.values()), force)
         out.mkdir(parents=True, exist_ok=True)
         for name, path in paths.items():
             frame = self.trials.reset_index() if name == "trials" else self.curves
@@ -330,13 +452,18 @@ def load_run(path: str | Path) -> Run:
     metric = str(source.get("metric", "val_cost"))
     params = tuple(dict.fromkeys(k for c in stored.configs for k in c))
     trials = _trials(stored)
+    direction = str(source.get("direction", default_direction(metric)))
+    models = _models(snapshot.models, 1.0 if direction == "minimize" else -1.0)
+    if isinstance(source.get("test_fraction"), int | float) and source["test_fraction"] > 0:
+        for name in TEST_COLUMNS:  # scored once the sweep ended; NaN for trials not kept
+            trials[name] = models[name].reindex(trials.index).astype(float)
     for name in params:
         trials[name] = [c.get(name) for c in stored.configs]
     return Run(
         path=snapshot.path.parent,
         name=str(source.get("name", snapshot.path.parent.name)),
         metric=metric,
-        direction=str(source.get("direction", default_direction(metric))),
+        direction=direction,
         state=meta.state,
         trials=trials,
         curves=_curves(snapshot.curves, _start(meta, stored)),
@@ -344,7 +471,34 @@ def load_run(path: str | Path) -> Run:
         boxes=stored.boxes,
         source=source,
         base_dir=Path(meta.base_dir or "."),
+        models=models,
     )
+
+
+def _models(rows: tuple[ModelRow, ...], sign: float) -> pd.DataFrame:
+    """`Run.models`: the kept models, best first (by value, then the earlier epoch)."""
+    ranked = sorted(rows, key=lambda m: (sign * m.value, m.epoch, m.trial_id))
+    frame = pd.DataFrame(
+        {
+            "epoch": np.array([m.epoch for m in ranked], dtype=np.int64),
+            "value": np.array([m.value for m in ranked], dtype=float),
+            "test_cost": np.array([m.test_cost for m in ranked], dtype=float),
+            "test_accuracy": np.array([m.test_accuracy for m in ranked], dtype=float),
+        },
+        index=pd.Index([m.trial_id for m in ranked], name="trial_id"),
+    )
+    return frame[list(MODEL_COLUMNS)]
+
+
+def _active(value: Any) -> bool:
+    """Whether a trial's hyperparameter column holds a value (not an inactive blank)."""
+    return value is not None and not (isinstance(value, float) and np.isnan(value))
+
+
+def _float(row: Any, name: str) -> float | None:
+    """A figure of a row, None where it has none (JSON has no NaN)."""
+    value = row.get(name, None)
+    return None if value is None or not np.isfinite(value) else float(value)
 
 
 def _trials(stored: TrialColumns) -> pd.DataFrame:

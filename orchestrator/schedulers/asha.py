@@ -180,6 +180,13 @@ class Asha(Scheduler):
                     return trial_id
         return None
 
+    def promotable(self) -> set[str]:
+        found: set[str] = set()
+        for bracket in self.brackets:
+            if isinstance(bracket, PromotingBracket):
+                found |= bracket.promotable()
+        return found
+
     def resumed(self, trial_id: str) -> None:
         self._unpause(trial_id)
 

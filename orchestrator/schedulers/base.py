@@ -80,6 +80,12 @@ class Scheduler:
         """
         return None
 
+    def promotable(self) -> set[str]:
+        """The paused trials more trials or a larger budget would promote first: in each
+        rung, its best paused ones, as many as its top 1/eta counts. Their checkpoints
+        outlive the sweep."""
+        return set()
+
     def resumed(self, trial_id: str) -> None:
         """The trial runs again although this scheduler has it paused: a resume found it
         promoted and running in the store before its next result. It counts as promoted."""

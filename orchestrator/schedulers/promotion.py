@@ -68,6 +68,17 @@ class PromotingBracket:
                 return self._take(best[1])
         return None
 
+    def promotable(self) -> set[str]:
+        """The paused trials next in line in each rung: its best paused ones, as many as its
+        top 1/eta counts (floor(n / eta) of its n results, at least one). When the sweep
+        ends the rungs' shares are used up; more trials (or a larger budget) would promote
+        these first."""
+        found: set[str] = set()
+        for epoch in self.epochs:
+            share = max(1, top_share(len(self.rungs[epoch]), self.eta))
+            found.update(tid for _, tid in self.paused[epoch].islice(0, share))
+        return found
+
     def forget(self, trial_id: str) -> None:
         """Take a trial off the paused list: it failed, or it runs again already."""
         if trial_id in self._paused_at:

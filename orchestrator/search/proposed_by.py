@@ -3,13 +3,15 @@ samplers propose one trial at a time from the results so far instead of planning
 
 A planned stage's trials carry their sampler's name (`random`, `sobol`, `grid`); a
 sequential sampler's carry `MODEL` when its model proposed them and `WARM_UP` while it was
-still sampling at random, before `WARMUP` trials had results.
+still sampling at random, before `WARMUP` trials had results. A configuration taken from
+an earlier sweep (`warm_start:`) carries `WARM_START`.
 """
 
 from __future__ import annotations
 
 SEQUENTIAL = ("tpe",)  # propose one trial at a time from results (orchestrator/search/tpe.py)
 MODEL, WARM_UP = "tpe", "warm-up"
+WARM_START = "warm-start"  # a configuration taken from an earlier sweep, trained first
 WARMUP = 10  # Optuna's n_startup_trials: random proposals until this much evidence exists
 
 

@@ -58,20 +58,36 @@ class Evidence:
     value: float  # its best value so far in minimise terms; NaN if it never had one
 
 
-def evidence(rows: Iterable[Stored], sign: float) -> list[Evidence]:
-    """The evidence in the store's trial rows; failed trials (a crash, not the
-    configuration's fault) tell nothing."""
-    out = []
-    for r in rows:
-        state = r.state
-        if state == TrialState.FAILED:
-            continue
-        value = math.nan if r.best is None else sign * float(r.best)
-        if state == TrialState.DIVERGED:
-            value = math.nan  # the worst evidence, whatever it reported before diverging
-        kind = _KINDS.get(state, "partial")
-        out.append(Evidence(int(r.number), r.config, kind, int(r.epochs), value))
-    return out
+def evidence(rows: Iterable[Stored], sign: float, earlier: Iterable[Stored] = ()) -> list[Evidence]:
+    """The evidence in the store's trial rows, after that of an earlier sweep's (`earlier`:
+    a warm start's trials, their configurations already placed in this sweep's space, see
+    orchestrator/search/warm_start.py); failed trials (a crash, not the configuration's
+    fault) tell nothing.
+
+    An earlier trial is numbered below 1 (its number less the earlier sweep's highest), so
+    TPE takes them first, in their own order; one the earlier sweep left running (it was
+    interrupted) counts as partial, since it will never report again.
+    """
+    before = list(earlier)
+    last = max((int(r.number) for r in before), default=0)
+    found = [_evidence(r, sign, int(r.number) - last, ended=True) for r in before]
+    found += [_evidence(r, sign, int(r.number)) for r in rows]
+    return [e for e in found if e is not None]
+
+
+def _evidence(r: Stored, sign: float, number: int, ended: bool = False) -> Evidence | None:
+    """One trial's evidence, numbered `number`; None for a failed one. With `ended`, a
+    trial stored as still running is partial."""
+    state = r.state
+    if state == TrialState.FAILED:
+        return None
+    value = math.nan if r.best is None else sign * float(r.best)
+    if state == TrialState.DIVERGED:
+        value = math.nan  # the worst evidence, whatever it reported before diverging
+    kind = _KINDS.get(state, "partial")
+    if ended and kind == "running":
+        kind = "partial"
+    return Evidence(number, r.config, kind, int(r.epochs), value)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,14 @@ outside this package.
 
 from orchestrator.storage.location import DB_NAME, database
 from orchestrator.storage.reader import Reader, Snapshot, read_run
-from orchestrator.storage.rows import CurveColumns, PointRow, SweepMeta, TrialColumns, TrialRow
+from orchestrator.storage.rows import (
+    CurveColumns,
+    ModelRow,
+    PointRow,
+    SweepMeta,
+    TrialColumns,
+    TrialRow,
+)
 from orchestrator.storage.schema import LATEST
 from orchestrator.storage.store import Store
 from orchestrator.storage.store_error import StoreError
@@ -16,6 +23,7 @@ __all__ = [
     "DB_NAME",
     "LATEST",
     "CurveColumns",
+    "ModelRow",
     "PointRow",
     "Reader",
     "Snapshot",

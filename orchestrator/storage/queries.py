@@ -14,6 +14,7 @@ from caviar_common.curves import CURVE_COLUMNS, VALUE_COLUMNS
 from caviar_common.states import TrialState
 from orchestrator.storage.rows import (
     CurveColumns,
+    ModelRow,
     PointRow,
     SweepMeta,
     TrialColumns,
@@ -141,3 +142,32 @@ def curve_columns(conn: sqlite3.Connection) -> CurveColumns:
     stored = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(names) + 1)]
     extra = tuple(json.loads(e) if e else None for e in stored[-1])
     return CurveColumns(dict(zip(names, stored[:-1], strict=True)), extra)
+
+
+_SELECT_MODELS = (
+    "SELECT m.trial_id, m.epoch, m.value, m.test_cost, m.test_accuracy FROM models m "
+    "JOIN trials t ON t.trial_id = m.trial_id ORDER BY m.value * ?, m.epoch, t.number"
+)
+
+
+def models(conn: sqlite3.Connection, sign: float) -> list[ModelRow]:
+    """The kept models, best first (`sign` +1 when smaller is better): by value, then the
+    earlier epoch, then the lower trial number."""
+    return [
+        ModelRow(str(tid), int(epoch), float(value), test_cost, test_accuracy)
+        for tid, epoch, value, test_cost, test_accuracy in conn.execute(_SELECT_MODELS, (sign,))
+    ]
+
+
+def model_data(conn: sqlite3.Connection, trial_id: str) -> bytes | None:
+    """A kept model's weights (npz bytes), or None if the trial has none kept."""
+    row = conn.execute("SELECT data FROM models WHERE trial_id = ?", (trial_id,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def checkpoint(conn: sqlite3.Connection, trial_id: str) -> tuple[int, bytes] | None:
+    """A trial's latest checkpoint: (its epoch, npz bytes), or None."""
+    row = conn.execute(
+        "SELECT epoch, data FROM checkpoints WHERE trial_id = ?", (trial_id,)
+    ).fetchone()
+    return None if row is None else (int(row[0]), bytes(row[1]))

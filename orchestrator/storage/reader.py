@@ -16,7 +16,14 @@ from types import TracebackType
 
 from orchestrator.storage import queries
 from orchestrator.storage.location import database
-from orchestrator.storage.rows import CurveColumns, PointRow, SweepMeta, TrialColumns, TrialRow
+from orchestrator.storage.rows import (
+    CurveColumns,
+    ModelRow,
+    PointRow,
+    SweepMeta,
+    TrialColumns,
+    TrialRow,
+)
 from orchestrator.storage.schema import LATEST, check_known, stored_version, upgrade
 from orchestrator.storage.store_error import StoreError
 
@@ -30,6 +37,7 @@ class Snapshot:
     meta: SweepMeta
     trials: TrialColumns
     curves: CurveColumns
+    models: tuple[ModelRow, ...] = ()  # the kept models (unordered)
 
 
 class Reader:
@@ -89,8 +97,27 @@ class Reader:
         """Every curve point as columns, sorted by trial then epoch."""
         return queries.curve_columns(self.conn)
 
+    def models(self, sign: float = 1.0) -> list[ModelRow]:
+        """The kept models, best first (`sign` +1 when smaller is better)."""
+        return queries.models(self.conn, sign)
+
+    def model_data(self, trial_id: str) -> bytes | None:
+        """The weights (npz bytes) kept of a trial, or None."""
+        return queries.model_data(self.conn, trial_id)
+
+    def checkpoint(self, trial_id: str) -> tuple[int, bytes] | None:
+        """A trial's latest checkpoint (epoch, npz bytes), or None."""
+        return queries.checkpoint(self.conn, trial_id)
+
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.path, self.version, self.meta(), self.trial_columns(), self.curves())
+        return Snapshot(
+            self.path,
+            self.version,
+            self.meta(),
+            self.trial_columns(),
+            self.curves(),
+            tuple(self.models()),
+        )
 
 
 def read_run(path: str | Path) -> Snapshot:

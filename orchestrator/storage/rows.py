@@ -90,6 +90,17 @@ class PointRow:
 
 
 @dataclass(frozen=True)
+class ModelRow:
+    """A kept model: one trial's weights at the epoch where it reached its best value."""
+
+    trial_id: str
+    epoch: int  # the epoch of its best value, whose state the weights are
+    value: float  # the sweep's metric at that epoch: the trial's best
+    test_cost: float | None  # on the held-out test split, once the sweep scored it
+    test_accuracy: float | None
+
+
+@dataclass(frozen=True)
 class TrialColumns:
     """Every trial as columns, by number: what a DataFrame is built from without a Python
     object per trial (a big sweep has tens of thousands)."""

@@ -114,6 +114,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE curves RENAME COLUMN learning_rate TO decayed_learning_rate",),
         ("curves", "decayed_learning_rate"),
     ),
+    Migration(
+        8,
+        "the sweep keeps its best trials' models: each trial's weights at its best epoch, "
+        "with that epoch's value and, once the sweep has scored them, the test figures",
+        (
+            """CREATE TABLE models (
+                trial_id TEXT PRIMARY KEY REFERENCES trials(trial_id),
+                epoch INTEGER NOT NULL,
+                value REAL NOT NULL,
+                data BLOB NOT NULL,
+                test_cost REAL,
+                test_accuracy REAL
+            )""",
+        ),
+        ("models", "trial_id"),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

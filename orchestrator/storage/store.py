@@ -20,7 +20,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from caviar_common.states import ENDED, SweepState, TrialState
 from orchestrator.storage import queries
 from orchestrator.storage.location import DB_NAME, database
 from orchestrator.storage.reader import Reader
-from orchestrator.storage.rows import PointRow, SweepMeta, TrialRow
+from orchestrator.storage.rows import ModelRow, PointRow, SweepMeta, TrialRow
 from orchestrator.storage.schema import migrate
 from orchestrator.storage.store_error import StoreError
 
@@ -234,9 +234,10 @@ class Store:
             )
 
     def end_trial(self, trial_id: str, state: str, when: float, error: str | None = None) -> None:
-        """The trial has ended for good: record how (an error noted earlier stays, unless
-        `error` replaces it), and drop its checkpoint, which nothing will restore from
-        again (a resume leaves ended trials be)."""
+        """The trial has ended: record how (an error noted earlier stays, unless `error`
+        replaces it), and drop its checkpoint, which a resume will not restore from. A
+        completed trial whose model is kept keeps its last checkpoint: extending the
+        sweep's epoch budget lets it go on from there."""
         if state not in ENDED:
             ended = ", ".join(s for s in TrialState if s in ENDED)
             raise ValueError(f"state: must be one of {ended}, got {state!r}")
@@ -246,8 +247,22 @@ class Store:
                 "WHERE trial_id = ?",
                 (TrialState(state), when, error, trial_id),
             )
-            self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
-            self._reclaim()
+            if state != TrialState.COMPLETED or not self._has_model(trial_id):
+                self.conn.execute("DELETE FROM checkpoints WHERE trial_id = ?", (trial_id,))
+                self._reclaim()
+
+    def _has_model(self, trial_id: str) -> bool:
+        found = self.conn.execute("SELECT 1 FROM models WHERE trial_id = ?", (trial_id,))
+        return found.fetchone() is not None
+
+    def reopen_trial(self, trial_id: str) -> None:
+        """A completed trial goes on (the epoch budget grew): it waits to be started again
+        from its checkpoint, as a trial interrupted while running does."""
+        with self._write():
+            self.conn.execute(
+                "UPDATE trials SET state = ?, ended = NULL WHERE trial_id = ?",
+                (TrialState.RUNNING, trial_id),
+            )
 
     def restart_trial(self, trial_id: str, error: str) -> None:
         """The trial lost its worker and restarts: count the restart (the retry limit reads
@@ -270,13 +285,16 @@ class Store:
                 (TrialState.PAUSED, when, _json([*json.loads(pauses), epoch]), trial_id),
             )
 
-    def drop_paused_checkpoints(self) -> None:
-        """The sweep is over: no paused trial will be promoted, so drop their checkpoints."""
+    def drop_paused_checkpoints(self, keep: Collection[str] = ()) -> None:
+        """Drop the checkpoints of paused trials, except those of the trials in `keep` (the
+        ones a larger budget would promote first)."""
+        kept = sorted(set(keep))
         with self._write():
             self.conn.execute(
                 "DELETE FROM checkpoints WHERE trial_id IN "
-                "(SELECT trial_id FROM trials WHERE state = ?)",
-                (TrialState.PAUSED,),
+                "(SELECT trial_id FROM trials WHERE state = ?) "
+                f"AND trial_id NOT IN ({', '.join('?' * len(kept))})",
+                (TrialState.PAUSED, *kept),
             )
             self._reclaim()
 
@@ -335,10 +353,54 @@ class Store:
             )
 
     def checkpoint(self, trial_id: str) -> tuple[int, bytes] | None:
-        row = self.conn.execute(
-            "SELECT epoch, data FROM checkpoints WHERE trial_id = ?", (trial_id,)
-        ).fetchone()
-        return None if row is None else (int(row[0]), bytes(row[1]))
+        return queries.checkpoint(self.conn, trial_id)
+
+    # -- kept models ----------------------------------------------------------------------
+
+    def keep_model(
+        self, trial_id: str, epoch: int, value: float, data: bytes, keep: int, sign: float
+    ) -> None:
+        """A trial's weights at a new best epoch; of all the trials' kept models, the `keep`
+        best stay (by value with `sign` folded in, then the earlier epoch, then the lower
+        trial number). A dropped model's ended trial loses its last checkpoint too."""
+        with self._write():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO models (trial_id, epoch, value, data) VALUES (?, ?, ?, ?)",
+                (trial_id, epoch, value, sqlite3.Binary(data)),
+            )
+            dropped = [
+                row[0]
+                for row in self.conn.execute(
+                    "SELECT m.trial_id FROM models m JOIN trials t ON t.trial_id = m.trial_id "
+                    "ORDER BY m.value * ?, m.epoch, t.number LIMIT -1 OFFSET ?",
+                    (sign, keep),
+                )
+            ]
+            if not dropped:
+                return
+            marks = ", ".join("?" * len(dropped))
+            self.conn.execute(f"DELETE FROM models WHERE trial_id IN ({marks})", dropped)
+            self.conn.execute(
+                f"DELETE FROM checkpoints WHERE trial_id IN ({marks}) AND trial_id IN "
+                "(SELECT trial_id FROM trials WHERE state = ?)",
+                (*dropped, TrialState.COMPLETED),
+            )
+            self._reclaim()
+
+    def models(self, sign: float = 1.0) -> list[ModelRow]:
+        """The kept models, best first (`sign` +1 when smaller is better)."""
+        return queries.models(self.conn, sign)
+
+    def model_data(self, trial_id: str) -> bytes | None:
+        return queries.model_data(self.conn, trial_id)
+
+    def score_model(self, trial_id: str, test_cost: float, test_accuracy: float) -> None:
+        """A kept model's figures on the held-out test split."""
+        with self._write():
+            self.conn.execute(
+                "UPDATE models SET test_cost = ?, test_accuracy = ? WHERE trial_id = ?",
+                (_finite(test_cost), _finite(test_accuracy), trial_id),
+            )
 
     def rewind(self, trial_id: str, epoch: int) -> None:
         """Forget a trial's points after `epoch`: it restarts from its checkpoint there."""

@@ -139,6 +139,14 @@ TOP: dict[str, Field] = {
         0.2,
         Bound(exclusive_minimum=0, exclusive_maximum=1),
     ),
+    "test_fraction": Field(
+        "The share of all rows held out from training and validation (a stratified split), "
+        "to score the sweep's kept models once at the end; 0 for none. val_fraction + "
+        "test_fraction must be < 1.",
+        "number",
+        0,
+        Bound(minimum=0, exclusive_maximum=1),
+    ),
     "seed": Field(
         "The master seed: the same seed gives the same sweep.",
         "integer",
@@ -185,6 +193,12 @@ TOP: dict[str, Field] = {
         "around the best trials of the stage before. Default: one stage of budget.trials.",
         nullable=True,
     ),
+    "warm_start": Field(
+        "Start from an earlier sweep of the same metric: {from: RUN_DIR, top_k: K}. Its "
+        "trials that lie in this space are evidence for the tpe sampler, and its K best "
+        "configurations there are trained first, besides the first stage's own trials.",
+        nullable=True,
+    ),
     "scheduler": Field(
         "Early stopping: fifo (none), asha, median or hyperband, or a mapping with name "
         "and settings.",
@@ -199,6 +213,13 @@ TOP: dict[str, Field] = {
         "runs",
         pattern=NOT_BLANK,
         says_pattern="a directory path",
+    ),
+    "keep": Field(
+        "How many trained models the sweep keeps: the best trials' weights, each at the "
+        "epoch of its best value (caviar export, load_run(...).best_model()); 0 keeps none.",
+        "integer",
+        3,
+        Bound(minimum=0, maximum=1000),
     ),
 }
 TOP_KEYS = tuple(TOP)
@@ -266,6 +287,22 @@ ZOOM: dict[str, Field] = {
         "number",
         0.5,
         Bound(exclusive_minimum=0, maximum=1),
+    ),
+}
+WARM_START: dict[str, Field] = {
+    "from": Field(
+        "The earlier sweep's run directory (RESULTS/NAME, holding its sweep.db), relative "
+        "to this file. Required.",
+        "string",
+        pattern=NOT_BLANK,
+        says_pattern="a directory path",
+    ),
+    "top_k": Field(
+        "How many of its best configurations in this space to train first (0: none, its "
+        "trials are evidence only).",
+        "integer",
+        5,
+        Bound(minimum=0, maximum=MAX_TRIALS),
     ),
 }
 

@@ -31,6 +31,7 @@ from orchestrator.sweepfile.fields import (
     SCHEDULER_HELP,
     STAGE,
     TOP,
+    WARM_START,
     WHEN_HELP,
     ZOOM,
     Field,
@@ -91,6 +92,7 @@ def _top(key: str, field: Field) -> dict[str, Any]:
         "scheduler": _scheduler,
         "budget": lambda: _table(BUDGET),
         "resources": lambda: _table(RESOURCES),
+        "warm_start": lambda: {**_table(WARM_START), "required": ["from"]},
     }
     out = field_schema(field)
     if key == "metric":  # the names it may take depend on the trainer: see if/then

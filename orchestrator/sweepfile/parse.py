@@ -43,7 +43,12 @@ from orchestrator.sweepfile.checks import (
     required,
     value,
 )
-from orchestrator.sweepfile.data import MIN_SPLIT_PART, check_dataset, rows_needed
+from orchestrator.sweepfile.data import (
+    MIN_SPLIT_PART,
+    check_dataset,
+    check_fractions,
+    rows_needed,
+)
 from orchestrator.sweepfile.fields import (
     BUDGET,
     CUSTOM_METRIC,
@@ -59,6 +64,7 @@ from orchestrator.sweepfile.fields import (
 from orchestrator.sweepfile.loader import SweepLoader as _Loader
 from orchestrator.sweepfile.space_section import check_model, check_sampled_configs, check_space
 from orchestrator.sweepfile.trainers import check_trainer
+from orchestrator.sweepfile.warm_start import check_warm_start
 from workers.protocol import DEFAULT_TRAINER, canonical_trainer, split_name
 
 __all__ = [
@@ -98,7 +104,8 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     """Check a sweep read from YAML (a mapping) and build its SweepSpec; `base_dir` (the
     file's folder) is where a relative dataset path and a trainer's module are looked for.
     With `import_trainer` False, a trainer's name is checked but its module not imported
-    (reading a finished sweep's shape for its report runs none of its code).
+    (reading a finished sweep's shape for its report runs none of its code), and a warm
+    start's earlier store is not read (orchestrator/sweepfile/warm_start.py).
 
     Raises `SweepErrors` listing every problem, in the order of the file's keys.
     """
@@ -111,8 +118,14 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     name = problems.attempt(lambda: value("name", TOP["name"], required(top, "name", "")))
     trainer, custom = _trainer(top, base_dir, problems, import_trainer)
     val_fraction = problems.attempt(get, top, "val_fraction", TOP)
+    test_fraction = problems.attempt(get, top, "test_fraction", TOP)
+    test_fraction = problems.attempt(check_fractions, val_fraction, test_fraction)
     dataset = problems.attempt(
-        check_dataset, top.get("dataset", TOP["dataset"].default), base_dir, val_fraction
+        check_dataset,
+        top.get("dataset", TOP["dataset"].default),
+        base_dir,
+        val_fraction,
+        test_fraction,
     )
     seed = problems.attempt(get, top, "seed", TOP)
     metric = problems.attempt(get, top, "metric", {"metric": CUSTOM_METRIC} if custom else TOP)
@@ -136,6 +149,18 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     resources = problems.attempt(_section, top, "resources", RESOURCES, problems) or {}
     cpus = problems.attempt(get, resources, "cpus_per_trial", RESOURCES, "resources")
     results = problems.attempt(get, top, "results", TOP)
+    keep = problems.attempt(get, top, "keep", TOP)
+    own = Path(results).expanduser() / name if results is not None and name is not None else None
+    warm_start = problems.attempt(
+        check_warm_start,
+        top.get("warm_start"),
+        base_dir,
+        space if model_and_space_ok else None,
+        model,
+        (metric, direction) if metric is not None and direction is not None else None,
+        own,
+        read=import_trainer,
+    )
     if not custom and model_and_space_ok and space is not None and model is not None:
         problems.attempt(check_sampled_configs, space, model, seed or 0)
     problems.raise_any(list(top), TOP_KEYS)
@@ -144,11 +169,12 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     assert metric is not None and direction is not None and model is not None
     assert space is not None and stages is not None and scheduler is not None
     assert max_epochs is not None and cpus is not None and results is not None
-    assert val_fraction is not None
+    assert val_fraction is not None and keep is not None and test_fraction is not None
     return SweepSpec(
         name=name,
         dataset=dataset,
         val_fraction=val_fraction,
+        test_fraction=test_fraction,
         seed=seed,
         metric=metric,
         direction=direction,
@@ -162,6 +188,8 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
         results=Path(results).expanduser(),
         source=top,
         trainer=trainer,
+        keep=keep,
+        warm_start=warm_start,
     )
 
 

@@ -3,6 +3,7 @@ epoch would, with a checkpoint only where asked."""
 
 from __future__ import annotations
 
+from caviar_common.keeping import NO_KEEP, KeepBar
 from workers.host import StepResult, TrialHost
 from workers.mlp.trainer import state_from_bytes
 
@@ -40,8 +41,8 @@ def test_a_run_asked_for_again_trains_nothing_twice_and_end_drops_the_trial():
 class DivergingHost(TrialHost):
     """Epoch 2 of every trial reports a diverged cost."""
 
-    def step(self, trial_id: str, checkpoint: bool = False) -> StepResult:
-        result = super().step(trial_id, checkpoint)
+    def step(self, trial_id: str, checkpoint: bool = False, keep: KeepBar = NO_KEEP) -> StepResult:
+        result = super().step(trial_id, checkpoint, keep)
         if result.record["epoch"] == 2:
             record = {**result.record, "diverged": True, "val_cost": float("nan")}
             return StepResult(trial_id, record, result.checkpoint)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from caviar_common.keeping import NO_KEEP, KeepBar
 from workers import trial_worker
 from workers.host import StepResult
 from workers.trial_worker import TrialWorker, best_so_far
@@ -58,7 +59,7 @@ class _ScriptedHost:
     def __init__(self, epochs: list[tuple[float, float]]) -> None:
         self.epochs = epochs
 
-    def step(self, trial_id: str, checkpoint: bool = False) -> StepResult:
+    def step(self, trial_id: str, checkpoint: bool = False, keep: KeepBar = NO_KEEP) -> StepResult:
         accuracy, cost = self.epochs.pop(0)
         diverged = not math.isfinite(cost)
         record = {"epoch": 4 - len(self.epochs), "val_accuracy": accuracy, "val_cost": cost}

@@ -1,8 +1,9 @@
 """Load the data a worker trains on: a built-in set or a user's file, split and standardised.
 
 `load_dataset(spec, seed=...)` is the single door. Every source ends the same way: labels
-encoded to codes 0..K-1, a stratified train/validation split drawn from `seed`, and
-features standardised with statistics fitted on the training part only.
+encoded to codes 0..K-1, a stratified train/validation split drawn from `seed` (and, with
+`test_fraction`, a test part held out first), and features standardised with statistics
+fitted on the training part only.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ _CENTRE_SPREAD = 3.0  # synthetic class centres lie ~3*sqrt(2) apart; noise is p
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A split, standardised classification set; the arrays are read-only."""
+    """A split, standardised classification set; the arrays are read-only.
+
+    The test part is empty, (0, d) and (0,), unless the dataset was loaded with a
+    `test_fraction`: its rows are seen by no trial, for scoring the kept models once at
+    the end. `mean` and `scale` are the training part's statistics every part was
+    standardised with, so a raw row x maps to (x - mean) / scale; the `*_indices` are each
+    part's rows' positions in the data as loaded, in the order of the part's rows.
+    """
 
     name: str
     X_train: np.ndarray  # (n_train, d) float64, standardised with train-only mean/std
@@ -36,6 +44,13 @@ class Dataset:
     y_val: np.ndarray  # (n_val,) int64
     classes: tuple[Any, ...]  # the original label values, index = code
     feature_names: tuple[str, ...]
+    X_test: np.ndarray  # (n_test, d) float64, standardised with the *train* statistics
+    y_test: np.ndarray  # (n_test,) int64
+    mean: np.ndarray  # (d,) float64, subtracted from every part
+    scale: np.ndarray  # (d,) float64, then divided into it
+    train_indices: np.ndarray  # (n_train,) int64 row positions in the loaded data
+    val_indices: np.ndarray  # (n_val,) int64
+    test_indices: np.ndarray  # (n_test,) int64
 
     @property
     def n_classes(self) -> int:
@@ -53,11 +68,16 @@ class Dataset:
     def n_val(self) -> int:
         return int(self.X_val.shape[0])
 
+    @property
+    def n_test(self) -> int:
+        return int(self.X_test.shape[0])
+
     def __repr__(self) -> str:
         shown = ", ".join(repr(c) for c in self.classes[:6])
         more = ", ..." if self.n_classes > 6 else ""
+        test = f", test={self.X_test.shape}" if self.n_test else ""
         return (
-            f"Dataset({self.name!r}, train={self.X_train.shape}, val={self.X_val.shape}, "
+            f"Dataset({self.name!r}, train={self.X_train.shape}, val={self.X_val.shape}{test}, "
             f"classes={self.n_classes}: ({shown}{more}))"
         )
 
@@ -174,6 +194,7 @@ def load_dataset(
     seed: int = 0,
     val_fraction: float = 0.2,
     label: str | None = None,
+    test_fraction: float = 0.0,
 ) -> Dataset:
     """Load, encode, split and standardise one dataset; bad input raises InputError.
 
@@ -181,6 +202,10 @@ def load_dataset(
     (``"synthetic:rows=5000,features=20,classes=3"``), a mapping (``{"name": "moons",
     "noise": 0.3}`` or ``{"path": "d.csv", "label": "y"}``) or a path ending in .csv,
     .parquet or .npz. `label` names the label column of a CSV or Parquet file.
+
+    `val_fraction` and `test_fraction` are both shares of all rows (see `split_parts`), so
+    adding a test part takes its rows from training and leaves the validation part's size
+    as it was. With `test_fraction` 0 the split is the one made before test parts existed.
     """
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError("seed", "must be an integer >= 0", seed)
@@ -188,13 +213,32 @@ def load_dataset(
         raise InputError("val_fraction", "must be a number in (0, 1)", val_fraction)
     if not 0 < val_fraction < 1:
         raise InputError("val_fraction", "must be in (0, 1)", val_fraction)
-    data_seq, split_seq = np.random.SeedSequence(int(seed)).spawn(2)
+    check_test_fraction(test_fraction, val_fraction)
+    # a third child for the test part: the first two are those of a split without one
+    data_seq, split_seq, test_seq = np.random.SeedSequence(int(seed)).spawn(3)
     name, source = _parse_spec(spec, label)
     if isinstance(source, Path):
         X, y, feature_names = read_file(source, label if label is not None else _label(spec))
     else:
         X, y, feature_names = _BUILTINS[name].make(source, np.random.default_rng(data_seq))
-    return _prepare(name, X, y, feature_names, val_fraction, split_seq)
+    fractions = (val_fraction, float(test_fraction))
+    return _prepare(name, X, y, feature_names, fractions, (split_seq, test_seq))
+
+
+def check_test_fraction(test_fraction: Any, val_fraction: float) -> None:
+    """A test share is a number in [0, 1) that leaves training rows beside `val_fraction`
+    (a valid validation share); an InputError naming `test_fraction` says which fails."""
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, int | float):
+        raise InputError("test_fraction", "must be a number in [0, 1)", test_fraction)
+    if not 0 <= test_fraction < 1:
+        raise InputError("test_fraction", "must be in [0, 1)", test_fraction)
+    if not val_fraction + test_fraction < 1:
+        raise InputError(
+            "test_fraction",
+            f"val_fraction + test_fraction must be < 1 so rows are left for training, "
+            f"but val_fraction is {val_fraction}",
+            test_fraction,
+        )
 
 
 def check_dataset_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> str:
@@ -342,9 +386,10 @@ def _prepare(
     X: np.ndarray,
     y: np.ndarray,
     feature_names: tuple[str, ...],
-    val_fraction: float,
-    split_seq: np.random.SeedSequence,
+    fractions: tuple[float, float],
+    seqs: tuple[np.random.SeedSequence, np.random.SeedSequence],
 ) -> Dataset:
+    """Encode, split and standardise; `fractions` are (val, test), `seqs` their streams."""
     if len(X) == 0:
         raise InputError(name, "has no rows")
     try:
@@ -352,16 +397,38 @@ def _prepare(
     except TypeError:
         raise InputError(name, "labels mix types that cannot be sorted") from None
     codes = codes.reshape(-1).astype(np.int64, copy=False)
-    train_idx, val_idx = stratified_split(codes, classes, val_fraction, split_seq, name)
-    X_train, X_val = np.asarray(X[train_idx], np.float64), np.asarray(X[val_idx], np.float64)
+    (val_fraction, test_fraction), (split_seq, test_seq) = fractions, seqs
+    rows = stratified_parts(
+        codes,
+        classes,
+        val_fraction,
+        split_seq,
+        name,
+        test_fraction=test_fraction,
+        test_seq=test_seq,
+    )
+    train_idx, val_idx, test_idx = (r.astype(np.int64, copy=False) for r in rows)
+    X_train, X_val, X_test = (np.asarray(X[r], np.float64) for r in (train_idx, val_idx, test_idx))
     mean, scale = fit_scaler(X_train)
-    for part in (X_train, X_val):  # fresh copies from the split, so scale in place
+    for part in (X_train, X_val, X_test):  # fresh copies from the split, so scale in place
         part -= mean
         part /= scale
-    arrays = (X_train, codes[train_idx], X_val, codes[val_idx])
-    for a in arrays:
+    parts = {
+        "X_train": X_train,
+        "y_train": codes[train_idx],
+        "X_val": X_val,
+        "y_val": codes[val_idx],
+        "X_test": X_test,
+        "y_test": codes[test_idx],
+        "mean": mean,
+        "scale": scale,
+        "train_indices": train_idx,
+        "val_indices": val_idx,
+        "test_indices": test_idx,
+    }
+    for a in parts.values():
         a.setflags(write=False)  # shared by every trial, as in Ray's object store
-    return Dataset(name, *arrays, tuple(classes.tolist()), feature_names)
+    return Dataset(name, classes=tuple(classes.tolist()), feature_names=feature_names, **parts)
 
 
 def stratified_split(
@@ -372,16 +439,50 @@ def stratified_split(
     name: str = "dataset",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train and validation row indices with each class's share kept to within one row."""
+    train_idx, val_idx, _ = stratified_parts(codes, classes, val_fraction, seq, name)
+    return train_idx, val_idx
+
+
+def stratified_parts(
+    codes: np.ndarray,
+    classes: np.ndarray,
+    val_fraction: float,
+    seq: np.random.SeedSequence,
+    name: str = "dataset",
+    *,
+    test_fraction: float = 0.0,
+    test_seq: np.random.SeedSequence | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, validation and test row indices, sized by `split_parts`, each stratified.
+
+    The test rows are held out first, drawn from `test_seq`: each class gives its share of
+    all rows to within one row. Train and validation then split the rest, drawn from `seq`,
+    each class giving its share of the rest to within one row. With `test_fraction` 0 the
+    test part is empty, `test_seq` is not drawn from, and the train/validation split is the
+    one made before test parts existed (stored sweeps rely on it).
+    """
+    counts = np.bincount(codes, minlength=len(classes)).tolist()
+    check_split(counts, val_fraction, name, classes.tolist(), test_fraction=test_fraction)
+    _, n_val, n_test = split_parts(len(codes), val_fraction, test_fraction)
+    rest = np.arange(len(codes))
+    test_idx = rest[:0]
+    if n_test:
+        if test_seq is None:
+            raise TypeError("stratified_parts: a test part needs its own stream, test_seq")
+        rest, test_idx = _stratified_draw(rest, codes, n_test, test_seq)
+    train_idx, val_idx = _stratified_draw(rest, codes[rest], n_val, seq)
+    return train_idx, val_idx, test_idx
+
+
+def _stratified_draw(
+    rows: np.ndarray, codes: np.ndarray, n: int, seq: np.random.SeedSequence
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows kept, `n` rows drawn) of `rows`, whose classes are `codes`, stratified."""
     from sklearn.model_selection import train_test_split
 
-    counts = np.bincount(codes, minlength=len(classes)).tolist()
-    check_split(counts, val_fraction, name, classes.tolist())
-    n_val = split_sizes(len(codes), val_fraction)[1]
     random_state = int(seq.generate_state(1)[0])
-    train_idx, val_idx = train_test_split(
-        np.arange(len(codes)), test_size=n_val, stratify=codes, random_state=random_state
-    )
-    return train_idx, val_idx
+    kept, drawn = train_test_split(rows, test_size=n, stratify=codes, random_state=random_state)
+    return kept, drawn
 
 
 def check_split(
@@ -389,11 +490,18 @@ def check_split(
     val_fraction: float | None,
     name: str = "dataset",
     labels: Sequence[Any] | None = None,
+    *,
+    test_fraction: float = 0.0,
 ) -> None:
     """What a stratified split needs of a dataset with `counts` rows per class (`labels`:
     the classes' values, for the message; by default their codes): two classes or more,
     two rows of each, and, unless `val_fraction` is None, a row of every class in both
-    parts. An InputError naming `name` says which fails."""
+    parts. An InputError naming `name` says which fails.
+
+    With a `test_fraction` (and a `val_fraction`), also a row of every class in each of
+    the three parts, and two rows of every class left for training and validation after
+    the test part is drawn; an InputError naming `test_fraction` says which fails.
+    """
     labels = list(range(len(counts))) if labels is None else list(labels)
     k, n = len(counts), sum(counts)
     if k < 2:
@@ -412,6 +520,38 @@ def check_split(
             f"val_fraction={val_fraction} of {n} rows gives {n_val} validation and "
             f"{n - n_val} training rows; each part needs at least one row per class ({k})",
         )
+    if test_fraction:
+        _check_test_part(counts, labels, val_fraction, test_fraction, name)
+
+
+def _check_test_part(
+    counts: Sequence[int],
+    labels: Sequence[Any],
+    val_fraction: float,
+    test_fraction: float,
+    name: str,
+) -> None:
+    """The test part's own needs (the validation part's are checked before)."""
+    k, n = len(counts), sum(counts)
+    n_train, n_val, n_test = split_parts(n, val_fraction, test_fraction)
+    if min(n_train, n_test) < k:
+        raise InputError(
+            "test_fraction",
+            f"must leave at least one row per class ({k}) in each part of {name}",
+            test_fraction,
+            f"with val_fraction={val_fraction} its {n} rows split into {n_train} training, "
+            f"{n_val} validation and {n_test} test rows",
+        )
+    # a class gives the test part its share of the rows, rounded up at most
+    left = [count - -(-count * n_test // n) for count in counts]
+    few = [label for label, rest in zip(labels, left, strict=True) if rest < 2]
+    if few:
+        raise InputError(
+            "test_fraction",
+            f"must leave at least 2 rows of every class of {name} for training and validation",
+            test_fraction,
+            f"class(es) {few} would keep only 1",
+        )
 
 
 def split_sizes(rows: int, val_fraction: float) -> tuple[int, int]:
@@ -419,6 +559,15 @@ def split_sizes(rows: int, val_fraction: float) -> tuple[int, int]:
     train_test_split."""
     n_val = math.ceil(val_fraction * rows)
     return rows - n_val, n_val
+
+
+def split_parts(rows: int, val_fraction: float, test_fraction: float = 0.0) -> tuple[int, int, int]:
+    """(training, validation, test) rows of a split; both fractions are shares of all `rows`,
+    rounded up as in train_test_split, and training keeps what is left (it may be < 1 for
+    fractions that `check_split` refuses)."""
+    n_train, n_val = split_sizes(rows, val_fraction)
+    n_test = math.ceil(test_fraction * rows)
+    return n_train - n_test, n_val, n_test
 
 
 def fit_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from caviar_common.keeping import NO_KEEP, KeepBar
 from orchestrator.core.executor import EpochDone, Event, Placement, TrialTask
 
 Record = dict[str, Any]  # an epoch's record, as a worker sends it (EpochRecord.to_dict())
@@ -59,6 +60,7 @@ class _Pending:
     trial_id: str
     record: Record
     checkpoint: bool
+    keep: KeepBar = NO_KEEP
     dropped: bool = False  # its trial was released before it was delivered
 
 
@@ -66,12 +68,20 @@ class SimulatedExecutor:
     """`slots` virtual workers on a simulated clock (`clock`, shared with the loop)."""
 
     def __init__(
-        self, source: EpochSource, slots: int = 4, clock: SimulatedClock | None = None
+        self,
+        source: EpochSource,
+        slots: int = 4,
+        clock: SimulatedClock | None = None,
+        metric: str = "val_cost",
     ) -> None:
+        """`metric`: the sweep's, which an epoch's record must carry; epochs that beat the
+        loop's keep bar come back with a placeholder model, as checkpoints do."""
         if slots < 1:
             raise ValueError(f"slots: must be an integer >= 1, got {slots}")
         self.source = source
+        self.metric = metric
         self.clock = clock or SimulatedClock()
+        self._keep: dict[str, KeepBar] = {}  # each trial's bar, lowered by kept epochs
         self._slots = slots
         self._free_at = [self.clock()] * slots  # when each worker's last queued epoch ends
         self._worker: dict[str, int] = {}
@@ -106,7 +116,7 @@ class SimulatedExecutor:
         self._tasks[task.trial_id] = task  # task.checkpoint is the placeholder: ignored
         return Placement(f"sim-{worker}", "sim")
 
-    def request(self, trial_id: str, epoch: int, checkpoint: bool) -> None:
+    def request(self, trial_id: str, epoch: int, checkpoint: bool, keep: KeepBar = NO_KEEP) -> None:
         task = self._tasks[trial_id]
         record = self.source.record(task, epoch)
         if record is None:
@@ -115,6 +125,7 @@ class SimulatedExecutor:
         start = max(self.clock(), self._free_at[worker])
         end = start + float(record["seconds"])
         self._free_at[worker] = end
+        self._keep[trial_id] = keep
         item = _Pending(start, end, trial_id, record, checkpoint)
         heapq.heappush(self._pending, (end, next(self._order), item))
         self._queued.setdefault(trial_id, deque()).append(item)
@@ -133,11 +144,17 @@ class SimulatedExecutor:
         self.clock.advance(item.end)
         self.delivered[(item.trial_id, int(item.record["epoch"]))] = item.end
         data = PLACEHOLDER_CHECKPOINT if item.checkpoint else None
-        return [EpochDone(item.trial_id, item.record, data)]
+        model = None
+        keep = self._keep.get(item.trial_id, NO_KEEP)
+        value = float(item.record[self.metric])
+        if not item.record.get("diverged") and keep.takes(value):
+            model, self._keep[item.trial_id] = PLACEHOLDER_CHECKPOINT, keep.after(value)
+        return [EpochDone(item.trial_id, item.record, data, model)]
 
     def release(self, trial_id: str) -> None:
         worker = self._worker.pop(trial_id, None)
         self._tasks.pop(trial_id, None)
+        self._keep.pop(trial_id, None)
         dropped = self._queued.pop(trial_id, deque())
         for item in dropped:
             item.dropped = True

@@ -55,7 +55,7 @@ def run_simulated(
         with tempfile.TemporaryDirectory(prefix="caviar-sim-", dir=_scratch()) as tmp:
             return run_simulated(spec, source, workers, scheduler=scheduler, run_dir=Path(tmp))
     clock = SimulatedClock()
-    executor = SimulatedExecutor(source, workers, clock)
+    executor = SimulatedExecutor(source, workers, clock, spec.metric)
     store = Store.create(run_dir, spec.source, clock=clock)
     try:
         status = Sweep(spec, store, executor, scheduler=scheduler, clock=clock).run()

@@ -1,6 +1,8 @@
 """A sweep keeps a trial's checkpoint exactly while something may restore it: a trial that
-ended for good loses it, a trial cut off by Ctrl-C keeps it for `caviar resume`, a trial
-paused at a rung keeps it for a promotion until the sweep ends."""
+ended loses it (unless it completed and its model is kept: a larger budget lets it go on),
+a trial cut off by Ctrl-C keeps it for `caviar resume`, a trial paused at a rung keeps it
+for a promotion until the sweep ends, and after it only if a larger budget would promote
+it first."""
 
 from __future__ import annotations
 
@@ -20,6 +22,16 @@ from orchestrator.sweepfile.parse import load_sweep
 def _checkpointed(store: Store) -> dict[str, int]:
     """trial -> epoch of the checkpoint the store holds for it."""
     return dict(store.conn.execute("SELECT trial_id, epoch FROM checkpoints").fetchall())
+
+
+def _ended_kept(store: Store) -> dict[str, int]:
+    """Completed trials whose model is kept -> their last epoch: their checkpoints stay."""
+    kept = {m.trial_id for m in store.models()}
+    return {
+        r.trial_id: r.epochs
+        for r in store.trial_rows()
+        if r.state == TrialState.COMPLETED and r.trial_id in kept
+    }
 
 
 def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tmp_path: Path):
@@ -48,7 +60,8 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
     live = {t for t, r in rows.items() if r.state in LIVE and r.epochs >= 2}
     paused = {t for t, r in rows.items() if r.state == TrialState.PAUSED}
     assert paused and live  # the cut fell where both kinds exist
-    assert not ended & kept.keys()
+    assert not (ended - _ended_kept(store).keys()) & kept.keys()
+    assert {t: kept[t] for t in ended & kept.keys()} == _ended_kept(store)
     assert live <= kept.keys()  # what resume restarts from
     assert paused <= kept.keys()  # what a promotion goes on from
     store.close()
@@ -59,7 +72,14 @@ def test_the_digits_sweep_keeps_checkpoints_only_for_trials_a_resume_restarts(tm
     assert len(rows) == 32
     assert all(r.state in ENDED or r.state == TrialState.PAUSED for r in rows.values())
     assert again.get("state") == SweepState.FINISHED
-    assert _checkpointed(again) == {}
+    left = _checkpointed(again)
+    completed_kept = _ended_kept(again)
+    assert {t: left[t] for t in left.keys() & completed_kept.keys()} == completed_kept
+    paused_left = left.keys() - completed_kept.keys()
+    assert paused_left  # a larger budget would promote some paused trial first
+    assert all(rows[t].state == TrialState.PAUSED for t in paused_left)
+    assert {left[t] for t in paused_left} <= {rows[t].epochs for t in paused_left}
+    assert len(again.models()) == spec.keep
     points = [(p.trial_id, p.epoch) for p in again.points()]
     assert len(points) == len(set(points)) == sum(r.epochs for r in rows.values())
     again.close()

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from caviar_common.keeping import NO_KEEP, KeepBar
 from caviar_common.states import ENDED
 from orchestrator.core.executor import Crashed, EpochDone, Event, Placement, TrialTask
 from orchestrator.core.loop import Options, Sweep
@@ -109,7 +110,7 @@ class Workers:
         self.inner = InProcessExecutor(slots, host)
         self.clock = clock
         self.seconds_per_epoch = seconds_per_epoch
-        self.queue: deque[tuple[str, int, bool]] = deque()
+        self.queue: deque[tuple[str, int, bool, KeepBar]] = deque()
         self.requests: list[tuple[str, int, bool]] = []
         self.log: list[tuple[str, str, int]] = []  # ("request" | "result" | "lost", trial, epoch)
         self.losses: dict[tuple[str, int], int] = {}
@@ -131,15 +132,15 @@ class Workers:
             self.on_launch(task)
         return self.inner.launch(task)
 
-    def request(self, trial_id: str, epoch: int, checkpoint: bool) -> None:
+    def request(self, trial_id: str, epoch: int, checkpoint: bool, keep: KeepBar = NO_KEEP) -> None:
         self.requests.append((trial_id, epoch, checkpoint))
         self.log.append(("request", trial_id, epoch))
-        self.queue.append((trial_id, epoch, checkpoint))
+        self.queue.append((trial_id, epoch, checkpoint, keep))
 
     def poll(self, timeout: float) -> list[Event]:
         while self.queue:
-            trial_id, epoch, checkpoint = self.queue.popleft()
-            self.inner.request(trial_id, epoch, checkpoint)
+            trial_id, epoch, checkpoint, keep = self.queue.popleft()
+            self.inner.request(trial_id, epoch, checkpoint, keep)
             events = self.inner.poll(timeout)
             if not events:
                 continue  # the trial ended while this epoch waited
@@ -183,11 +184,11 @@ class RaisingHost(TrialHost):
             raise ValueError("hidden_units must divide the input width")
         return super().begin(trial_id, *args, **kwargs)
 
-    def step(self, trial_id: str, checkpoint: bool = False) -> StepResult:
+    def step(self, trial_id: str, checkpoint: bool = False, keep: KeepBar = NO_KEEP) -> StepResult:
         self.steps[trial_id] += 1
         if trial_id == self.bad and self.steps[trial_id] == self.at:
             raise ValueError("shapes (128,16) and (17,10) not aligned")
-        return super().step(trial_id, checkpoint)
+        return super().step(trial_id, checkpoint, keep)
 
 
 class MisreportingHost(TrialHost):
@@ -197,8 +198,8 @@ class MisreportingHost(TrialHost):
         super().__init__()
         self.bad, self.at, self.val_cost = trial_id, epoch, val_cost
 
-    def step(self, trial_id: str, checkpoint: bool = False) -> StepResult:
-        result = super().step(trial_id, checkpoint)
+    def step(self, trial_id: str, checkpoint: bool = False, keep: KeepBar = NO_KEEP) -> StepResult:
+        result = super().step(trial_id, checkpoint, keep)
         if trial_id == self.bad and result.record["epoch"] == self.at:
             record = {**result.record, "val_cost": self.val_cost}
             return StepResult(trial_id, record, result.checkpoint)
@@ -278,13 +279,13 @@ def test_asha_asks_for_no_epoch_past_a_rung_before_the_rung_result_is_in(tmp_pat
 @pytest.mark.parametrize(
     ("scheduler", "expected"),
     [
-        ("fifo", {3}),  # every 3 epochs; epoch 6 is the last and needs none
+        ("fifo", {3}),  # every 3 epochs (and epoch 6, the last, while models are kept)
         # rungs at 1, 2 and 4 (grace 1, eta 2, below 6 epochs), plus every 3
         ({"name": "asha", "grace_period": 1, "reduction_factor": 2}, {1, 2, 3, 4}),
     ],
     ids=["fifo", "asha"],
 )
-def test_checkpoints_are_asked_for_every_n_epochs_and_at_rungs_but_not_at_the_end(
+def test_checkpoints_are_asked_for_every_n_epochs_at_rungs_and_at_the_end(
     tmp_path, monkeypatch, scheduler, expected
 ):
     latest: dict[str, int] = {}  # trial -> epoch of the last checkpoint it saved
@@ -300,10 +301,27 @@ def test_checkpoints_are_asked_for_every_n_epochs_and_at_rungs_but_not_at_the_en
     _, store = run_sweep(spec, tmp_path, workers, options=Options(checkpoint_every=3))
 
     for _, epoch, checkpoint in workers.requests:
-        assert checkpoint == (epoch in expected)
+        # ... and at the last epoch, since the sweep keeps models (keep: 3 by default)
+        assert checkpoint == (epoch in expected or epoch == 6)
+    kept = {m.trial_id for m in store.models()}
+    assert len(kept) == 3
     for trial, row in by_id(store).items():
-        assert latest[trial] == max(e for e in expected if e <= row.epochs)
-        assert store.checkpoint(trial) is None  # ended for good: nothing will restore it
+        last = 6 if row.epochs == 6 else max(e for e in expected if e <= row.epochs)
+        assert latest[trial] == last
+        if trial in kept and row.state == "completed":  # may go on with more epochs
+            assert store.checkpoint(trial) is not None and store.checkpoint(trial)[0] == 6
+        else:  # ended for good: nothing will restore it
+            assert store.checkpoint(trial) is None
+
+
+def test_a_sweep_that_keeps_no_model_asks_for_no_checkpoint_at_the_end(tmp_path):
+    workers = Workers(2)
+    spec = make_spec(budget={"trials": 4, "max_epochs": 6}, keep=0)
+    _, store = run_sweep(spec, tmp_path, workers, options=Options(checkpoint_every=3))
+    assert [c for _, e, c in workers.requests if e == 6] == [False] * 4
+    assert {e for _, e, c in workers.requests if c} == {3}
+    assert store.models() == []
+    assert all(store.checkpoint(t) is None for t in by_id(store))
 
 
 # -- lost workers ---------------------------------------------------------------------------

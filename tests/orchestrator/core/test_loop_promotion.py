@@ -16,6 +16,7 @@ from orchestrator.execution.inprocess import InProcessExecutor
 from orchestrator.schedulers import Asha
 from orchestrator.storage.store import Store
 from tests.orchestrator.core.test_loop import curves, interrupt_after, make_spec, run_sweep
+from tests.orchestrator.kept import best_trials, promotable_paused
 
 PROMOTE = {"name": "asha", "grace_period": 1, "reduction_factor": 3, "mode": "promote"}
 BUDGET = {"trials": 9, "max_epochs": 9}  # rungs at epochs 1 and 3
@@ -51,7 +52,11 @@ def test_a_promoting_sweep_pauses_and_promotes_and_stores_every_point_once(tmp_p
     assert len(points) == len(set(points)) == sum(r.epochs for r in rows.values())
     for trial, curve in curves(store).items():  # every curve runs 1..n without a gap
         assert [p[0] for p in curve] == list(range(1, rows[trial].epochs + 1))
-    assert _checkpointed(store) == set()  # the sweep is over: no promotion is left
+    # the sweep is over: only the paused trials next in line keep theirs, and kept
+    # trials that completed
+    kept = {t for t, _ in best_trials(store, "val_cost", spec.keep)}
+    completed = {t for t in kept if rows[t].state == TrialState.COMPLETED}
+    assert _checkpointed(store) == promotable_paused(store, "val_cost", 3) | completed
     assert store.get("state") == SweepState.FINISHED
 
     promoted = {n.trial_id for n in status.log if n.kind is NoteKind.PROMOTED}
@@ -101,4 +106,6 @@ def test_a_resumed_promoting_sweep_restores_its_rungs_and_paused_trials(
     assert all(r.state in ENDED or r.state == TrialState.PAUSED for r in rows.values())
     points = [(p.trial_id, p.epoch) for p in again.points()]
     assert len(points) == len(set(points)) == sum(r.epochs for r in rows.values())
-    assert _checkpointed(again) == set()
+    kept = {t for t, _ in best_trials(again, "val_cost", spec.keep)}
+    completed = {t for t in kept if rows[t].state == TrialState.COMPLETED}
+    assert _checkpointed(again) == promotable_paused(again, "val_cost", 3) | completed

@@ -40,16 +40,19 @@ def test_two_thousand_trials_keep_the_drivers_tables_bounded_and_drop_ended_chec
     spec = parse_sweep(_source("many", 2000, 3, asha))
     store = Store.create(tmp_path / "many", spec.source)
     executor = InProcessExecutor(2)
-    seen: dict[str, int] = {"running": 0, "status": 0, "trainers": 0, "checkpoints": 0}
+    seen = dict.fromkeys(("running", "status", "trainers", "checkpoints", "models"), 0)
     sweep: Sweep
 
     def watch(status: Status) -> None:
-        (kept,) = store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()
+        (held,) = store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()
+        (models,) = store.conn.execute("SELECT COUNT(*) FROM models").fetchone()
         sizes = {
             "running": len(sweep.running) + len(sweep.to_restart),
             "status": len(status.running),
             "trainers": len(executor.host._trainers),
-            "checkpoints": kept,
+            # a running trial's, and those of completed trials whose models are kept
+            "checkpoints": held - models,
+            "models": models,
         }
         for key, size in sizes.items():
             seen[key] = max(seen[key], size)
@@ -60,9 +63,12 @@ def test_two_thousand_trials_keep_the_drivers_tables_bounded_and_drop_ended_chec
     rows = store.trial_rows()
     assert len(rows) == 2000 and status.ended_count == 2000
     assert {r.state for r in rows} == {"completed", "pruned"}
-    # at no point did the driver hold more than the two trials on its two workers
-    assert seen == {"running": 2, "status": 2, "trainers": 2, "checkpoints": 2}
-    assert store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+    # at no point did the driver hold more than the two trials on its two workers (and the
+    # kept models, with a checkpoint each of the kept trials that completed)
+    assert seen == {"running": 2, "status": 2, "trainers": 2, "checkpoints": 2, "models": 3}
+    kept = {m.trial_id for m in store.models()}
+    left = {t for t in kept if store.checkpoint(t) is not None}
+    assert left == {r.trial_id for r in rows if r.trial_id in kept and r.state == "completed"}
     assert len(status.log) <= 200  # the progress log keeps the latest notes only
     driver = store.get("driver")
     assert driver["cpu_seconds"] > 0 and driver["peak_rss_mib"] > 0

@@ -18,6 +18,7 @@ from orchestrator.core.executor import Crashed, EpochDone, TrialTask
 from orchestrator.core.loop import Options, Sweep
 from orchestrator.storage.store import Store
 from orchestrator.sweepfile.parse import parse_sweep
+from tests.orchestrator.kept import best_trials, checkpoints, promotable_paused
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
@@ -95,7 +96,16 @@ def test_a_promoting_sweep_resumes_paused_trials_on_ray_and_stores_each_point_on
     curves = _curves(store)
     for r in rows:  # every epoch recorded once, in order, across pauses and promotions
         assert [e for e, _ in curves[r.trial_id]] == list(range(1, r.epochs + 1))
-    assert store.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+    # left: the paused trials next in line, and the kept trials that completed, at their end
+    kept = {t for t, _ in best_trials(store, "val_cost", spec.keep)}
+    left = checkpoints(store)
+    ends = {r.trial_id: r.epochs for r in rows if r.state == "completed" and r.trial_id in kept}
+    assert {t: e for t, e in left.items() if t in ends} == ends
+    assert left.keys() - ends.keys() == promotable_paused(store, "val_cost", 3)
+    # the kept models went through Ray: each at its trial's best epoch
+    assert [(m.trial_id, m.epoch) for m in store.models()] == best_trials(
+        store, "val_cost", spec.keep
+    )
 
 
 # Mini-batches of 4: epochs slow enough (tens of ms) that a worker trains a trial's twelve
