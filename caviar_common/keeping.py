@@ -21,18 +21,33 @@ from caviar_common.curves import diverged
 
 @dataclass(frozen=True)
 class KeepBar:
-    """Send an epoch's state when `sign * value < below` (`sign` +1 when smaller is better,
-    -1 when larger is); the default bar sends nothing."""
+    """What a trial's epochs must beat for their weights to come back (`sign` +1 when
+    smaller is better, -1 when larger is; values below are minimised): the trial's own
+    best so far (`own`) and the `keep`-th best of the other trials (`others`). The default
+    bar sends nothing.
+
+    `last`, the trial's last epoch: its state comes back there too (as a checkpoint) if the
+    trial's best beats `others`, so that a kept trial can go on under a larger budget."""
 
     sign: float = 1.0
-    below: float = -math.inf
+    own: float = math.inf
+    others: float = -math.inf
+    last: int = 0
 
     def takes(self, value: float) -> bool:
-        return not diverged(value) and self.sign * value < self.below
+        """Whether an epoch of this value is a new best worth keeping."""
+        return not diverged(value) and self.sign * value < min(self.own, self.others)
 
-    def after(self, value: float) -> KeepBar:
-        """The bar for the epochs after one whose state was sent: that value beaten."""
-        return replace(self, below=min(self.below, self.sign * value))
+    def seen(self, value: float) -> KeepBar:
+        """The bar for the epochs after one of this value: the trial's best includes it."""
+        if diverged(value):
+            return self
+        return replace(self, own=min(self.own, self.sign * value))
+
+    def keeps_last(self, epoch: int) -> bool:
+        """Whether `epoch` (its value `seen` already) is the trial's last and the trial
+        ranks among the kept ones: its state is then worth a checkpoint."""
+        return epoch == self.last and self.own < self.others
 
 
 NO_KEEP = KeepBar()
@@ -57,15 +72,16 @@ class BestTrials:
         bisect.insort(self._top, (best, trial_id))
         del self._top[self.keep + 1 :]
 
-    def bar(self, trial_id: str, own_best: float) -> KeepBar:
+    def bar(self, trial_id: str, own_best: float, last: int = 0) -> KeepBar:
         """What the trial's next epochs must beat to be worth keeping: its own best so far
-        (minimised; inf before any) and the `keep`-th best of the other trials."""
+        (minimised; inf before any) and the `keep`-th best of the other trials; `last`,
+        its last epoch, whose state comes back where the trial ranks among the kept."""
         if self.keep == 0:
             return KeepBar(self.sign)
         others = [best for best, tid in self._top if tid != trial_id]
         kth = others[self.keep - 1] if len(others) >= self.keep else math.inf
         # equal to the keep-th best may still rank above it (an earlier epoch): send it
-        return KeepBar(self.sign, min(own_best, math.nextafter(kth, math.inf)))
+        return KeepBar(self.sign, own_best, math.nextafter(kth, math.inf), last)
 
     def __repr__(self) -> str:
         return f"BestTrials(keep={self.keep}, top={self._top})"

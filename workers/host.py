@@ -130,7 +130,8 @@ class TrialHost:
 
     def step(self, trial_id: str, checkpoint: bool = False, keep: KeepBar = NO_KEEP) -> StepResult:
         """One epoch: its record, with the trainer's state after it as a checkpoint (when
-        asked for) and as a model to keep (when its value beats `keep`)."""
+        asked for, or at the trial's last epoch when `keep` says it ranks among the kept)
+        and as a model to keep (when its value beats `keep`)."""
         trial = self._trainers[trial_id]
         if trial.diverged:
             raise RuntimeError(f"{trial_id} diverged; it cannot train further")
@@ -140,6 +141,7 @@ class TrialHost:
         trial.epoch, trial.diverged = record["epoch"], record["diverged"]
         value = float(record[self.metric]) if not record["diverged"] else float("nan")
         kept = keep.takes(value)
+        checkpoint = checkpoint or keep.seen(value).keeps_last(trial.epoch)
         data = self._state(trial) if checkpoint or kept else None
         return StepResult(trial_id, record, data if checkpoint else None, data if kept else None)
 
@@ -162,7 +164,7 @@ class TrialHost:
     ) -> list[StepResult]:
         """Epochs `first`..`last` of a trial, one result each, with the trainer's state after
         epoch `checkpoint_at` (if it is one of them), and after each epoch that beats the
-        `keep` bar (which each such epoch then lowers); stops early after a diverged epoch.
+        `keep` bar (which each epoch's value then lowers); stops early after a diverged epoch.
         A trial that has ended, or diverged, trains nothing more. With `end`, the trial
         ends after these epochs (as `end()` would)."""
         trial = self._trainers.get(trial_id)
@@ -170,8 +172,8 @@ class TrialHost:
         while trial is not None and not trial.diverged and trial.epoch < last:
             epoch = trial.epoch + 1
             result = self.step(trial_id, epoch == checkpoint_at, keep)
-            if result.model is not None:
-                keep = keep.after(result.record[self.metric])
+            if not result.record["diverged"]:
+                keep = keep.seen(result.record[self.metric])
             if epoch >= first:
                 results.append(result)
             if result.record.get("diverged"):

@@ -312,18 +312,17 @@ class Sweep:
         """Ask for the trial's epochs up to the first whose result may stop or pause it (or
         up to its last): no worker waits on a decision nobody has to make."""
         scheduler = self._scheduler(trial.stage)
-        keep = self._best.bar(trial.trial_id, trial.best)
         last = self.spec.max_epochs
+        keep = self._best.bar(trial.trial_id, trial.best, last)
         while trial.requested < last:
             if trial.requested > trial.reported and scheduler.may_stop(trial.requested):
                 return
             trial.requested += 1
             e = trial.requested
             ckpt = e % self.options.checkpoint_every == 0 or e in self._checkpoint_at
-            # at the last epoch, for a trial whose model may be kept: a larger budget
-            # (caviar extend) lets it go on from there
-            ckpt = (ckpt and e < last) or (e == last and self.spec.keep > 0)
-            self.executor.request(trial.trial_id, e, ckpt, keep)
+            # (at the last epoch, only a trial that ranks among the kept sends its state, as
+            # `keep` says: a larger budget, caviar extend, lets it go on from there)
+            self.executor.request(trial.trial_id, e, ckpt and e < last, keep)
 
     # -- events -------------------------------------------------------------------------
 

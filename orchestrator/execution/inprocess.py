@@ -62,8 +62,8 @@ class InProcessExecutor:
                 result = self.host.step(trial_id, checkpoint, keep)
             except Exception:
                 return [Crashed(trial_id, traceback.format_exc(), lost_worker=False)]
-            if result.model is not None:  # the epochs after it must beat it
-                self._keep[trial_id] = keep.after(result.record[self.host.metric])
+            if not result.record["diverged"]:  # the epochs after it must beat the best
+                self._keep[trial_id] = keep.seen(result.record[self.host.metric])
             return [EpochDone(trial_id, result.record, result.checkpoint, result.model)]
         return []
 

@@ -352,9 +352,9 @@ class RayExecutor:
             seconds = [r.record.get("seconds") or 0.0 for r in value]
             worker.epoch_seconds = sum(seconds) / len(seconds)
             placed = self._trials.get(call.trial)  # type: ignore[arg-type]
-            for r in value:
-                if r.model is not None and placed is not None:  # later runs must beat it
-                    placed[1].keep = placed[1].keep.after(r.record[self.metric])
+            for r in value:  # later runs must beat the trial's best
+                if not r.record["diverged"] and placed is not None:
+                    placed[1].keep = placed[1].keep.seen(r.record[self.metric])
             return [
                 EpochDone(call.trial, r.record, r.checkpoint, r.model)  # type: ignore[arg-type]
                 for r in value

@@ -143,12 +143,14 @@ class SimulatedExecutor:
         self._queued[item.trial_id].popleft()  # a worker runs a trial's epochs in order
         self.clock.advance(item.end)
         self.delivered[(item.trial_id, int(item.record["epoch"]))] = item.end
-        data = PLACEHOLDER_CHECKPOINT if item.checkpoint else None
-        model = None
         keep = self._keep.get(item.trial_id, NO_KEEP)
         value = float(item.record[self.metric])
-        if not item.record.get("diverged") and keep.takes(value):
-            model, self._keep[item.trial_id] = PLACEHOLDER_CHECKPOINT, keep.after(value)
+        epoch = int(item.record["epoch"])
+        model = PLACEHOLDER_CHECKPOINT if keep.takes(value) else None
+        if not item.record.get("diverged"):
+            keep = self._keep[item.trial_id] = keep.seen(value)
+        checkpoint = item.checkpoint or keep.keeps_last(epoch)
+        data = PLACEHOLDER_CHECKPOINT if checkpoint else None
         return [EpochDone(item.trial_id, item.record, data, model)]
 
     def release(self, trial_id: str) -> None:
