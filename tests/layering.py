@@ -44,7 +44,12 @@ LAYERS: dict[str, set[str]] = {
     "orchestrator.core": _CORE - {"orchestrator.core"},
     "orchestrator.sweepfile": _WORKERS | _CORE,
     "orchestrator.results": _WORKERS
-    | {"orchestrator.core", "orchestrator.storage", "orchestrator.sweepfile"},
+    | {
+        "orchestrator.core",
+        "orchestrator.search",
+        "orchestrator.storage",
+        "orchestrator.sweepfile",
+    },
     "orchestrator.display": {"caviar_common", "orchestrator.core", "orchestrator.search"},
     "orchestrator.report": _READ | {"orchestrator.schedulers"},
     "orchestrator.panda": _WORKERS | {"orchestrator.report"},

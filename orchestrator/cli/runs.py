@@ -76,6 +76,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show = add_command(commands, "show", _show, help="print a sweep's leaderboard and counts")
     add_run_dir(show)
     show.add_argument("-n", type=positive_int, default=10, help="rows (default: 10)")
+    show.add_argument(
+        "--importance",
+        action="store_true",
+        help="also rank the hyperparameters by how much of the variation in results each "
+        "explains (fANOVA)",
+    )
 
     export = add_command(
         commands,
@@ -193,7 +199,13 @@ def _report(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from orchestrator.results.run import load_run
 
-    print(load_run(args.run_dir).summary(args.n))
+    run = load_run(args.run_dir)
+    print(run.summary(args.n))
+    if args.importance:
+        ranked = run.importance()
+        print("which hyperparameters mattered (fANOVA):")
+        lines = [f"  {line}" for line in ranked["line"]]
+        print("\n".join(lines) if lines else "  too few trials with different results yet")
     return 0
 
 

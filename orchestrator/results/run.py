@@ -160,7 +160,7 @@ class Run:
         if data is None:  # dropped since this Run was read: the sweep went on
             raise InputError("model", f"{tid}'s model is no longer kept; load the run again")
         row = self.trials.loc[tid]
-        config = {name: row[name] for name in self.params if _active(row[name])}
+        config = {name: _native(row[name]) for name in self.params if _active(row[name])}
         return rebuild(spec, self.data(), config, int(row["number"]), data, self.base_dir)
 
     def best_model(self) -> Any:
@@ -214,7 +214,7 @@ class Run:
             "trial": tid,
             "number": int(row["number"]),
             "stage": int(row["stage"]),
-            "config": {n: row[n] for n in self.params if _active(row[n])},
+            "config": {n: _native(row[n]) for n in self.params if _active(row[n])},
             "trainer": str(self.source.get("trainer", DEFAULT_TRAINER)),
             "dataset": self.source.get("dataset", "digits"),
             "seed": {"sweep": seed, "trial": list(trial_seed(int(seed), int(row["number"])))},
@@ -227,6 +227,56 @@ class Run:
             "test_cost": _float(kept, "test_cost"),
             "test_accuracy": _float(kept, "test_accuracy"),
         }
+
+    def importance(self, seed: int = 0) -> pd.DataFrame:
+        """Which hyperparameters mattered: each searched one's share of the variation in the
+        sweep's results (Optuna's fANOVA on the trials, on the scales they were sampled
+        on). Pruned and paused trials count: every trial is compared at the highest epoch
+        that at least half of the trials reached, by its best value up to that epoch.
+
+        Args:
+            seed: The seed of fANOVA's random forest.
+
+        Returns:
+            One row per hyperparameter, largest share first: parameter, importance (shares
+            add up to 1), trials and epoch (what the shares rest on) and line (the same in
+            words). Empty when fewer than two trials have different results.
+        """
+        from orchestrator.search.importance import importances
+
+        columns = ["parameter", "importance", "trials", "epoch", "line"]
+        points = self.curves[np.isfinite(self.curves[self.metric].to_numpy(dtype=float))]
+        points = points[~points["diverged"].to_numpy(dtype=bool)]
+        if points.empty:
+            return pd.DataFrame(columns=columns)
+        reached = points.groupby("trial_id")["epoch"].max()
+        epoch = int(np.sort(reached.to_numpy())[::-1][(len(reached) - 1) // 2])
+        upto = points[points["epoch"] <= epoch]
+        best = (
+            upto.groupby("trial_id")[self.metric].min()
+            if self.direction == "minimize"
+            else upto.groupby("trial_id")[self.metric].max()
+        )
+        best = best[reached.reindex(best.index) >= epoch]
+        spec = parse_sweep(self.source, self.base_dir, import_trainer=False)
+        results = []
+        for tid, value in best.items():
+            row = self.trials.loc[tid]
+            config = {n: _native(row[n]) for n in self.params if _active(row[n])}
+            results.append((config, float(value)))
+        shares = importances(spec.space, results, seed)
+        rows = [
+            (
+                name,
+                share,
+                len(results),
+                epoch,
+                f"{name} explains {share:.0%} of the variation in {self.metric} at epoch "
+                f"{epoch} ({len(results)} trials)",
+            )
+            for name, share in shares.items()
+        ]
+        return pd.DataFrame(rows, columns=columns)
 
     @property
     def searched(self) -> tuple[str, ...]:
@@ -488,6 +538,12 @@ def _models(rows: tuple[ModelRow, ...], sign: float) -> pd.DataFrame:
         index=pd.Index([m.trial_id for m in ranked], name="trial_id"),
     )
     return frame[list(MODEL_COLUMNS)]
+
+
+def _native(value: Any) -> Any:
+    """A DataFrame cell as the plain Python value a configuration holds (numpy's int64 as
+    an int, and so on)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _active(value: Any) -> bool:
