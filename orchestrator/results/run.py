@@ -53,6 +53,7 @@ TRIAL_COLUMNS = (
     "pauses",  # the epochs a promoting scheduler paused the trial at
 )
 MODEL_COLUMNS = ("epoch", "value", "test_cost", "test_accuracy")
+IMPORTANCE_TRIALS = 2000  # Run.importance's sample of a bigger sweep
 TEST_COLUMNS = ("test_cost", "test_accuracy")  # in `trials` of a sweep with a test split
 # "time": seconds from the sweep's creation (the store's `created`) to the point's record
 # (its `at`), both by the store's clock; NaN for points of a store from before `at`.
@@ -228,14 +229,16 @@ class Run:
             "test_accuracy": _float(kept, "test_accuracy"),
         }
 
-    def importance(self, seed: int = 0) -> pd.DataFrame:
+    def importance(self, seed: int = 0, most: int = IMPORTANCE_TRIALS) -> pd.DataFrame:
         """Which hyperparameters mattered: each searched one's share of the variation in the
         sweep's results (Optuna's fANOVA on the trials, on the scales they were sampled
         on). Pruned and paused trials count: every trial is compared at the highest epoch
         that at least half of the trials reached, by its best value up to that epoch.
 
         Args:
-            seed: The seed of fANOVA's random forest.
+            seed: The seed of fANOVA's random forest, and of the sample below.
+            most: At most this many trials (a seeded sample of a bigger sweep's): fANOVA's
+                forest grows with the trials, and a sample this size ranks as well.
 
         Returns:
             One row per hyperparameter, largest share first: parameter, importance (shares
@@ -264,6 +267,11 @@ class Run:
             row = self.trials.loc[tid]
             config = {n: _native(row[n]) for n in self.params if _active(row[n])}
             results.append((config, float(value)))
+        of = ""
+        if len(results) > most:
+            picked = np.sort(np.random.default_rng(seed).choice(len(results), most, False))
+            of = f" of {len(results):,}"
+            results = [results[i] for i in picked]
         shares = importances(spec.space, results, seed)
         rows = [
             (
@@ -272,7 +280,7 @@ class Run:
                 len(results),
                 epoch,
                 f"{name} explains {share:.0%} of the variation in {self.metric} at epoch "
-                f"{epoch} ({len(results)} trials)",
+                f"{epoch} ({len(results):,}{of} trials)",
             )
             for name, share in shares.items()
         ]

@@ -70,6 +70,9 @@ def test_caviar_show_importance_prints_a_line_per_hyperparameter(
     assert set(ranked["parameter"]) == {"learning_rate", "hidden_units"}
     assert ranked["importance"].sum() == pytest.approx(1.0)
     assert (ranked["trials"] >= 6).all()  # at least half the trials reached its epoch
+    sampled = load_run(tmp_path / "run").importance(most=5)  # a seeded sample of them
+    assert (sampled["trials"] == 5).all()
+    assert f"(5 of {ranked['trials'].iloc[0]} trials)" in sampled["line"].iloc[0]
     assert main(["show", str(tmp_path / "run"), "--importance"]) == 0
     out = capsys.readouterr().out
     assert "learning_rate explains" in out and "hidden_units explains" in out
