@@ -307,25 +307,7 @@ def _status_html(run: Run) -> str:
     if not len(run.best(1)):
         return f"<p class='note'><b>No trial has a usable {metric} yet</b>: nothing to rank.</p>"
     board = run.leaderboard(TOP).to_html(index=False, escape=True, float_format=_short)
-    return f"<h2>Leaderboard</h2>{board}{_importance_html(run)}"
-
-
-def _importance_html(run: Run) -> str:
-    """Which hyperparameters mattered, a line each (fANOVA), once trials differ."""
-    if not run.searched or run.state != "finished":
-        return ""  # a running sweep's shares would move under the reader's eyes
-    try:
-        ranked = run.importance()
-    except InputError:  # the sweep file no longer reads back: the page says so elsewhere
-        return ""
-    if ranked.empty:
-        return ""
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in ranked["line"])
-    return (
-        "<h2>Which hyperparameters mattered</h2><p>Each searched hyperparameter's share of "
-        "the variation in the results (fANOVA on the trials, on the scales they were "
-        f"sampled on):</p><ul>{items}</ul>"
-    )
+    return f"<h2>Leaderboard</h2>{board}"
 
 
 def _savings_html(s: Savings, max_epochs: int) -> str:

@@ -1,7 +1,7 @@
 """Which hyperparameters mattered: on a synthetic objective where only the learning rate
 matters, fANOVA gives it nearly all the variation; on a real sweep `caviar show
---importance` and the report say in one plain line per hyperparameter how much, and on
-how many trials that rests."""
+--importance` says in one plain line per hyperparameter how much, and on how many trials
+that rests."""
 
 from __future__ import annotations
 
@@ -76,6 +76,3 @@ def test_caviar_show_importance_prints_a_line_per_hyperparameter(
     assert main(["show", str(tmp_path / "run"), "--importance"]) == 0
     out = capsys.readouterr().out
     assert "learning_rate explains" in out and "hidden_units explains" in out
-    assert main(["report", str(tmp_path / "run")]) == 0
-    page = (tmp_path / "run" / "report.html").read_text()
-    assert "Which hyperparameters mattered" in page and "learning_rate explains" in page
