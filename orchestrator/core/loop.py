@@ -342,8 +342,8 @@ class Sweep:
             self._first_result = self.clock()
             self.store.set(first_result=self._first_result)
         value = math.nan if record.get("diverged") else float(record[self.spec.metric])
-        if not diverged(value):  # an absurd value must never rank as a best
-            trial.best = min(trial.best, self.spec.sign * value)
+        if not diverged(value) and self.spec.sign * value < trial.best:  # never an absurd one
+            trial.best = self.spec.sign * value
             self._best.update(trial.trial_id, trial.best)
         trial.reported = epoch
         best = None if math.isinf(trial.best) else self.spec.sign * trial.best
@@ -445,13 +445,14 @@ class Sweep:
     def _reopened(self, rows: list[TrialRow]) -> dict[str, Decision | None]:
         """Completed trials that can go on: the epoch budget grew past their last epoch
         (caviar extend) and they kept a checkpoint there (their models are kept)."""
-        found: dict[str, Decision | None] = {}
-        for row in rows:
-            if row.state == TrialState.COMPLETED and row.epochs < self.spec.max_epochs:
-                saved = self.store.checkpoint(row.trial_id)
-                if saved is not None and saved[0] == row.epochs:
-                    found[row.trial_id] = None
-        return found
+        held = self.store.checkpointed()
+        return {
+            row.trial_id: None
+            for row in rows
+            if row.state == TrialState.COMPLETED
+            and row.epochs < self.spec.max_epochs
+            and held.get(row.trial_id) == row.epochs
+        }
 
     def _reopen(self, rows: list[TrialRow], reopened: dict[str, Decision | None]) -> list[TrialRow]:
         """Reopen the completed trials a larger budget lets go on, as their scheduler now
@@ -499,8 +500,9 @@ class Sweep:
         for row in rows:
             if row.best is not None:
                 self._best.update(row.trial_id, self.spec.sign * row.best)
+        held = self.store.checkpointed()
         for row in rows:
-            if row.state == TrialState.PAUSED and self.store.checkpoint(row.trial_id) is None:
+            if row.state == TrialState.PAUSED and row.trial_id not in held:
                 # its checkpoint went when the sweep ended: it can never be promoted
                 self._scheduler(row.stage).resumed(row.trial_id)
                 continue

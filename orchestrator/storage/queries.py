@@ -165,6 +165,11 @@ def model_data(conn: sqlite3.Connection, trial_id: str) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
+def checkpointed(conn: sqlite3.Connection) -> dict[str, int]:
+    """Each trial that holds a checkpoint -> its epoch (the bytes are not read)."""
+    return {str(t): int(e) for t, e in conn.execute("SELECT trial_id, epoch FROM checkpoints")}
+
+
 def checkpoint(conn: sqlite3.Connection, trial_id: str) -> tuple[int, bytes] | None:
     """A trial's latest checkpoint: (its epoch, npz bytes), or None."""
     row = conn.execute(

@@ -105,10 +105,6 @@ class Reader:
         """The weights (npz bytes) kept of a trial, or None."""
         return queries.model_data(self.conn, trial_id)
 
-    def checkpoint(self, trial_id: str) -> tuple[int, bytes] | None:
-        """A trial's latest checkpoint (epoch, npz bytes), or None."""
-        return queries.checkpoint(self.conn, trial_id)
-
     def snapshot(self) -> Snapshot:
         return Snapshot(
             self.path,

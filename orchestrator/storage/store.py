@@ -355,6 +355,10 @@ class Store:
     def checkpoint(self, trial_id: str) -> tuple[int, bytes] | None:
         return queries.checkpoint(self.conn, trial_id)
 
+    def checkpointed(self) -> dict[str, int]:
+        """Each trial that holds a checkpoint -> its epoch, without reading the bytes."""
+        return queries.checkpointed(self.conn)
+
     # -- kept models ----------------------------------------------------------------------
 
     def keep_model(
