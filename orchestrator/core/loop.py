@@ -143,6 +143,12 @@ class Sweep:
         self._data = spec.data
         self._checkpoint_at = self._scheduler(0).rung_epochs
         self._best = BestTrials(spec.keep, spec.sign)  # what a kept model must beat
+        # where TPE compares trials: each trial's best (minimised) up to each milestone
+        # epoch it reached, the rungs of every stage's scheduler and the last epoch
+        self._milestones = frozenset(
+            {spec.max_epochs}.union(*(s.rung_epochs for s in self._by_stage))
+        )
+        self._at: dict[int, dict[int, float]] = {}
         self._stopping = False
         self.cpu_clock = cpu_clock
         self._first_result: float | None = None
@@ -276,7 +282,7 @@ class Sweep:
         if proposal is None:  # a sequential stage: propose from everything known by now
             assert self._plan.box is not None
             earlier = self.spec.warm_start.evidence if self.spec.warm_start else ()
-            history = evidence(self.store.trial_rows(), self.spec.sign, earlier)
+            history = evidence(self.store.trial_rows(), self.spec.sign, earlier, self._at)
             proposal = propose_one(self.spec, self._plan.stage, self._plan.box, history, number)
         tid = trial_id(number)
         box = self.spec.space.box_values(proposal.box)
@@ -345,6 +351,7 @@ class Sweep:
         if not diverged(value) and self.spec.sign * value < trial.best:  # never an absurd one
             trial.best = self.spec.sign * value
             self._best.update(trial.trial_id, trial.best)
+        self._milestone(trial.number, epoch, trial.best)
         trial.reported = epoch
         best = None if math.isinf(trial.best) else self.spec.sign * trial.best
         self.store.add_point(trial.trial_id, record, best)
@@ -370,6 +377,11 @@ class Sweep:
             self._end(trial, TrialState.COMPLETED)
         else:
             self._feed(trial)
+
+    def _milestone(self, number: int, epoch: int, best: float) -> None:
+        """Note the trial's best so far (minimised) if `epoch` is a milestone."""
+        if epoch in self._milestones and math.isfinite(best):
+            self._at.setdefault(number, {})[epoch] = best
 
     def _pause(self, trial: Running) -> None:
         """The trial waits at its rung, unless the scheduler promotes it at once; the worker
@@ -482,10 +494,14 @@ class Sweep:
         points = list(self.store.points())
         for p in points:
             last_seq[p.trial_id] = p.seq
+        running_best: dict[str, float] = {}
         for p in points:
             tid = p.trial_id
             scheduler = self._scheduler(by_id[tid].stage)
             value = math.nan if p.diverged else p.value(self.spec.metric)
+            if not diverged(value):
+                running_best[tid] = min(running_best.get(tid, math.inf), self.spec.sign * value)
+            self._milestone(by_id[tid].number, p.epoch, running_best.get(tid, math.inf))
             decision = scheduler.on_result(tid, p.epoch, value)
             if p.seq == last_seq[tid]:
                 state = by_id[tid].state

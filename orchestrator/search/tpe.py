@@ -5,12 +5,18 @@ TPE works on Caviar's unit coordinates, so the course's scales hold: an ordered 
 (log learning rate, log 1-beta, a power of two, an integer) is a float in its box's range of
 the unit interval, a choice is a categorical, and a conditional parameter is suggested only
 where its condition holds (grouped TPE models each set of parameters that occur together).
-The sweep's history becomes Optuna trials on every proposal, nothing is kept between them:
-finished trials by their best value; paused, pruned and stopped ones ranked by the epoch
-they reached, then their best value there (Optuna's own rule for pruned trials); diverged
-ones as the worst evidence; trials still running as running, so the constant liar keeps
-parallel workers from all getting the same proposal. The same seed and the same order of
-results give the same proposals, and a resumed sweep rebuilds the history from its store.
+The sweep's history becomes Optuna trials on every proposal, nothing is kept between them.
+Trials are compared where they are comparable, as BOHB fits its model on the highest budget
+with enough observations: at the highest milestone epoch (a rung or the last) that enough
+trials reached, every trial that reached it counts by its best value up to that epoch, and
+one that stopped short of it (paused, pruned, stopped) ranks below them, by the epoch it
+reached, then its best value there (Optuna's own rule for pruned trials). So a trial that
+got far only because its Hyperband bracket started late does not pass for a good one.
+Without milestones (a warm start's trials), finished trials count by their best value.
+Diverged trials are the worst evidence; trials still running count as running, so the
+constant liar keeps parallel workers from all getting the same proposal. The same seed and
+the same order of results give the same proposals, and a resumed sweep rebuilds the history
+from its store.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from caviar_common.states import TrialState
@@ -56,9 +62,16 @@ class Evidence:
     kind: str  # "complete", "partial" (paused, pruned, stopped, diverged) or "running"
     epochs: int  # epochs it reached
     value: float  # its best value so far in minimise terms; NaN if it never had one
+    # its best value (minimised) up to each milestone epoch it reached: rungs and the last
+    at: Mapping[int, float] = field(default_factory=dict)
 
 
-def evidence(rows: Iterable[Stored], sign: float, earlier: Iterable[Stored] = ()) -> list[Evidence]:
+def evidence(
+    rows: Iterable[Stored],
+    sign: float,
+    earlier: Iterable[Stored] = (),
+    milestones: Mapping[int, Mapping[int, float]] | None = None,
+) -> list[Evidence]:
     """The evidence in the store's trial rows, after that of an earlier sweep's (`earlier`:
     a warm start's trials, their configurations already placed in this sweep's space, see
     orchestrator/search/warm_start.py); failed trials (a crash, not the configuration's
@@ -66,16 +79,24 @@ def evidence(rows: Iterable[Stored], sign: float, earlier: Iterable[Stored] = ()
 
     An earlier trial is numbered below 1 (its number less the earlier sweep's highest), so
     TPE takes them first, in their own order; one the earlier sweep left running (it was
-    interrupted) counts as partial, since it will never report again.
+    interrupted) counts as partial, since it will never report again. `milestones`: trial
+    number -> its best value (minimised) up to each milestone epoch it reached.
     """
     before = list(earlier)
     last = max((int(r.number) for r in before), default=0)
     found = [_evidence(r, sign, int(r.number) - last, ended=True) for r in before]
-    found += [_evidence(r, sign, int(r.number)) for r in rows]
+    at = milestones or {}
+    found += [_evidence(r, sign, int(r.number), at=at.get(int(r.number), {})) for r in rows]
     return [e for e in found if e is not None]
 
 
-def _evidence(r: Stored, sign: float, number: int, ended: bool = False) -> Evidence | None:
+def _evidence(
+    r: Stored,
+    sign: float,
+    number: int,
+    ended: bool = False,
+    at: Mapping[int, float] | None = None,
+) -> Evidence | None:
     """One trial's evidence, numbered `number`; None for a failed one. With `ended`, a
     trial stored as still running is partial."""
     state = r.state
@@ -83,11 +104,23 @@ def _evidence(r: Stored, sign: float, number: int, ended: bool = False) -> Evide
         return None
     value = math.nan if r.best is None else sign * float(r.best)
     if state == TrialState.DIVERGED:
-        value = math.nan  # the worst evidence, whatever it reported before diverging
+        value, at = math.nan, {}  # the worst evidence, whatever it reported before diverging
     kind = _KINDS.get(state, "partial")
     if ended and kind == "running":
         kind = "partial"
-    return Evidence(number, r.config, kind, int(r.epochs), value)
+    return Evidence(number, r.config, kind, int(r.epochs), value, dict(at or {}))
+
+
+def fidelity(history: Sequence[Evidence], enough: int) -> int | None:
+    """The epoch the model compares trials at: the highest milestone that at least `enough`
+    ended or paused trials reached (BOHB's rule); None when no milestone has that many."""
+    counts: dict[int, int] = {}
+    for item in history:
+        if item.kind != "running":
+            for epoch in item.at:
+                counts[epoch] = counts.get(epoch, 0) + 1
+    reached = [epoch for epoch, n in counts.items() if n >= max(enough, 1)]
+    return max(reached, default=None)
 
 
 @dataclass(frozen=True)
@@ -188,13 +221,15 @@ def suggest(
                 ),
                 direction="minimize",  # values arrive in minimise terms
             )
-            counted = 0
+            inside = []
             for item in sorted(history, key=lambda e: e.number):
                 params = to_params(space, item.config)
-                if not _inside(params, dists):
-                    continue
-                study.add_trial(_frozen(item, params, dists))
-                counted += item.kind != "running"
+                if _inside(params, dists):
+                    inside.append((item, params))
+            counted = sum(item.kind != "running" for item, _ in inside)
+            at = fidelity([item for item, _ in inside], min(warmup, counted) or 1)
+            for item, params in inside:
+                study.add_trial(_frozen(item, params, dists, at))
             params = _suggest_all(space, fixed, study.ask(), dists)
     finally:
         optuna.logging.set_verbosity(quiet)
@@ -202,14 +237,24 @@ def suggest(
     return Suggestion(config, MODEL if counted >= warmup else WARM_UP)
 
 
-def _frozen(item: Evidence, params: Mapping[str, float | int], dists: Mapping[str, Any]) -> Any:
+def _frozen(
+    item: Evidence,
+    params: Mapping[str, float | int],
+    dists: Mapping[str, Any],
+    at: int | None = None,
+) -> Any:
+    """The trial as Optuna's TPE sees it. With `at` (the epoch trials are compared at),
+    one that reached it counts as complete with its best value up to that epoch."""
     from optuna.trial import TrialState as OptunaState
     from optuna.trial import create_trial
 
     used = {n: dists[n] for n in params}
     if item.kind == "running":
         return create_trial(params=dict(params), distributions=used, state=OptunaState.RUNNING)
-    if item.kind == "complete" and math.isfinite(item.value):
+    there = item.at.get(at, math.nan) if at is not None else math.nan
+    if math.isfinite(there):
+        return create_trial(params=dict(params), distributions=used, value=there)
+    if (at is None or not item.at) and item.kind == "complete" and math.isfinite(item.value):
         return create_trial(params=dict(params), distributions=used, value=item.value)
     # TPE ranks a pruned trial by the last step it reported, then its value there; one with
     # no step at all (diverged, or never a finite value) ranks below every other
