@@ -116,6 +116,8 @@ def extend(
     trials: int | None = None,
     max_epochs: int | None = None,
     sampler: str | None = None,
+    epochs: int | None = None,
+    time_limit: float | None = None,
     address: str | None = None,
     workers: int | None = None,
     report: bool = False,
@@ -134,6 +136,10 @@ def extend(
         trials: Trials in the new stage.
         max_epochs: The new epoch budget per trial; never smaller than the sweep's.
         sampler: The new stage's sampler (random, sobol, grid or tpe).
+        epochs: The new budget.epochs (all trials together); never smaller. A sweep
+            whose trials are open grows this way, or by `time_limit`.
+        time_limit: The new budget.time_limit in seconds, over all runs of the sweep;
+            never smaller.
         address: An existing Ray cluster to run on, as for `run`.
         workers: Trials at a time; by default the cluster's CPUs / cpus_per_trial.
         report: Keep RUN/report.html up to date while the sweep runs.
@@ -143,8 +149,9 @@ def extend(
         The grown sweep's `Run`, once it has finished.
 
     Raises:
-        InputError: Neither `trials` nor `max_epochs` given, a value out of range, or the
-            grown sweep file does not check out (nothing is changed then).
+        InputError: Nothing to grow given, a value out of range, `trials` for a sweep
+            whose trials are open, or the grown sweep file does not check out (nothing is
+            changed then).
         StoreError: `run` holds no sweep, or another process runs it.
         RuntimeError: Ray is already initialised in this process.
         KeyboardInterrupt: On Ctrl-C, once everything recorded so far is kept;
@@ -154,7 +161,14 @@ def extend(
 
     _refuse_own_ray()
     run_dir = run.path if isinstance(run, Run) else Path(run)
-    spec, store = extend_run(run_dir, trials=trials, max_epochs=max_epochs, sampler=sampler)
+    spec, store = extend_run(
+        run_dir,
+        trials=trials,
+        max_epochs=max_epochs,
+        sampler=sampler,
+        epochs=epochs,
+        time_limit=time_limit,
+    )
     return _drive(spec, run_dir, store, address, workers, report, dashboard)
 
 

@@ -44,12 +44,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         commands,
         "extend",
         _extend,
-        help="grow a sweep: a stage of more trials and/or a larger epoch budget",
+        help="grow a sweep: a stage of more trials, more epochs per trial, a larger budget",
         description="Add a stage of N trials to a sweep (sampled by the last stage's "
         "sampler unless --sampler says otherwise; TPE goes on from every result so far) "
         "and/or raise its epoch budget, so that paused trials can be promoted further and "
-        "the kept trials that completed go on from their checkpoints. Then runs what was "
-        "added; an extended sweep resumes like any other.",
+        "the kept trials that completed go on from their checkpoints. A sweep whose trials "
+        "are open grows by its budget: --epochs and --time-limit (both totals). Then runs "
+        "what was added; an extended sweep resumes like any other.",
     )
     add_run_dir(extend)
     extend.add_argument("--trials", type=positive_int, help="trials in the new stage")
@@ -57,6 +58,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--max-epochs", type=positive_int, help="the new epoch budget per trial (not smaller)"
     )
     extend.add_argument("--sampler", help="the new stage's sampler (default: the last stage's)")
+    extend.add_argument(
+        "--epochs", type=positive_int, help="the new budget.epochs, all trials together"
+    )
+    extend.add_argument(
+        "--time-limit", type=float, help="the new budget.time_limit in seconds, all runs together"
+    )
     _driver_options(extend)
 
     report = add_command(
@@ -161,7 +168,12 @@ def _extend(args: argparse.Namespace) -> int:
     from orchestrator.execution.runner import extend_run
 
     spec, store = extend_run(
-        args.run_dir, trials=args.trials, max_epochs=args.max_epochs, sampler=args.sampler
+        args.run_dir,
+        trials=args.trials,
+        max_epochs=args.max_epochs,
+        sampler=args.sampler,
+        epochs=args.epochs,
+        time_limit=args.time_limit,
     )
     return _drive(spec, args.run_dir, store, args)
 

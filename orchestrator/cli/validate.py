@@ -88,8 +88,15 @@ def _sample(args: argparse.Namespace) -> int:
         print(f"warning: {message}", file=sys.stderr)
     print(proposals_table(proposals, spec.space.dims))
     warm = len(spec.warm_start.first) if spec.warm_start is not None else 0
-    asked = warm + spec.stages[0].trials if args.count is None else args.count
-    if len(proposals) < asked:  # a tpe stage: only its warm-up is known in advance
+    first = spec.stages[0].trials
+    if first is None and args.count is None:
+        print(
+            f"(the first {len(proposals)}: trials are open, proposed until the budget "
+            f"{'or its share ' if spec.stages[0].share else ''}is spent; -n COUNT for more)"
+        )
+    asked = warm + (first or 0) if args.count is None else args.count
+    # a tpe stage: only its warm-up is known in advance
+    if (first is not None or args.count is not None) and len(proposals) < asked:
         known = "the warm start's best" if spec.warm_start else "the tpe sampler's random warm-up"
         print(
             f"(the first {len(proposals)} of {asked}: {known}; the "

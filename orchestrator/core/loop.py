@@ -32,11 +32,13 @@ import numpy as np
 from caviar_common.keeping import BestTrials
 from caviar_common.seeds import scheduler_seed, trial_seed
 from caviar_common.states import LIVE, SweepState, TrialState
+from orchestrator.core.budget import Budget, share_ends
 from orchestrator.core.executor import Crashed, EpochDone, Event, Executor, TrialTask
 from orchestrator.core.planner import (
     Finished,
     Proposal,
     plan_stage,
+    propose,
     propose_one,
     stage_boxes,
     warm_proposals,
@@ -54,6 +56,9 @@ if TYPE_CHECKING:
 
 # (a trial's configuration, its number, its kept weights) -> (test cost, test accuracy)
 Scorer = Callable[[dict[str, Any], int, bytes], tuple[float, float]]
+
+
+ELAPSED = "elapsed"  # the sweep table's key: seconds its runs have spent, for a time budget
 
 
 def trial_id(number: int) -> str:
@@ -87,7 +92,14 @@ class _Plan:
     stage: int = -1
     queue: deque[tuple[int, Proposal | None]] = field(default_factory=deque)  # None: propose
     next_number: int = 1
-    box: Box | None = None  # where a sequential stage proposes
+    box: Box | None = None  # where a sequential or an open stage proposes
+    open: bool = False  # proposes until its share (`until`) or the budget is spent
+    until: float | None = None  # the share of the budget spent that ends the stage
+    made: int = 0  # an open planned stage: its sampler's points taken so far
+    known: frozenset[int] = frozenset()  # trial numbers stored before the stage was planned
+
+
+OPEN_CHUNK = 64  # an open random or Sobol stage plans at least this many trials at a time
 
 
 def _usage(cpu_seconds: float) -> dict[str, float]:
@@ -150,6 +162,11 @@ class Sweep:
         )
         self._at: dict[int, dict[int, float]] = {}
         self._stopping = False
+        self._budget = Budget(spec.epoch_budget, spec.time_limit)
+        self._share_ends = share_ends(spec.stages)
+        self._stored = 0  # epochs in the store: what the budget has spent, with those asked for
+        self._before = 0.0  # seconds earlier runs of the sweep spent
+        self._saved_at = -math.inf  # when the seconds spent were last stored
         self.cpu_clock = cpu_clock
         self._first_result: float | None = None
 
@@ -166,6 +183,8 @@ class Sweep:
     def run(self) -> Status:
         """Run (or continue) the sweep to its end; KeyboardInterrupt leaves it resumable."""
         self.store.claim()
+        self._before = float(self.store.get(ELAPSED, 0.0) or 0.0)
+        self.status.elapsed_before = self._before
         self._replay()
         cpu = self.cpu_clock()
         try:
@@ -174,7 +193,8 @@ class Sweep:
                 with self.store.batch():  # one transaction per round: see Store.batch
                     for event in events:
                         self._handle(event)
-                    self._check_time()
+                    self._check_budget()
+                    self._save_elapsed()
                     self._launch()
                     if not self.running and not self._more_to_launch():
                         break
@@ -187,11 +207,12 @@ class Sweep:
             self.store.set(
                 state=SweepState.FINISHED,
                 ended=self.clock(),
+                **{ELAPSED: self._elapsed()},
                 driver={**(self.store.meta().driver or {}), **_usage(self.cpu_clock() - cpu)},
             )
             self._report(final=True)
         except KeyboardInterrupt:
-            self.store.set(state=SweepState.INTERRUPTED)
+            self.store.set(state=SweepState.INTERRUPTED, **{ELAPSED: self._elapsed()})
             self._report(final=True)
             raise
         finally:
@@ -221,22 +242,74 @@ class Sweep:
     def _more_to_launch(self) -> bool:
         if self._stopping:
             return False
-        if self.to_restart or self._plan.queue:
+        if self.to_restart or self._has_new():
             return True
         return self._plan_next_stage()
 
     def _launch(self) -> None:
         """Fill free workers: restarts first, then promotions, then new trials."""
         while self.executor.free() > 0 and not self._stopping:
+            self._check_budget()  # each start spends some of it
+            if self._stopping:
+                return
             if self.to_restart:
                 self._start(self.to_restart.popleft())
             elif (promoted := self._next_promotion()) is not None:
                 self._promote(promoted)
-            elif self._plan.queue or self._plan_next_stage():
-                number, proposal = self._plan.queue.popleft()
-                self._new_trial(number, proposal)
+            elif (new := self._next_new()) is not None:
+                self._new_trial(*new)
             else:
                 return
+
+    def _next_new(self) -> tuple[int, Proposal | None] | None:
+        """The next new trial and its proposal (None: propose it from the evidence), the
+        stages planned as they come; None when no new trial can start now."""
+        while True:
+            plan = self._plan
+            if plan.open and self._stage_spent():
+                plan.open = False  # its share is spent: the stage starts no new trial,
+                if plan.queue:  # and the next stage numbers its trials on from its last
+                    plan.next_number = plan.queue[0][0]
+                plan.queue.clear()
+            if plan.open and not plan.queue:
+                self._refill()
+            if plan.queue:
+                return plan.queue.popleft()
+            if not self._plan_next_stage():
+                return None
+
+    def _has_new(self) -> bool:
+        """Whether the stage now planned has a new trial to start."""
+        return bool(self._plan.queue) or (self._plan.open and not self._stage_spent())
+
+    def _stage_spent(self) -> bool:
+        """Whether the open stage now planned has spent its share (or the whole budget)."""
+        until = 1.0 if self._plan.until is None else self._plan.until
+        return self._budget.spent(self._epochs_spent(), self._elapsed()) >= until - 1e-12
+
+    def _refill(self) -> None:
+        """Queue the open stage's next trials: one to propose (tpe), or the sampler's next
+        points, numbered on from the stage's last (a resume skips those stored)."""
+        plan, spec = self._plan, self.spec
+        stage = spec.stages[plan.stage]
+        if stage.sequential:
+            plan.queue.append((plan.next_number, None))
+            plan.next_number += 1
+            return
+        assert plan.box is not None
+        made = propose(
+            spec.space,
+            spec.model,
+            stage,
+            plan.stage,
+            plan.box,
+            spec.seed,
+            max(OPEN_CHUNK, plan.made),  # doubling: all points so far are drawn again
+            plan.made,
+        )
+        plan.queue.extend((plan.next_number + i, p) for i, p in enumerate(made))
+        plan.made += len(made)
+        plan.next_number += len(made)
 
     def _plan_next_stage(self) -> bool:
         """Plan the next stage: one that zooms once every trial before it has ended."""
@@ -249,7 +322,7 @@ class Sweep:
             # a new scheduler takes over: the old one's paused trials keep their state only
             self.store.drop_paused_checkpoints()
         self._plan_stage(index, self._plan.next_number)
-        return bool(self._plan.queue) or self._plan_next_stage()
+        return self._has_new() or self._plan_next_stage()
 
     def _plan_stage(self, index: int, first: int) -> None:
         """Queue stage `index`'s trials, numbered from `first`, except those stored already;
@@ -262,9 +335,13 @@ class Sweep:
         ]
         spec, known = self.spec, {r.number for r in rows}
         warm = warm_proposals(spec, index)
-        if spec.stages[index].sequential:
+        stage = spec.stages[index]
+        if stage.open and stage.sampler != "grid":  # a grid is whole, open or not
+            self._plan_open(index, first, warm, finished, frozenset(known))
+            return
+        if stage.sequential:
             box = stage_boxes(spec.space, spec.stages, index, finished, spec.sign)[index]
-            count = len(warm) + spec.stages[index].trials
+            count = len(warm) + (stage.trials or 0)
             todo: list[tuple[int, Proposal | None]] = [
                 (n, warm[n - first] if n - first < len(warm) else None)
                 for n in range(first, first + count)
@@ -277,6 +354,26 @@ class Sweep:
         )
         todo = [(first + i, p) for i, p in enumerate(proposals) if first + i not in known]
         self._plan = _Plan(index, deque(todo), first + len(proposals))
+
+    def _plan_open(
+        self,
+        index: int,
+        first: int,
+        warm: list[Proposal],
+        finished: list[Finished],
+        known: frozenset[int],
+    ) -> None:
+        """Plan open stage `index` from trial `first`: a warm start's trials, then trials
+        made as workers free up (`_refill`), on from the last the store holds."""
+        spec = self.spec
+        box = stage_boxes(spec.space, spec.stages, index, finished, spec.sign)[index]
+        todo: list[tuple[int, Proposal | None]] = [
+            (first + i, p) for i, p in enumerate(warm) if first + i not in known
+        ]
+        own = first + len(warm)  # the stage's own trials are numbered from here
+        start = max([own, *(n + 1 for n in known if n >= own)])
+        until = self._share_ends[index]
+        self._plan = _Plan(index, deque(todo), start, box, True, until, start - own, known)
 
     def _new_trial(self, number: int, proposal: Proposal | None) -> None:
         if proposal is None:  # a sequential stage: propose from everything known by now
@@ -298,6 +395,7 @@ class Sweep:
         done, data = saved if saved is not None else (0, None)
         if not trial.fresh:
             self.store.rewind(trial.trial_id, done)
+            self._stored -= trial.reported - done  # the epochs after the checkpoint go
         trial.fresh = False
         trial.requested = trial.reported = done
         task = TrialTask(
@@ -323,12 +421,16 @@ class Sweep:
         while trial.requested < last:
             if trial.requested > trial.reported and scheduler.may_stop(trial.requested):
                 return
+            if self._budget.epochs_left(self._epochs_spent()) == 0:
+                break
             trial.requested += 1
             e = trial.requested
             ckpt = e % self.options.checkpoint_every == 0 or e in self._checkpoint_at
             # (at the last epoch, only a trial that ranks among the kept sends its state, as
             # `keep` says: a larger budget, caviar extend, lets it go on from there)
             self.executor.request(trial.trial_id, e, ckpt and e < last, keep)
+        if trial.reported == trial.requested < last:  # the epoch budget is spent
+            self._end(trial, TrialState.STOPPED, f"budget.epochs of {self._budget.epochs} spent")
 
     # -- events -------------------------------------------------------------------------
 
@@ -355,6 +457,7 @@ class Sweep:
         trial.reported = epoch
         best = None if math.isinf(trial.best) else self.spec.sign * trial.best
         self.store.add_point(trial.trial_id, record, best)
+        self._stored += 1
         if event.checkpoint is not None:
             self.store.save_checkpoint(trial.trial_id, epoch, event.checkpoint)
         if event.model is not None and not diverged(value):
@@ -405,7 +508,7 @@ class Sweep:
             return None
         found = self.scheduler.promote()
         last_stage = self._plan.stage + 1 >= len(self.spec.stages)
-        if found is None and last_stage and not self._plan.queue:
+        if found is None and last_stage and not self._has_new():
             found = self.scheduler.promote(finishing=True)
         return found
 
@@ -436,14 +539,40 @@ class Sweep:
         self.store.end_trial(trial.trial_id, state, self.clock(), error)
         self.status.ended(trial.trial_id, state, trial.reported)
 
-    def _check_time(self) -> None:
-        limit = self.spec.time_limit
-        if limit is None or self._stopping or self.clock() - self.status.started < limit:
+    # -- the budget -------------------------------------------------------------------
+
+    def _epochs_spent(self) -> int:
+        """Epochs stored and epochs asked for: what the epoch budget has spent."""
+        return self._stored + sum(t.requested - t.reported for t in self.running.values())
+
+    def _elapsed(self) -> float:
+        """Seconds this sweep has run, its earlier runs' included."""
+        return self._before + max(0.0, self.clock() - self.status.started)
+
+    def _save_elapsed(self) -> None:
+        """Store the seconds spent (at most once a second), so that a resume, even after
+        a crash, goes on with the time left."""
+        now = self.clock()
+        if now - self._saved_at >= 1.0:
+            self._saved_at = now
+            self.store.set(**{ELAPSED: self._elapsed()})
+
+    def _check_budget(self) -> None:
+        """Stop starting trials once the budget is spent. At the time limit, running
+        trials stop where they are; once the epoch budget is spent, each ends after the
+        epochs it was already asked for."""
+        limit, epochs = self.spec.time_limit, self._budget.epochs
+        if self._stopping:
             return
-        self._stopping = True  # no new trials; the running ones stop where they are
-        reason = f"budget.time_limit of {limit:g} s reached"
-        for trial in list(self.running.values()):
-            self._end(trial, TrialState.STOPPED, reason)
+        if limit is not None and self._elapsed() >= limit:
+            reason = f"budget.time_limit of {limit:g} s reached"
+            for trial in list(self.running.values()):
+                self._end(trial, TrialState.STOPPED, reason)
+        elif epochs is not None and self._epochs_spent() >= epochs:
+            reason = f"budget.epochs of {epochs} spent"
+        else:
+            return
+        self._stopping = True  # no new trials, no promotions
         while self.to_restart:  # waiting for a worker after losing one: it ends here too
             self._record_end(self.to_restart.popleft(), TrialState.STOPPED, reason)
 
@@ -492,6 +621,7 @@ class Sweep:
         reopened = self._reopened(rows)
         last_seq: dict[str, int] = {}
         points = list(self.store.points())
+        self._stored = len(points)
         for p in points:
             last_seq[p.trial_id] = p.seq
         running_best: dict[str, float] = {}

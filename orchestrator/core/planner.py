@@ -25,6 +25,8 @@ from orchestrator.search.space import Box, Space
 from orchestrator.search.tpe import Evidence, suggest
 from orchestrator.search.zoom import top_k, zoom_box
 
+OPEN_SHOWN = 20  # the configurations `caviar sample` shows of an open first stage
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -72,12 +74,23 @@ def propose(
     index: int,
     box: Box,
     seed: int,
+    count: int | None = None,
+    start: int = 0,
 ) -> list[Proposal]:
-    """The configurations stage `index` tries inside `box`."""
+    """The configurations stage `index` tries inside `box`: its trials, or `count` of them
+    from the `start`-th on (an open stage's next ones). A sampler's points are one sequence
+    for the stage, so they come out the same however they are asked for; a grid is always
+    whole."""
+    n = stage.trials if count is None else count
+    if n is None and stage.sampler != "grid":
+        raise ValueError(f"stage {index + 1} is open: ask for a count of its trials")
     rng = np.random.default_rng(sampler_seed(seed, index))
     sampler = make_sampler(stage.sampler, stage.grid_points)
+    points = sampler.points(start + (n or 0), box, space, rng)
+    if stage.sampler != "grid":
+        points = points[start:]
     proposals, seen = [], set()
-    for point in sampler.points(stage.trials, box, space, rng):
+    for point in points:
         config = space.decode(point, fixed, box)
         key = repr(sorted(config.items()))
         if stage.sampler == "grid" and key in seen:
@@ -159,8 +172,11 @@ def first_stage(spec: SweepSpec, count: int | None = None) -> list[Proposal]:
     """
     if count is not None and count < 1:
         raise InputError("count", "must be an integer >= 1", count)
-    stage = spec.stages[0] if count is None else replace(spec.stages[0], trials=count)
+    stage = spec.stages[0]
+    if count is not None or stage.trials is None:
+        stage = replace(stage, trials=count or OPEN_SHOWN)
     box = stage_box(spec.space, spec.stages, 0, [], [], spec.sign)
+    assert stage.trials is not None
     if stage.sequential:  # its warm-up: what comes after depends on results
         known = min(stage.trials, max(1, stage.warmup))
         return [propose_one(spec, 0, box, [], number) for number in range(1, known + 1)]

@@ -43,12 +43,19 @@ def sign_of(direction: str) -> float:
 class Stage:
     """One stage of a sweep: how many trials, how they are sampled, and how it zooms."""
 
-    trials: int
+    trials: int | None  # None: open, proposed until the budget (or its share) is spent
     sampler: str = "random"
     grid_points: int = 3
     zoom_top_k: int | None = None  # None: sample the parent box as it is
     zoom_shrink: float = 0.5
     warmup: int = WARMUP  # tpe: random proposals until this many trials have results
+    share: float | None = None  # of a budget by compute: no new trial once it is spent
+
+    @property
+    def open(self) -> bool:
+        """True when its trials are not counted: it proposes until its share, or the
+        budget, is spent."""
+        return self.trials is None
 
     @property
     def sequential(self) -> bool:
@@ -95,6 +102,7 @@ class SweepSpec:
     test_fraction: float = 0.0  # share of all rows held out from every trial, for the end
     keep: int = 3  # models kept: the best trials' weights at their best epochs
     warm_start: WarmStart | None = None  # an earlier sweep it starts from
+    epoch_budget: int | None = None  # budget.epochs: epochs all trials together train at most
 
     @property
     def sign(self) -> float:
@@ -112,10 +120,18 @@ class SweepSpec:
         return data
 
     @property
-    def total_trials(self) -> int:
-        """Every trial it runs: the stages', and a warm start's, trained first, besides."""
+    def total_trials(self) -> int | None:
+        """Every trial it runs: the stages', and a warm start's, trained first, besides;
+        None when trials are open (proposed until the budget is spent)."""
+        if any(s.trials is None for s in self.stages):
+            return None
         warm = len(self.warm_start.first) if self.warm_start is not None else 0
-        return warm + sum(s.trials for s in self.stages)
+        return warm + sum(s.trials or 0 for s in self.stages)
+
+    @property
+    def by_compute(self) -> bool:
+        """Whether the budget says how much to spend: epochs, time or both."""
+        return self.epoch_budget is not None or self.time_limit is not None
 
     @property
     def run_dir(self) -> Path:

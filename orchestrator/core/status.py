@@ -55,10 +55,12 @@ class Status:
     name: str
     metric: str
     sign: float
-    total: int
+    total: int | None  # None: trials are open, proposed until the budget is spent
     started: float
     time_limit: float | None
     now: float = 0.0
+    epoch_budget: int | None = None  # epochs all trials together may train
+    elapsed_before: float = 0.0  # seconds the sweep's earlier runs spent (a time budget's)
     counts: Counter[str] = field(default_factory=Counter)
     running: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> config
     epochs: int = 0  # epochs trained by this process
@@ -73,7 +75,16 @@ class Status:
 
     @classmethod
     def start(cls, spec: SweepSpec, now: float) -> Status:
-        return cls(spec.name, spec.metric, spec.sign, spec.total_trials, now, spec.time_limit, now)
+        return cls(
+            spec.name,
+            spec.metric,
+            spec.sign,
+            spec.total_trials,
+            now,
+            spec.time_limit,
+            now,
+            epoch_budget=spec.epoch_budget,
+        )
 
     # -- updates from the loop ----------------------------------------------------------
 
@@ -161,27 +172,51 @@ class Status:
         return self.epochs / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
+    def epochs_left(self) -> int | None:
+        """Epochs the budget has left (None without an epoch budget)."""
+        if self.epoch_budget is None:
+            return None
+        return max(0, self.epoch_budget - self.epochs - self.epochs_before)
+
+    @property
     def time_left(self) -> float | None:
-        """Seconds left: the time limit's, or a guess from the trials ended so far."""
+        """Seconds left: the time limit's, or a guess from the trials ended so far, or
+        from the epochs the budget has left at this run's pace."""
         guesses = []
         if self.time_limit is not None:
-            guesses.append(max(0.0, self.time_limit - self.elapsed))
+            guesses.append(max(0.0, self.time_limit - self.elapsed_before - self.elapsed))
         done = self.ended_count
-        if 0 < done < self.total and self.elapsed > 0:
+        if self.total is not None and 0 < done < self.total and self.elapsed > 0:
             guesses.append(self.elapsed * (self.total - done) / done)
+        left = self.epochs_left
+        if left is not None and self.epochs_per_second > 0:
+            guesses.append(left / self.epochs_per_second)
         return min(guesses) if guesses else None
+
+    def budget_line(self) -> str | None:
+        """What a budget by compute has left, in words; None without one."""
+        parts = []
+        if self.epoch_budget is not None:
+            parts.append(f"{self.epochs_left:,} of {self.epoch_budget:,} epochs")
+        if self.time_limit is not None:
+            left = max(0.0, self.time_limit - self.elapsed_before - self.elapsed)
+            parts.append(f"{_duration(left)} of {_duration(self.time_limit)}")
+        return f"budget left: {' and '.join(parts)}" if parts else None
 
     def line(self) -> str:
         c = self.counts
         best = "-" if self.best_trial is None else f"{self.best_value:.4g} ({self.best_trial})"
         left = self.time_left
         eta = "" if left is None or self.final else f" | ~{_duration(left)} left"
+        total = "" if self.total is None else f"/{self.total}"
+        budget = self.budget_line()
         return (
-            f"[{self.name}] {self.ended_count}/{self.total} ended | running {len(self.running)} "
+            f"[{self.name}] {self.ended_count}{total} ended | running {len(self.running)} "
             f"| completed {c[TrialState.COMPLETED]} pruned {c[TrialState.PRUNED]} "
             f"diverged {c[TrialState.DIVERGED]} failed {c[TrialState.FAILED]} "
             + (f"paused {c[TrialState.PAUSED]} " if c[TrialState.PAUSED] else "")
             + f"| best {self.metric} {best} | {self.epochs_per_second:.1f} epochs/s{eta}"
+            + ("" if budget is None else f" | {budget}")
         )
 
 

@@ -30,8 +30,8 @@ def describe_sweep(spec: SweepSpec) -> list[str]:
     lines = [
         f"sweep {spec.name!r} on dataset {spec.dataset!r}; results in {spec.run_dir}",
         f"metric {spec.metric} ({spec.direction}); at most {spec.max_epochs} epochs per trial; "
-        f"{spec.cpus_per_trial:g} CPU per trial"
-        + (f"; time limit {spec.time_limit:g} s" if spec.time_limit else ""),
+        f"{spec.cpus_per_trial:g} CPU per trial",
+        describe_budget(spec),
         f"scheduler {spec.scheduler.name}" + (f" ({settings})" if settings else ""),
     ]
     if spec.model:
@@ -52,10 +52,53 @@ def describe_sweep(spec: SweepSpec) -> list[str]:
         )
         first = len(spec.warm_start.first) if spec.warm_start and i == 0 else 0
         warm = f"{first} warm-start trials, then " if first else ""
-        lines.append(f"stage {i + 1}: {warm}{stage.trials} trials, {sampler}{zoom}")
+        lines.append(f"stage {i + 1}: {warm}{_stage_size(spec, i)}, {sampler}{zoom}")
     if spec.warm_start is not None:
         lines.append(describe_warm_start(spec.warm_start))
     return lines
+
+
+def describe_budget(spec: SweepSpec) -> str:
+    """What the budget means: how many trials, how much compute, when it stops."""
+    total = spec.total_trials
+    if total is not None:
+        text = f"budget: {total:,} trials (at most {total * spec.max_epochs:,} epochs)"
+    else:
+        spend = []
+        if spec.epoch_budget is not None:
+            spend.append(f"{spec.epoch_budget:,} epochs in all are trained")
+        if spec.time_limit is not None:
+            spend.append(f"{spec.time_limit:g} s have passed")
+        text = f"budget: trials open, proposed until {' or '.join(spend)}"
+        if spec.epoch_budget is not None:
+            full = -(-spec.epoch_budget // spec.max_epochs)
+            text += (
+                f" ({full:,} trials if each trains all {spec.max_epochs} epochs; more where "
+                "the scheduler stops trials early)"
+            )
+    if total is not None and spec.epoch_budget is not None:
+        text += f"; or until {spec.epoch_budget:,} epochs in all are trained"
+    if total is not None and spec.time_limit is not None:
+        text += f"; or until {spec.time_limit:g} s have passed"
+    if spec.time_limit is not None:
+        text += "; time counts over every run of the sweep (a resume has the time left)"
+    if spec.by_compute:
+        text += "; then no trial starts and running trials stop"
+    return text
+
+
+def _stage_size(spec: SweepSpec, index: int) -> str:
+    """A stage's trials, or the part of the budget it proposes trials in."""
+    stage = spec.stages[index]
+    if stage.trials is not None:
+        return f"{stage.trials} trials"
+    shares = [s.share for s in spec.stages[: index + 1] if s.share is not None]
+    if stage.share is None:
+        return "trials until the budget is spent" if not shares else "the rest of the budget"
+    begin = sum(shares[:-1])
+    return f"trials until {100 * (begin + stage.share):g} % of the budget is spent" + (
+        f" (a share of {100 * stage.share:g} %)" if begin > 0 else ""
+    )
 
 
 def describe_warm_start(warm: WarmStart) -> str:

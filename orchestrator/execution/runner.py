@@ -185,7 +185,7 @@ def run_sweep(
             trainer=spec.trainer,
         )
         say(
-            f"sweep {spec.name}: {spec.total_trials} trials, up to {spec.max_epochs} epochs each, "
+            f"sweep {spec.name}: {_trials_text(spec)}, up to {spec.max_epochs} epochs each, "
             f"{executor.slots} at a time, scheduler {spec.scheduler.name}; results in {run_dir}"
         )
         progress: Any = make_progress(plain)
@@ -282,9 +282,12 @@ def extend_run(
     trials: int | None = None,
     max_epochs: int | None = None,
     sampler: str | None = None,
+    epochs: int | None = None,
+    time_limit: float | None = None,
 ) -> tuple[SweepSpec, Store]:
-    """The spec and store of a sweep grown by a stage of `trials` trials and/or to an epoch
-    budget of `max_epochs` (see sweepfile/extend.py), ready to be driven as a resume is.
+    """The spec and store of a sweep grown by a stage of `trials` trials, to an epoch
+    budget per trial of `max_epochs`, and/or to a budget by compute of `epochs` in all and
+    `time_limit` seconds (see sweepfile/extend.py), ready to be driven as a resume is.
     Nothing is changed unless the grown sweep file checks out."""
     from orchestrator.sweepfile.extend import extended
 
@@ -297,10 +300,17 @@ def extend_run(
                 f"{driver['host']}; let it finish (or stop it), then extend it"
             )
         source = extended(
-            store.get("source"), trials=trials, max_epochs=max_epochs, sampler=sampler
+            store.get("source"),
+            trials=trials,
+            max_epochs=max_epochs,
+            sampler=sampler,
+            epochs=epochs,
+            time_limit=time_limit,
         )
+        asked: dict[str, float | None] = {"trials": trials, "max_epochs": max_epochs}
+        asked.update({k: v for k, v in {"epochs": epochs, "time_limit": time_limit}.items() if v})
         spec = parse_sweep(source, Path(store.get("base_dir", ".")))
-        grown = [*(store.get("extended") or []), {"trials": trials, "max_epochs": max_epochs}]
+        grown = [*(store.get("extended") or []), asked]
         # from here on the sweep is unfinished business, which `caviar resume` finishes
         store.set(source=source, state=SweepState.INTERRUPTED, extended=grown)
     except BaseException:
@@ -333,3 +343,12 @@ def reopen_run(run_dir: Path) -> tuple[SweepSpec, Store]:
         raise StoreError(f"run: {run_dir} holds a finished sweep; there is nothing to resume")
     spec = parse_sweep(store.get("source"), Path(store.get("base_dir", ".")))
     return spec, store
+
+
+def _trials_text(spec: SweepSpec) -> str:
+    """The trials a sweep runs, or what it runs them until when they are open."""
+    if spec.total_trials is not None:
+        return f"{spec.total_trials} trials"
+    spend = [f"{spec.epoch_budget:,} epochs" if spec.epoch_budget else ""]
+    spend.append(f"{spec.time_limit:g} s" if spec.time_limit else "")
+    return f"trials until {' or '.join(s for s in spend if s)} are spent"

@@ -234,12 +234,22 @@ CUSTOM_METRIC = Field(
 REQUIRED = ("name", "space")
 
 BUDGET: dict[str, Field] = {
-    "trials": _trials("Trials in a stage that does not give its own (default 20)."),
+    "trials": _trials(
+        "Trials in a stage that does not give its own (default 20). Left out with a budget "
+        "by compute (epochs or time_limit), trials are open: proposed until it is spent."
+    ),
     "max_epochs": Field(
         "Epochs a trial trains at most.", "integer", 30, Bound(minimum=1, maximum=MAX_EPOCHS)
     ),
+    "epochs": Field(
+        "Epochs all trials together train at most (at least max_epochs); none by default.",
+        "integer",
+        bound=Bound(minimum=1, maximum=MAX_EPOCHS * MAX_TRIALS),
+        nullable=True,
+    ),
     "time_limit": Field(
-        "Stop starting trials after this many seconds; none by default.",
+        "Seconds the sweep runs, over all its runs (a resume goes on with the time left): "
+        "then no trial starts and running ones stop; none by default.",
         "number",
         bound=Bound(exclusive_minimum=0),
         unit="seconds",
@@ -273,6 +283,13 @@ SAMPLER: dict[str, Field] = {
 }
 STAGE: dict[str, Field] = {
     "trials": _trials("Trials in this stage (default: budget.trials)."),
+    "share": Field(
+        "With trials open: the share of the budget after which this stage starts no new "
+        "trial, counted from the end of the shares before it; the last stage without one "
+        "takes the rest.",
+        "number",
+        bound=Bound(exclusive_minimum=0, maximum=1),
+    ),
     "sampler": Field("This stage's sampler (default: the top-level sampler)."),
     "zoom": Field(
         "Sample inside a box around the best trials of the stage before (not on the first stage)."

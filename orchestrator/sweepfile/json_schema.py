@@ -158,8 +158,18 @@ def _sampler() -> dict[str, Any]:
 def _stages() -> dict[str, Any]:
     sampler = {**field_schema(STAGE["sampler"]), **_sampler()}
     zoom = {**field_schema(STAGE["zoom"]), **_table(ZOOM)}
-    properties = {"trials": field_schema(STAGE["trials"]), "sampler": sampler, "zoom": zoom}
-    stage = {"type": "object", "properties": properties, "additionalProperties": False}
+    properties = {
+        "trials": field_schema(STAGE["trials"]),
+        "share": field_schema(STAGE["share"]),
+        "sampler": sampler,
+        "zoom": zoom,
+    }
+    stage = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "not": {"required": ["trials", "share"]},  # one or the other
+    }
     first = {**stage, "properties": {k: v for k, v in properties.items() if k != "zoom"}}
     return {"type": "array", "minItems": 1, "items": [first], "additionalItems": stage}
 

@@ -15,7 +15,6 @@ could ever end.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,13 @@ from typing import Any
 import yaml
 
 from caviar_common.errors import ConfigError
-from orchestrator.core.spec import METRICS, Stage, SweepSpec
+from orchestrator.core.spec import METRICS, SweepSpec
 from orchestrator.schedulers.settings import (
     SCHEDULERS,
     SchedulerSpec,
     check_scheduler,
     check_settings,
 )
-from orchestrator.search.space import Space
 from orchestrator.sweepfile.checks import (
     Problems,
     SweepError,
@@ -55,14 +53,14 @@ from orchestrator.sweepfile.fields import (
     MAX_EPOCHS,
     MAX_TRIALS,
     RESOURCES,
-    SAMPLER,
-    STAGE,
     TOP,
     TOP_KEYS,
-    ZOOM,
 )
 from orchestrator.sweepfile.loader import SweepLoader as _Loader
 from orchestrator.sweepfile.space_section import check_model, check_sampled_configs, check_space
+from orchestrator.sweepfile.stages_section import check_epoch_budget
+from orchestrator.sweepfile.stages_section import sampler as sampler_of
+from orchestrator.sweepfile.stages_section import stages as stages_of
 from orchestrator.sweepfile.trainers import check_trainer
 from orchestrator.sweepfile.warm_start import check_warm_start
 from workers.protocol import DEFAULT_TRAINER, canonical_trainer, split_name
@@ -78,9 +76,6 @@ __all__ = [
     "parse_sweep",
     "rows_needed",
 ]
-
-Sampling = tuple[str, int, int]  # a stage's sampler: name, grid points, tpe warm-up
-_FALLBACK: Sampling = ("random", SAMPLER["points"].default, SAMPLER["warmup"].default)
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -135,13 +130,15 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     fixed = [str(k) for k in top["model"]] if isinstance(top.get("model"), Mapping) else []
     space = problems.attempt(check_space, top.get("space"), fixed, custom)
     model_and_space_ok = not problems.since(mark)
-    sampler = problems.attempt(_sampler, "sampler", top.get("sampler", TOP["sampler"].default))
+    sampler = problems.attempt(sampler_of, "sampler", top.get("sampler", TOP["sampler"].default))
     budget = problems.attempt(_section, top, "budget", BUDGET, problems) or {}
     # budget.trials is checked even when every stage gives its own trials: a value given
     # is never let through for being unused (its problem, if any, is reported once)
     problems.attempt(get, budget, "trials", BUDGET, "budget")
-    stages = problems.attempt(_stages, top.get("stages"), budget, sampler, space)
+    stages = problems.attempt(stages_of, top.get("stages"), budget, sampler, space)
     max_epochs = problems.attempt(get, budget, "max_epochs", BUDGET, "budget")
+    epoch_budget = problems.attempt(get, budget, "epochs", BUDGET, "budget")
+    problems.attempt(check_epoch_budget, epoch_budget, max_epochs)
     time_limit = problems.attempt(get, budget, "time_limit", BUDGET, "budget")
     scheduler = problems.attempt(
         _scheduler, top.get("scheduler", TOP["scheduler"].default), max_epochs
@@ -190,6 +187,7 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
         trainer=trainer,
         keep=keep,
         warm_start=warm_start,
+        epoch_budget=epoch_budget,
     )
 
 
@@ -239,129 +237,6 @@ def _section(
     section = mapping(key, top.get(key, {}), "a mapping")
     problems.attempt(known_keys, key, section, tuple(table))
     return section
-
-
-def _sampler(path: str, raw: Any) -> Sampling:
-    """(name, grid points, tpe warm-up) of `sampler: NAME` or `sampler: {name: NAME, ...}`."""
-    if not isinstance(raw, Mapping):
-        return value(path, SAMPLER["name"], raw), _FALLBACK[1], _FALLBACK[2]
-    problems = Problems()
-    problems.attempt(known_keys, path, raw, tuple(SAMPLER))
-    name = problems.attempt(
-        lambda: value(f"{path}.name", SAMPLER["name"], required(raw, "name", path))
-    )
-    for key, field in SAMPLER.items():
-        if field.only_for and key in raw and name is not None and name != field.only_for:
-            problems.add(
-                SweepError(
-                    f"{path}.{key}",
-                    f"only the {field.only_for} sampler takes {key}, and this one is {name}",
-                )
-            )
-    points = problems.attempt(get, raw, "points", SAMPLER, path)
-    warmup = problems.attempt(get, raw, "warmup", SAMPLER, path)
-    raise_all(problems.found)
-    assert name is not None and points is not None and warmup is not None
-    return name, points, warmup
-
-
-def _stages(
-    raw: Any, budget: Mapping[str, Any], default: Sampling | None, space: Space | None
-) -> tuple[Stage, ...]:
-    """The stages; `default` (the top-level sampler) and `space` are None when they have
-    problems of their own, and then what depends on them is not checked."""
-    if raw is None:
-        trials = _trials("budget.trials", budget)
-        if default is not None and space is not None:
-            _check_grid("sampler", default[0], default[1], space)
-        sampling = default or _FALLBACK
-        return (Stage(trials, sampling[0], sampling[1], warmup=sampling[2]),)
-    if not isinstance(raw, list) or not raw:
-        raise SweepError("stages", f"must be a non-empty list of stages, got {raw!r}")
-    problems = Problems()
-    stages = [
-        problems.attempt(_stage, i, entry, budget, default, space) for i, entry in enumerate(raw)
-    ]
-    raise_all(problems.found)
-    checked = [s for s in stages if s is not None]
-    total = sum(s.trials for s in checked)
-    if total > MAX_TRIALS:
-        raise SweepError(
-            "stages",
-            f"the stages' trials add up to {total}; a sweep runs at most {MAX_TRIALS} trials",
-        )
-    return tuple(checked)
-
-
-def _stage(
-    i: int,
-    entry: Any,
-    budget: Mapping[str, Any],
-    default: Sampling | None,
-    space: Space | None,
-) -> Stage:
-    path = f"stages[{i}]"
-    stage = mapping(path, entry, "a mapping")
-    problems = Problems()
-    problems.attempt(known_keys, path, stage, tuple(STAGE))
-    if "trials" in stage:
-        trials = problems.attempt(value, f"{path}.trials", STAGE["trials"], stage["trials"])
-    else:
-        trials = problems.attempt(_trials, "budget.trials", budget)
-    own = "sampler" in stage
-    sampling = problems.attempt(_sampler, f"{path}.sampler", stage["sampler"]) if own else default
-    if sampling is not None and space is not None:
-        where = f"{path}.sampler" if own else "sampler"
-        problems.attempt(_check_grid, where, sampling[0], sampling[1], space)
-    zoom = problems.attempt(_zoom, path, i, stage["zoom"]) if "zoom" in stage else (None, 0.5)
-    raise_all(problems.found)
-    assert trials is not None and zoom is not None
-    sampling = sampling or _FALLBACK  # the top-level sampler's problem is reported there
-    return Stage(trials, sampling[0], sampling[1], zoom[0], zoom[1], sampling[2])
-
-
-def _zoom(path: str, i: int, raw: Any) -> tuple[int, float]:
-    if i == 0:
-        raise SweepError(
-            f"{path}.zoom",
-            "the first stage has no stage before it to zoom into; put zoom on a later stage",
-        )
-    zoom = mapping(f"{path}.zoom", raw, "a mapping {top_k, shrink}")
-    problems = Problems()
-    problems.attempt(known_keys, f"{path}.zoom", zoom, tuple(ZOOM))
-    top_k = problems.attempt(get, zoom, "top_k", ZOOM, f"{path}.zoom")
-    shrink = problems.attempt(get, zoom, "shrink", ZOOM, f"{path}.zoom")
-    raise_all(problems.found)
-    assert top_k is not None and shrink is not None
-    return top_k, shrink
-
-
-def _trials(path: str, budget: Mapping[str, Any]) -> int:
-    """A stage's trials taken from the budget (or its default), named there."""
-    return int(value(path, BUDGET["trials"], budget.get("trials", BUDGET["trials"].default)))
-
-
-def _check_grid(path: str, sampler: str, points: int, space: Space) -> None:
-    """A grid stage tries every combination: refuse one with more than MAX_TRIALS of them.
-
-    Each dimension has at most `points` levels, or its values when it has no more than
-    that (a choice: all its values), so the product bounds the grid before duplicates
-    that a condition switched off are dropped.
-    """
-    if sampler != "grid":
-        return
-    levels = []
-    for key in space.dims:
-        every = space.params[key].discrete(points)
-        levels.append(points if every is None else len(every))
-    size = math.prod(levels)
-    if size > MAX_TRIALS:
-        raise SweepError(
-            path,
-            f"a grid of {points} points per dimension over {', '.join(space.dims)} has up to "
-            f"{' x '.join(map(str, levels))} = {size} points; a sweep runs at most "
-            f"{MAX_TRIALS} trials, so use fewer points, or random or sobol sampling",
-        )
 
 
 def _scheduler(raw: Any, max_epochs: int | None) -> SchedulerSpec:
