@@ -1,8 +1,10 @@
-"""Microseconds per scheduler decision, and whether one decision grows with the trials.
+"""Microseconds per scheduler decision, whether one decision grows with the trials, and
+milliseconds per TPE proposal over long histories.
 
 Run from the repository root (not part of the test suite, except its smoke run):
 
-    .venv/bin/python benchmarks/bench_scheduler.py [--quick] [--smoke] [--repeat N] [--growth-only]
+    .venv/bin/python benchmarks/bench_scheduler.py [--quick] [--smoke] [--repeat N]
+        [--growth-only | --tpe-only]
     .venv/bin/python -m benchmarks.bench_scheduler ...      (the same)
 
 Every sweep here is simulated (`orchestrator.execution.simulated`): the real tuning loop
@@ -22,6 +24,13 @@ O(log n) shows about 1. For ASHA and Hyperband, whose results between rungs cost
 nothing, the results at rung epochs are also compared alone ("at a rung"). The median over
 a window stands up to a loaded machine; the microseconds themselves do not, and `max` (one
 call) catches a garbage collection or a preemption as easily as the scheduler.
+
+The third times TPE's proposals as the loop pays for them (benchmarks/scheduling/
+tpe_timing.py): the evidence brought up to date, then the proposal, after 64, 1,000 and
+10,000 trials of a made-up sweep under Hyperband's milestones, 8 of them running. A cell is
+the median over the proposals after a run's first (which reads the store and builds the
+caches, shown apart), then over sweeps. "every trial" is the same model handing TPE the
+whole history, as it did before the bound (orchestrator/search/tpe/history.py).
 """
 
 from __future__ import annotations
@@ -41,6 +50,9 @@ TARGET_US = 50.0
 SIZES = (100, 1_000, 10_000)
 GROWTH_SIZES = ((10_000, 3), (1_000, 30))  # (trials, epochs)
 SMOKE_SIZES, SMOKE_GROWTH = (100,), ((300, 3),)
+TARGET_TPE_MS, TARGET_TPE_TRIALS = 20.0, 10_000  # per proposal, after this much history
+TPE_SIZES, TPE_PROPOSALS = (64, 1_000, 10_000), 12  # trials of history; proposals timed
+SMOKE_TPE_SIZES = (64, 300)  # 300: past the bound, so the smoke run samples the history
 
 
 def simulated_table(repeat: int, only: Callable[[str], bool], sizes: Sequence[int] = SIZES) -> None:
@@ -93,6 +105,34 @@ def growth_table(
                 )
 
 
+def tpe_table(
+    repeat: int, sizes: Sequence[int] = TPE_SIZES, proposals: int = TPE_PROPOSALS
+) -> None:
+    """The target holds at TARGET_TPE_TRIALS; a run without that size (--smoke) judges none."""
+    from benchmarks.scheduling.tpe_timing import WORKERS, tpe_cells
+
+    print(
+        f"ms per TPE proposal as the loop pays for it (evidence, then proposal), median of "
+        f"{repeat} made-up sweep(s) of {proposals} proposals; {WORKERS} trials running"
+    )
+    print()
+    head = " | ".join(f"{n:,} trials" for n in sizes)
+    print(f"| tpe | {head} | target at {TARGET_TPE_TRIALS:,} | |")
+    print("| --- | " + " | ".join("---:" for _ in sizes) + " | ---: | --- |")
+    cells = dict(zip(sizes, (tpe_cells(n, repeat, proposals) for n in sizes), strict=True))
+    judged = cells.get(TARGET_TPE_TRIALS)
+    verdict = "-" if judged is None else "OK" if judged["steady"] <= TARGET_TPE_MS else "MISS"
+    rows = (
+        ("proposal", "steady"),
+        ("a run's first (reads the store)", "first"),
+        ("every trial (no bound)", "every"),
+    )
+    for label, key in rows:
+        millis = " | ".join(f"{c[key]:.1f}" for c in cells.values())
+        target, mark = (f"≤ {TARGET_TPE_MS:g} ms", verdict) if key == "steady" else ("", "")
+        print(f"| {label} | {millis} | {target} | {mark} |", flush=True)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repetition")
@@ -101,6 +141,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=5, help="repetitions (median reported)")
     parser.add_argument("--growth-only", action="store_true", help="only the second table")
+    parser.add_argument("--tpe-only", action="store_true", help="only the TPE table")
     parser.add_argument("--only", help="only schedulers whose label contains this")
     args = parser.parse_args(argv)
     if args.quick or args.smoke:
@@ -117,10 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     def only(label: str) -> bool:
         return args.only is None or args.only in label
 
-    if not args.growth_only:
+    if not (args.growth_only or args.tpe_only):
         simulated_table(args.repeat, only, SMOKE_SIZES if args.smoke else SIZES)
         print()
-    growth_table(args.repeat, only, SMOKE_GROWTH if args.smoke else GROWTH_SIZES)
+    if not args.tpe_only:
+        growth_table(args.repeat, only, SMOKE_GROWTH if args.smoke else GROWTH_SIZES)
+        print()
+    if not args.growth_only and only("tpe"):
+        tpe_table(args.repeat, *((SMOKE_TPE_SIZES, 3) if args.smoke else (TPE_SIZES,)))
     return 0
 
 

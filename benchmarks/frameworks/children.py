@@ -116,7 +116,7 @@ class OptunaStudy(ChildTask):
         study = optuna.load_study(study_name=spec.name, storage=storage)
         states: dict[str, int] = {}
         for t in study.get_trials(deepcopy=False):
-            if t.number < spec.total_trials:
+            if t.number < _counted(spec):
                 states[t.state.name] = states.get(t.state.name, 0) + 1
         return {"trials": sum(states.values()), "states": states}
 
@@ -134,7 +134,7 @@ class OptunaWorker(ChildTask):
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # a NaN (diverged) trial warns
         spec, study = self._study()
-        cap = optuna.study.MaxTrialsCallback(spec.total_trials, states=None)  # running count
+        cap = optuna.study.MaxTrialsCallback(_counted(spec), states=None)  # running count
         study.optimize(self._objective(spec), callbacks=[cap], gc_after_trial=False)
         return {}
 
@@ -161,7 +161,7 @@ class OptunaWorker(ChildTask):
     def _objective(self, spec: SweepSpec) -> Any:
         import optuna
 
-        trials, epochs = spec.total_trials, spec.max_epochs
+        trials, epochs = _counted(spec), spec.max_epochs
         dataset = load_data(spec.data)
         log = EpochLog(Path(self.dir) / f"worker-{self.index}.jsonl")
 
@@ -188,3 +188,10 @@ class OptunaWorker(ChildTask):
 
 
 TASKS = (TuneRun, OptunaStudy, OptunaWorker)
+
+
+def _counted(spec: Any) -> int:
+    """The trials of a benchmark's sweep, which always counts them (never open)."""
+    if spec.total_trials is None:
+        raise ValueError(f"{spec.name}: a benchmark sweep gives its trials; this one's are open")
+    return int(spec.total_trials)

@@ -46,7 +46,7 @@ from orchestrator.core.planner import (
 from orchestrator.core.status import Status
 from orchestrator.schedulers import Decision, Scheduler, diverged, make_scheduler
 from orchestrator.search.space import Box
-from orchestrator.search.tpe import evidence
+from orchestrator.search.tpe import Ledger, TpeModel
 
 if TYPE_CHECKING:
     from orchestrator.core.spec import SweepSpec
@@ -161,6 +161,7 @@ class Sweep:
             {spec.max_epochs}.union(*(s.rung_epochs for s in self._by_stage))
         )
         self._at: dict[int, dict[int, float]] = {}
+        self._ledger: Ledger | None = None  # TPE's evidence, kept from the first proposal on
         self._stopping = False
         self._budget = Budget(spec.epoch_budget, spec.time_limit)
         self._share_ends = share_ends(spec.stages)
@@ -378,8 +379,14 @@ class Sweep:
     def _new_trial(self, number: int, proposal: Proposal | None) -> None:
         if proposal is None:  # a sequential stage: propose from everything known by now
             assert self._plan.box is not None
-            earlier = self.spec.warm_start.evidence if self.spec.warm_start else ()
-            history = evidence(self.store.trial_rows(), self.spec.sign, earlier, self._at)
+            if self._ledger is None:  # read from the store once, then kept from our view
+                earlier = self.spec.warm_start.evidence if self.spec.warm_start else ()
+                model = TpeModel(self.spec.space, self.spec.model)
+                self._ledger = Ledger(model, self.spec.sign, earlier)
+            live = [*self.running.values(), *self.to_restart]
+            history = self._ledger.refresh(
+                live, self.paused, self._at, self.status, self.store.trial_rows
+            )
             proposal = propose_one(self.spec, self._plan.stage, self._plan.box, history, number)
         tid = trial_id(number)
         box = self.spec.space.box_values(proposal.box)
@@ -388,7 +395,10 @@ class Sweep:
             tid, number, proposal.stage, proposal.config, box, unit, proposal.proposed_by
         )
         self._scheduler(proposal.stage).on_start(tid)
-        self._start(Running(tid, number, proposal.stage, dict(proposal.config)))
+        trial = Running(tid, number, proposal.stage, dict(proposal.config))
+        if self._ledger is not None:  # it may end before the next proposal
+            self._ledger.started(trial)
+        self._start(trial)
 
     def _start(self, trial: Running) -> None:
         saved = None if trial.fresh else self.store.checkpoint(trial.trial_id)

@@ -22,7 +22,7 @@ from orchestrator.core.spec import Stage, SweepSpec
 from orchestrator.search.proposed_by import WARM_START
 from orchestrator.search.samplers import SweepWarning, make_sampler
 from orchestrator.search.space import Box, Space
-from orchestrator.search.tpe import Evidence, suggest
+from orchestrator.search.tpe import Evidence, TpeModel, suggest
 from orchestrator.search.zoom import top_k, zoom_box
 
 OPEN_SHOWN = 20  # the configurations `caviar sample` shows of an open first stage
@@ -114,12 +114,16 @@ def _proposal(space: Space, config: dict[str, Any], index: int, box: Box, by: st
 
 
 def propose_one(
-    spec: SweepSpec, index: int, box: Box, history: Sequence[Evidence], number: int
+    spec: SweepSpec, index: int, box: Box, history: Sequence[Evidence] | TpeModel, number: int
 ) -> Proposal:
-    """Trial `number` of sequential stage `index`, from the evidence so far."""
+    """Trial `number` of sequential stage `index`, from the evidence so far: a list of it,
+    or the model a running sweep keeps up to date (the same evidence, the same proposal)."""
     stage = spec.stages[index]
     seed = proposal_seed(spec.seed, number)
-    made = suggest(spec.space, spec.model, box, history, number, seed, stage.warmup)
+    if isinstance(history, TpeModel):
+        made = history.suggest(box, number, seed, stage.warmup)
+    else:
+        made = suggest(spec.space, spec.model, box, history, number, seed, stage.warmup)
     return _proposal(spec.space, made.config, index, box, made.proposed_by)
 
 

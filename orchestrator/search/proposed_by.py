@@ -9,7 +9,7 @@ an earlier sweep (`warm_start:`) carries `WARM_START`.
 
 from __future__ import annotations
 
-SEQUENTIAL = ("tpe",)  # propose one trial at a time from results (orchestrator/search/tpe.py)
+SEQUENTIAL = ("tpe",)  # propose one trial at a time from results (orchestrator/search/tpe/)
 MODEL, WARM_UP = "tpe", "warm-up"
 WARM_START = "warm-start"  # a configuration taken from an earlier sweep, trained first
 WARMUP = 10  # Optuna's n_startup_trials: random proposals until this much evidence exists
