@@ -28,10 +28,6 @@ class Budget:
             shares.append(seconds / self.seconds)
         return max(shares)
 
-    def epochs_left(self, epochs: int) -> int | None:
-        """Epochs that may still be asked for after `epochs`; None without an epoch limit."""
-        return None if self.epochs is None else max(0, self.epochs - epochs)
-
 
 def share_ends(stages: Sequence[Stage]) -> list[float | None]:
     """For each stage with a share, the share of the budget spent at which it starts no new

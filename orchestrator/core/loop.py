@@ -431,7 +431,7 @@ class Sweep:
         while trial.requested < last:
             if trial.requested > trial.reported and scheduler.may_stop(trial.requested):
                 return
-            if self._budget.epochs_left(self._epochs_spent()) == 0:
+            if self._budget.epochs is not None and self._epochs_spent() >= self._budget.epochs:
                 break
             trial.requested += 1
             e = trial.requested
