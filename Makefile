@@ -15,8 +15,19 @@ $(STAMP): pyproject.toml
 sweep: $(STAMP)
 	$(BIN)/caviar run
 
-test: $(STAMP) chromium
+ANCHORS := .venv-anchors
+ANCHOR_STAMP := $(ANCHORS)/.installed
+
+test: $(STAMP) $(ANCHOR_STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# The anchors of benchmarks/quality.py (Syne Tune, DEHB) need numpy 1.x: an environment of
+# their own, every package pinned and installed with --no-deps (no xgboost, no NCCL).
+$(ANCHOR_STAMP): benchmarks/anchors/requirements.txt
+	rm -rf $(ANCHORS)
+	$(PYTHON) -m venv $(ANCHORS)
+	$(ANCHORS)/bin/python -m pip install --quiet --no-deps -r benchmarks/anchors/requirements.txt
+	touch $(ANCHOR_STAMP)
 
 # The HTML report's test opens it in headless Chromium (Debian's package). Install it when
 # missing and possible; otherwise that one test is skipped and says why.
@@ -32,4 +43,4 @@ lint: $(STAMP)
 	$(BIN)/mypy caviar orchestrator workers caviar_common benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(ANCHORS) build *.egg-info

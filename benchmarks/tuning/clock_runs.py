@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from orchestrator.core.spec import SweepSpec
 
 
+def trial_count(spec: SweepSpec) -> int:
+    """The trials `spec` may start outside Caviar: its count, or with trials open (a time
+    budget, --equal-time) as many as the time allows."""
+    from benchmarks.tuning.methods import OPEN_TRIALS
+
+    trials = spec.total_trials
+    if trials is None and spec.time_limit is None:
+        raise ValueError(f"{spec.name}: give budget.trials or budget.time_limit")
+    return OPEN_TRIALS if trials is None else trials
+
+
 @dataclass(frozen=True)
 class Point:
     """One epoch as a method received it: its end on the simulated clock and its value."""
@@ -108,7 +119,7 @@ class _OptunaOnClock:
         return False
 
     def run(self, workers: int, time_limit: float | None) -> list[Point]:
-        trials = self.spec.total_trials
+        trials = trial_count(self.spec)
         points: list[Point] = []
         for worker in range(min(workers, trials)):
             self.start(worker, 0.0)

@@ -1,5 +1,6 @@
 """What quality.py compares: the tasks, the course's space, and each method, as the sweep
-file it runs (Caviar's) or the study it drives (Optuna's)."""
+file it runs (Caviar's), the study it drives (Optuna's) or the library it runs in a process
+of its own (the anchors')."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ DEFAULT_METHOD = "tpe+hyperband-promote"  # the built-in sweep's, chosen by this
 REFERENCE = "random+fifo"  # regret 1 is its median first epoch; every target compares to it
 RIVAL = "optuna-tpe+sha"  # the default method's targets are set against it
 OPTUNA_STREAM = 7  # the child of the master seed Optuna's sampler is seeded from
+ANCHOR_STREAM = 8  # the child of the master seed each anchor's library is seeded from
 CSV_LABEL = "quality"
 
 # Built-in tasks by name; "csv" is a make_classification set written to a CSV file.
@@ -60,25 +62,33 @@ def _asha(mode: str, name: str = "asha") -> dict[str, Any]:
     return {"name": name, "grace_period": 1, "reduction_factor": 3, "mode": mode}
 
 
+FIRST_SHARE = 0.25  # the first stage's part of a budget by compute (--equal-time)
+
+
 def _split(trials: int) -> tuple[int, int]:
     """A quarter of the trials in a first stage, the rest in the second."""
     first = max(1, trials // 4)
     return first, trials - first
 
 
-def _zoom(trials: int) -> dict[str, Any]:
+def _zoom(trials: int | None) -> dict[str, Any]:
+    if trials is None:  # a budget by compute: the first stage until a quarter is spent
+        return {"stages": [{"share": FIRST_SHARE}, {"zoom": {"top_k": 4}}]}
     first, rest = _split(trials)
     zoom = {"top_k": max(2, first // 4)}  # around the best quarter of the first stage
     return {"stages": [{"trials": first}, {"trials": rest, "zoom": zoom}]}
 
 
-def _tpe(trials: int) -> dict[str, Any]:
+def _tpe(trials: int | None) -> dict[str, Any]:
+    if trials is None:  # a budget by compute: Sobol until a quarter is spent, then TPE
+        return {"stages": [{"share": FIRST_SHARE, "sampler": "sobol"}, {"sampler": "tpe"}]}
     first, rest = _split(trials)
     return {"stages": [{"trials": first, "sampler": "sobol"}, {"trials": rest, "sampler": "tpe"}]}
 
 
-# What each Caviar method sets in its sweep file, given the trials; Optuna's take none.
-CAVIAR: dict[str, Callable[[int], dict[str, Any]]] = {
+# What each Caviar method sets in its sweep file, given the trials (None: open, a budget by
+# compute); Optuna's and the anchors' take none.
+CAVIAR: dict[str, Callable[[int | None], dict[str, Any]]] = {
     REFERENCE: lambda n: {"sampler": "random", "scheduler": "fifo"},
     "random+asha-stop": lambda n: {"sampler": "random", "scheduler": _asha("stop")},
     "random+asha-promote": lambda n: {"sampler": "random", "scheduler": _asha("promote")},
@@ -88,10 +98,14 @@ CAVIAR: dict[str, Callable[[int], dict[str, Any]]] = {
     "tpe+hyperband-promote": lambda n: {**_tpe(n), "scheduler": _asha("promote", "hyperband")},
 }
 OPTUNA = ("optuna-tpe+sha", "optuna-tpe+hyperband")
-METHODS = (*CAVIAR, *OPTUNA)
+# Run by their own libraries in their own environment (benchmarks/anchors/): Syne Tune's
+# baselines ASHA, BOHB (ASHA with TPE-like kernel density) and ASHACQR (ASHA with conformal
+# quantile regression), and DEHB; each takes the space and budget as Optuna's rows do.
+ANCHORS = ("synetune-asha", "synetune-bohb", "synetune-ashacqr", "dehb")
+METHODS = (*CAVIAR, *OPTUNA, *ANCHORS)
 
 
-EQUAL_TIME_TRIALS = 10  # --equal-time: trials per method, as a multiple of --trials
+OPEN_TRIALS = 1_000_000  # --equal-time: Optuna's and the anchors' cap, never reached
 
 
 @dataclass(frozen=True)
@@ -138,11 +152,12 @@ def sweep_source(
     settings: Settings,
     time_limit: float | None = None,
 ) -> dict[str, Any]:
-    """The sweep file of a method, as a dict; Optuna's methods take its space and budget.
-    With a `time_limit`, the method may start many more trials, until that time is up."""
-    trials = settings.trials
+    """The sweep file of a method, as a dict; Optuna's and the anchors' take its space and
+    budget. With a `time_limit`, every method but the reference has a budget by compute:
+    trials open, started until that time is up."""
+    trials: int | None = settings.trials
     if time_limit is not None and method != REFERENCE:
-        trials *= EQUAL_TIME_TRIALS
+        trials = None
     source: dict[str, Any] = {
         "name": f"{task}-{method.replace('+', '_')}-{seed}",
         "dataset": dataset,
@@ -150,9 +165,11 @@ def sweep_source(
         "metric": "val_cost",
         "model": dict(MODEL),
         "space": json.loads(json.dumps(SPACE)),
-        "budget": {"trials": trials, "max_epochs": settings.epochs},
+        "budget": {"max_epochs": settings.epochs},
     }
-    if time_limit is not None and method != REFERENCE:
+    if trials is not None:
+        source["budget"]["trials"] = trials
+    else:
         source["budget"]["time_limit"] = time_limit
     source.update(CAVIAR[method](trials) if method in CAVIAR else {})
     return source

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.tuning.methods import (
+    ANCHOR_STREAM,
+    ANCHORS,
     MODEL,
     OPTUNA,
     OPTUNA_STREAM,
@@ -54,6 +56,7 @@ def run_pair(task: str, seed: int, methods: Sequence[str], settings: Settings) -
     """Every method on one task and seed, sharing one epoch cache. A method that fails is
     skipped with its error (so one broken method does not sink the others' results),
     unless `settings.strict`, where it raises."""
+    from benchmarks.tuning.anchor_runs import AnchorsMissing
     from benchmarks.tuning.epoch_cache import EpochCache, check_resume
     from caviar_common.seeds import trial_seed
     from orchestrator.sweepfile.parse import parse_sweep
@@ -81,7 +84,8 @@ def run_pair(task: str, seed: int, methods: Sequence[str], settings: Settings) -
             except Exception as err:
                 if settings.strict:
                     raise
-                runs[method] = {"skipped": f"failed: {type(err).__name__}: {err}"}
+                missing = isinstance(err, AnchorsMissing)  # its message says what to run
+                runs[method] = {"skipped": str(err) if missing else failed(err)}
                 continue
             wall = time.perf_counter() - began
             runs[method] = summarize(points, cache.trained - trained, wall)
@@ -97,6 +101,10 @@ def run_pair(task: str, seed: int, methods: Sequence[str], settings: Settings) -
     }
 
 
+def failed(err: Exception) -> str:
+    return f"failed: {type(err).__name__}: {err}"
+
+
 def run_method(
     method: str,
     spec: SweepSpec,
@@ -105,12 +113,18 @@ def run_method(
     settings: Settings,
     limit: float | None,
 ) -> list[Point]:
-    """One method's run on the simulated clock: Caviar's loop on its sweep file, or an
-    Optuna study with the method's pruner (within `limit` simulated seconds, if given)."""
+    """One method's run on the simulated clock: Caviar's loop on its sweep file, an Optuna
+    study with the method's pruner, or an anchor's library in its own process (within
+    `limit` simulated seconds, if given)."""
     from benchmarks.common.optuna_space import suggest
     from benchmarks.tuning.clock_runs import run_caviar, run_optuna
     from caviar_common.seeds import stream
 
+    if method in ANCHORS:
+        from benchmarks.tuning.anchor_runs import run_anchor
+
+        seed = int(stream(spec.seed, ANCHOR_STREAM).generate_state(1)[0])
+        return run_anchor(method, spec, cache, settings.workers, limit, seed)
     if method not in OPTUNA:
         return run_caviar(spec, cache, tmp / "runs" / spec.name, settings.workers)
     import optuna

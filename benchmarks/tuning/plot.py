@@ -1,5 +1,6 @@
 """quality.py's figure: median regret over seeds against the share of the FIFO budget (top
-row: epochs, bottom row: simulated time), one panel per task, one line per method."""
+row: epochs, bottom row: simulated time), one panel per task, one line per method (dashed:
+the anchors, run by Syne Tune and DEHB)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benchmarks.tuning.methods import Settings
+from benchmarks.tuning.methods import ANCHORS, Settings
 from benchmarks.tuning.regret import curve
 
 
@@ -25,12 +26,13 @@ def plot(raw: dict[str, Any], path: Path) -> None:
     tasks = [t for t in meta["tasks"] if any(p["task"] == t for p in pairs)]
     grid = np.geomspace(0.5 / settings.budget, 1.0, 200)
     fig, axes = plt.subplots(2, len(tasks), figsize=(3.6 * len(tasks), 6.4), squeeze=False)
-    colors = plt.get_cmap("tab10")
+    methods = meta["methods"]
+    colors = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
     for col, task in enumerate(tasks):
         mine = [p for p in pairs if p["task"] == task]
         for row, (column, xlabel) in enumerate(((0, "epochs / FIFO's"), (1, "time / FIFO's"))):
             ax = axes[row][col]
-            for i, method in enumerate(meta["methods"]):
+            for i, method in enumerate(methods):
                 runs = [p for p in mine if "skipped" not in p["runs"].get(method, {"skipped": 1})]
                 if not runs:
                     continue
@@ -40,8 +42,9 @@ def plot(raw: dict[str, Any], path: Path) -> None:
                     grid,
                     ys,
                     label=method,
-                    color=colors(i % 10),
+                    color=colors(i % colors.N),
                     lw=2.4 if bold else 1.2,
+                    ls="--" if method in ANCHORS else "-",  # another library's run
                     gid=f"{task}/{method}/{'epochs' if column == 0 else 'time'}",
                 )
             ax.set_xscale("log")

@@ -11,6 +11,8 @@ from typing import Any
 
 from benchmarks.tuning.methods import REFERENCE, Settings
 
+Table = dict[str, dict[str, list[dict[str, float]]]]  # task -> method -> one entry per seed
+
 
 def best_at(run: dict[str, Any], limit: float, column: int) -> float:
     """The run's best value once `column` (0: epochs spent, 1: time) reached `limit`."""
@@ -49,9 +51,13 @@ class Scale:
         return min(1.0, max(0.0, (value - self.low) / max(self.high - self.low, 1e-12)))
 
 
+TIME_SHARES = {"t10": 0.10, "t25": 0.25, "t50": 0.50, "t100": 1.00}  # of FIFO's makespan
+
+
 def measures(pair: dict[str, Any], settings: Settings) -> dict[str, dict[str, float]]:
-    """Per method: regret at 25 % and 100 % of the FIFO budget in epochs and in time, and
-    the share of FIFO's epochs (and time) it needed to reach FIFO's final best."""
+    """Per method: regret at 25 % and 100 % of the FIFO budget in epochs and at 10, 25, 50
+    and 100 % of its time (TIME_SHARES), the share of FIFO's epochs (and time) it needed
+    to reach FIFO's final best, and the trials it started."""
     scale = Scale.of(pair)
     out = {}
     for method, run in pair["runs"].items():
@@ -61,11 +67,14 @@ def measures(pair: dict[str, Any], settings: Settings) -> dict[str, dict[str, fl
         out[method] = {
             "e25": scale.regret(best_at(run, 0.25 * settings.budget, 0)),
             "e100": scale.regret(best_at(run, settings.budget, 0)),
-            "t25": scale.regret(best_at(run, 0.25 * scale.fifo_makespan, 1)),
-            "t100": scale.regret(best_at(run, scale.fifo_makespan, 1)),
+            **{
+                key: scale.regret(best_at(run, share * scale.fifo_makespan, 1))
+                for key, share in TIME_SHARES.items()
+            },
             "reach": math.inf if reach is None else reach[0] / scale.fifo_epochs,
             "reach_time": math.inf if reach is None else reach[1] / scale.fifo_makespan,
             "used": run["epochs"] / settings.budget,
+            "trials": run["trials"],
         }
     return out
 
@@ -104,3 +113,9 @@ def median(values: Sequence[float]) -> float:
     import numpy as np
 
     return float(np.median(values)) if len(values) else math.nan
+
+
+def regret_cell(values: Sequence[float]) -> str:
+    """A table cell: median · IQM [95 % bootstrap interval of the IQM]."""
+    lo, hi = bootstrap(values)
+    return f"{median(values):.4f} · {iqm(values):.4f} [{lo:.4f}–{hi:.4f}]"

@@ -1,5 +1,5 @@
 """quality.py's Markdown: how it was run, the targets of the default method, one table per
-task, the methods skipped."""
+task, the methods skipped; at equal time, the tables of `equal_time.py`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.tuning.methods import EQUAL_TIME_TRIALS, REFERENCE, RIVAL, Settings
-from benchmarks.tuning.regret import bootstrap, iqm, measures, median
+from benchmarks.tuning.equal_time import anchor_target, best_rank_target, overall_table, time_table
+from benchmarks.tuning.methods import FIRST_SHARE, REFERENCE, RIVAL, Settings
+from benchmarks.tuning.regret import Table, measures, median, regret_cell
 
 # -- the report ---------------------------------------------------------------------------
-
-Table = dict[str, dict[str, list[dict[str, float]]]]  # task -> method -> one entry per seed
 
 
 def collect(pairs: Sequence[dict[str, Any]], settings: Settings) -> Table:
@@ -21,11 +20,6 @@ def collect(pairs: Sequence[dict[str, Any]], settings: Settings) -> Table:
         for method, m in measures(pair, settings).items():
             table.setdefault(pair["task"], {}).setdefault(method, []).append(m)
     return table
-
-
-def regret_cell(values: Sequence[float]) -> str:
-    lo, hi = bootstrap(values)
-    return f"{median(values):.4f} · {iqm(values):.4f} [{lo:.4f}–{hi:.4f}]"
 
 
 def reach_cell(values: Sequence[float]) -> str:
@@ -81,13 +75,9 @@ def targets(table: Table, default: str) -> list[str]:
     ]
 
 
-def report(raw: dict[str, Any]) -> str:
-    """The markdown: how it was run, the targets, one table per task, skipped methods."""
-    meta, pairs = raw["meta"], raw["pairs"]
-    settings = Settings(**meta["settings"])
-    table = collect(pairs, settings)
-    order = list(meta["methods"])
-    lines = [
+def header(meta: dict[str, Any], settings: Settings) -> list[str]:
+    """How it was run: the command, the machine's load, the budget and the seeds."""
+    return [
         "# Tuning quality on a simulated clock (benchmarks/quality.py)",
         "",
         f"`{meta['command']}` on {meta['date']}; load average {meta['load_before']} before, "
@@ -97,14 +87,26 @@ def report(raw: dict[str, Any]) -> str:
         f"{meta['default']}."
         + (
             f" Equal time: every method other than {REFERENCE} runs for {REFERENCE}'s "
-            f"simulated makespan and may start up to {EQUAL_TIME_TRIALS} times as many trials."
+            "simulated makespan, starting trials until it is up (Caviar's sweeps: "
+            "budget.time_limit with trials open, a two-stage method's first stage until "
+            f"{FIRST_SHARE:.0%} of the time is spent)."
             if settings.equal_time
             else ""
         ),
         "",
-        "Regret: 0 = the best val_cost any method found on that task and seed, 1 = the median "
-        "first-epoch val_cost of random + FIFO's trials (clipped to [0, 1]; 1 before any "
-        "result). Columns @x % epochs: after x % of the FIFO budget's epochs (trials x "
+    ]
+
+
+REGRET = (
+    "Regret: 0 = the best val_cost any method found on that task and seed, 1 = the median "
+    "first-epoch val_cost of random + FIFO's trials (clipped to [0, 1]; 1 before any result)."
+)
+
+
+def equal_trials_lines(table: Table, meta: dict[str, Any]) -> list[str]:
+    """The targets, then one table per task: regret after shares of FIFO's epochs and time."""
+    lines = [
+        f"{REGRET} Columns @x % epochs: after x % of the FIFO budget's epochs (trials x "
         "epochs); @x % time: after x % of random + FIFO's simulated makespan. Cells: median "
         "· IQM [95 % bootstrap interval of the IQM] over seeds. 'to FIFO's best': the share "
         "of random + FIFO's epochs (or makespan) a method spent before its best reached "
@@ -116,7 +118,42 @@ def report(raw: dict[str, Any]) -> str:
         *targets(table, meta["default"]),
     ]
     for task in [t for t in meta["tasks"] if t in table]:
-        lines += ["", f"## {task}", "", *task_table(table[task], order)]
+        lines += ["", f"## {task}", "", *task_table(table[task], meta["methods"])]
+    return lines
+
+
+def equal_time_lines(table: Table, meta: dict[str, Any]) -> list[str]:
+    """The targets against the anchors, mean ranks and IQMs over tasks, one table per task."""
+    lines = [
+        f"{REGRET} @x % time: after x % of random + FIFO's simulated makespan (each method's "
+        "budget). Cells: median · IQM [95 % bootstrap interval of the IQM] over seeds. Mean "
+        "rank: each method ranked by its median regret on each task (1 = best, ties share), "
+        "averaged over tasks. 'trials': started (DEHB: configurations, each trained again "
+        "from scratch at every fidelity), median over seeds; 'epochs': trained, as a share "
+        "of random + FIFO's (repeated epochs count again).",
+        "",
+        "## Targets",
+        "",
+        best_rank_target(table, meta["default"]),
+        anchor_target(table, meta["default"]),
+        "",
+        "## Every task",
+        "",
+        *overall_table(table, meta["methods"]),
+    ]
+    for task in [t for t in meta["tasks"] if t in table]:
+        lines += ["", f"## {task}", "", *time_table(table[task], meta["methods"])]
+    return lines
+
+
+def report(raw: dict[str, Any]) -> str:
+    """The markdown: how it was run, the targets, the tables, the methods skipped; at equal
+    time (`--equal-time`) judged by time alone, against the anchors."""
+    meta, pairs = raw["meta"], raw["pairs"]
+    settings = Settings(**meta["settings"])
+    table = collect(pairs, settings)
+    body = equal_time_lines if settings.equal_time else equal_trials_lines
+    lines = [*header(meta, settings), *body(table, meta)]
     skipped = sorted(
         {f"- {m}: {r['skipped']}" for p in pairs for m, r in p["runs"].items() if "skipped" in r}
     )
