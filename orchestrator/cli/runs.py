@@ -87,7 +87,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--importance",
         action="store_true",
         help="also rank the hyperparameters by how much of the variation in results each "
-        "explains (fANOVA)",
+        "explains (fANOVA; the report shows the same)",
     )
 
     export = add_command(
@@ -214,10 +214,17 @@ def _show(args: argparse.Namespace) -> int:
     run = load_run(args.run_dir)
     print(run.summary(args.n))
     if args.importance:
-        ranked = run.importance()
-        print("which hyperparameters mattered (fANOVA):")
+        from orchestrator.search.importance import METHOD, WHY_LEFT_OUT, left_out
+        from orchestrator.sweepfile.parse import parse_sweep
+
+        ranked = run.importance()  # what the report's section shows, line for line
+        print(f"which hyperparameters mattered ({METHOD}):")
         lines = [f"  {line}" for line in ranked["line"]]
         print("\n".join(lines) if lines else "  too few trials with different results yet")
+        space = parse_sweep(run.source, run.base_dir, import_trainer=False).space
+        out = left_out(space, ranked["parameter"]) if lines else []
+        if out:
+            print(f"  left out: {', '.join(out)} ({WHY_LEFT_OUT})")
     return 0
 
 

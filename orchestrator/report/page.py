@@ -29,7 +29,9 @@ from orchestrator.core.status import Status
 from orchestrator.report import common as rf
 from orchestrator.report import plots
 from orchestrator.report.curve_chart import curves_figure, lined
-from orchestrator.report.params import importance, parameter_figure
+from orchestrator.report.importance import STYLE as IMPORTANCE_STYLE
+from orchestrator.report.importance import importance_html
+from orchestrator.report.params import parameter_figure, rank_correlations
 from orchestrator.report.stages import parallel_figure, stages_figure
 from orchestrator.results.run import Run, load_run
 from orchestrator.schedulers import decision_epochs
@@ -51,7 +53,7 @@ _STYLE = (
     "body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}"
     "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
     "padding:3px 6px;text-align:right}img{max-width:100%}.note{color:#555}"
-    "figure{margin:1.5em 0}figcaption{color:#555;font-size:14px}"
+    "figure{margin:1.5em 0}figcaption{color:#555;font-size:14px}" + IMPORTANCE_STYLE
 )
 
 
@@ -132,7 +134,7 @@ def figures(run: Run, shape: Shape) -> dict[str, tuple[str, Figure]]:
     names = searched(run, space) if space is not None else []
     if space is None or not names or (best_id is None and not diverged):
         return out
-    ranks = importance(run.trials, space, names)
+    ranks = rank_correlations(run.trials, space, names)
     names = [*ranks, *(n for n in names if n not in ranks)]  # the most telling first
     ranked = ", ".join(f"{n} {r:.2f}" for n, r in ranks.items())
     out["parameters"] = (
@@ -216,20 +218,39 @@ def png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def build_html(run_dir: Path, written: str | None = None) -> tuple[str, dict[str, bytes]]:
-    """The report's HTML and its figures as PNG bytes."""
+def build_html(
+    run_dir: Path, written: str | None = None, importance: bool = True
+) -> tuple[str, dict[str, bytes]]:
+    """The report's HTML and its figures as PNG bytes; `importance=False` leaves out which
+    hyperparameters mattered (benchmarks/bench_results.py times the page both ways)."""
     run = load_run(run_dir)
     shape = sweep_shape(run)
     drawn = figures(run, shape)
     pngs = {name: png_bytes(fig) for name, (_, fig) in drawn.items()}
     captions = {name: caption for name, (caption, _) in drawn.items()}
     written = written or time.strftime("%Y-%m-%d %H:%M:%S")
-    return page(run, shape, pngs, captions, written), pngs
+    mattered = _mattered(run, shape) if importance else ""
+    return page(run, shape, pngs, captions, written, mattered), pngs
+
+
+def _mattered(run: Run, shape: Shape) -> str:
+    """The section on which hyperparameters mattered; none before a trial has finished an
+    epoch, nor when the sweep file no longer reads back (its space is unknown)."""
+    if shape.space is None or not shape.space.dims or not len(run.curves):
+        return ""
+    return importance_html(run.importance(), run.metric, shape.space)
 
 
 def page(
-    run: Run, shape: Shape, pngs: dict[str, bytes], captions: dict[str, str], written: str
+    run: Run,
+    shape: Shape,
+    pngs: dict[str, bytes],
+    captions: dict[str, str],
+    written: str,
+    mattered: str = "",
 ) -> str:
+    """The page around the figures; `mattered` is the section on which hyperparameters
+    mattered (HTML), put after the leaderboard."""
     esc = html.escape
     counts = run.counts()
     running = run.state == SweepState.RUNNING
@@ -254,9 +275,11 @@ def page(
     if shape.problem:
         parts.append(
             "<p class='note'>The sweep file kept with the results no longer reads back "
-            f"({esc(shape.problem)}), so the parameter plots are left out.</p>"
+            f"({esc(shape.problem)}), so the parameter plots and which hyperparameters "
+            "mattered are left out.</p>"
         )
     parts.append(_status_html(run))
+    parts.append(mattered)
     titles = dict(TITLES)
     if run.curve_column != "val_cost":  # a trainer of one's own: its metric's curves
         titles["curves"] = f"Every curve of {run.curve_column}"
@@ -387,9 +410,12 @@ def _short(value: float) -> str:
     return f"{value:.4g}"
 
 
-def write_report(run_dir: Path, out: Path | None = None, png_dir: Path | None = None) -> Path:
-    """Write the report (atomically) and, with `png_dir`, each figure as NAME.png there."""
-    html_text, pngs = build_html(run_dir)
+def write_report(
+    run_dir: Path, out: Path | None = None, png_dir: Path | None = None, importance: bool = True
+) -> Path:
+    """Write the report (atomically) and, with `png_dir`, each figure as NAME.png there;
+    `importance=False` leaves out which hyperparameters mattered."""
+    html_text, pngs = build_html(run_dir, importance=importance)
     out = out or Path(run_dir) / "report.html"
     write_atomically(out, html_text.encode("utf-8"))
     if png_dir is not None:

@@ -1,6 +1,7 @@
 """The report's figure of the metric against each hyperparameter, and what it shares with the
 others: where a value sits on its parameter's own scale (`positions`, `param_axis`, `unit`,
-`box_edges`) and which parameters rank the trials best (`importance`).
+`box_edges`) and which parameters rank the trials best (`rank_correlations`, which orders
+the panels; the share of the variation each explains is `orchestrator.report.importance`).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def _spread(param: Param, x: np.ndarray) -> np.ndarray:
 # -- the top trials, and the stages ----------------------------------------------------
 
 
-def importance(trials: pd.DataFrame, space: Space, names: Sequence[str]) -> dict[str, float]:
+def rank_correlations(trials: pd.DataFrame, space: Space, names: Sequence[str]) -> dict[str, float]:
     """|Spearman rank correlation| of each ordered parameter's value with the metric, largest
     first. A category (no order to rank by) and a parameter with fewer than 3 trials or a
     single value are left out."""

@@ -12,7 +12,7 @@ from caviar_common.errors import InputError
 from caviar_common.states import TrialState
 from orchestrator.report.curve_chart import curves_figure
 from orchestrator.report.page import searched, sweep_shape, write_report
-from orchestrator.report.params import importance, parameter_figure
+from orchestrator.report.params import parameter_figure, rank_correlations
 from orchestrator.results.run import Run
 
 
@@ -39,7 +39,7 @@ def plot_params(run: Run) -> Figure:
             "so its space is unknown",
         )
     names = searched(run, shape.space)
-    ranks = importance(run.trials, shape.space, names)
+    ranks = rank_correlations(run.trials, shape.space, names)
     names = [*ranks, *(n for n in names if n not in ranks)]
     minimize = run.direction == "minimize"
     return parameter_figure(run.trials, shape.space, run.metric, names, minimize)

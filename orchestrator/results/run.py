@@ -53,7 +53,7 @@ TRIAL_COLUMNS = (
     "pauses",  # the epochs a promoting scheduler paused the trial at
 )
 MODEL_COLUMNS = ("epoch", "value", "test_cost", "test_accuracy")
-IMPORTANCE_TRIALS = 2000  # Run.importance's sample of a bigger sweep
+IMPORTANCE_TRIALS = 500  # Run.importance's sample of a bigger sweep (and the report's)
 TEST_COLUMNS = ("test_cost", "test_accuracy")  # in `trials` of a sweep with a test split
 # "time": seconds from the sweep's creation (the store's `created`) to the point's record
 # (its `at`), both by the store's clock; NaN for points of a store from before `at`.
@@ -232,22 +232,26 @@ class Run:
     def importance(self, seed: int = 0, most: int = IMPORTANCE_TRIALS) -> pd.DataFrame:
         """Which hyperparameters mattered: each searched one's share of the variation in the
         sweep's results (Optuna's fANOVA on the trials, on the scales they were sampled
-        on). Pruned and paused trials count: every trial is compared at the highest epoch
-        that at least half of the trials reached, by its best value up to that epoch.
+        on: `orchestrator.search.importance`). Pruned and paused trials count: every trial
+        is compared at the highest epoch that at least half of the trials reached, by its
+        best value up to that epoch. `caviar show --importance` prints it and the report
+        shows it, so both say the same.
 
         Args:
             seed: The seed of fANOVA's random forest, and of the sample below.
             most: At most this many trials (a seeded sample of a bigger sweep's): fANOVA's
-                forest grows with the trials, and a sample this size ranks as well.
+                cost grows with the trials, and a sample this size ranks as well.
 
         Returns:
             One row per hyperparameter, largest share first: parameter, importance (shares
-            add up to 1), trials and epoch (what the shares rest on) and line (the same in
-            words). Empty when fewer than two trials have different results.
+            add up to 1), trials and epoch (what the shares rest on), reached (the trials
+            that reached that epoch, of which `trials` were sampled) and line (the same in
+            words). Parameters inactive in some of those trials are left out. Empty when
+            fewer than two trials have different results.
         """
         from orchestrator.search.importance import importances
 
-        columns = ["parameter", "importance", "trials", "epoch", "line"]
+        columns = ["parameter", "importance", "trials", "epoch", "reached", "line"]
         points = self.curves[np.isfinite(self.curves[self.metric].to_numpy(dtype=float))]
         points = points[~points["diverged"].to_numpy(dtype=bool)]
         if points.empty:
@@ -261,30 +265,33 @@ class Run:
             else upto.groupby("trial_id")[self.metric].max()
         )
         best = best[reached.reindex(best.index) >= epoch]
+        count = len(best)
+        of = f" of {count:,}" if count > most else ""
+        if count > most:
+            best = best.iloc[np.sort(np.random.default_rng(seed).choice(count, most, False))]
         spec = parse_sweep(self.source, self.base_dir, import_trainer=False)
-        results = []
-        for tid, value in best.items():
-            row = self.trials.loc[tid]
-            config = {n: _native(row[n]) for n in self.params if _active(row[n])}
-            results.append((config, float(value)))
-        of = ""
-        if len(results) > most:
-            picked = np.sort(np.random.default_rng(seed).choice(len(results), most, False))
-            of = f" of {len(results):,}"
-            results = [results[i] for i in picked]
-        shares = importances(spec.space, results, seed)
-        rows = [
-            (
-                name,
-                share,
-                len(results),
-                epoch,
-                f"{name} explains {share:.0%} of the variation in {self.metric} at epoch "
-                f"{epoch} ({len(results):,}{of} trials)",
-            )
-            for name, share in shares.items()
+        rows = self.trials.loc[best.index, list(self.params)].to_dict("records")
+        results = [
+            ({n: _native(v) for n, v in row.items() if _active(v)}, float(value))
+            for row, value in zip(rows, best.to_numpy(dtype=float), strict=True)
         ]
-        return pd.DataFrame(rows, columns=columns)
+        shares = importances(spec.space, results, seed)
+        n = len(results)
+        return pd.DataFrame(
+            [
+                (
+                    name,
+                    share,
+                    n,
+                    epoch,
+                    count,
+                    f"{name} explains {share:.0%} of the variation in {self.metric} at epoch "
+                    f"{epoch} ({n:,}{of} trials)",
+                )
+                for name, share in shares.items()
+            ],
+            columns=columns,
+        )
 
     @property
     def searched(self) -> tuple[str, ...]:

@@ -104,7 +104,5 @@ def make_sampler(name: str, points_per_dim: int = 3) -> Sampler:
     if name == "grid":
         return GridSampler(points_per_dim)
     if is_sequential(name):
-        raise ValueError(
-            f"sampler: {name} proposes one trial at a time (orchestrator/search/tpe/)"
-        )
+        raise ValueError(f"sampler: {name} proposes one trial at a time (orchestrator/search/tpe/)")
     raise ValueError(f"sampler: unknown sampler {name!r}; samplers are {', '.join(SAMPLERS)}")

@@ -13,7 +13,7 @@ from matplotlib.colors import to_rgb
 
 from orchestrator.report.common import STATE_COLOURS, promoted_pauses
 from orchestrator.report.page import figures, sweep_shape
-from orchestrator.report.params import importance, parameter_figure
+from orchestrator.report.params import parameter_figure, rank_correlations
 from orchestrator.report.stages import metric_places, stages_figure
 from orchestrator.results.run import Run, load_run
 from orchestrator.search.space import Choice, LogUniform, Space, Uniform
@@ -161,7 +161,7 @@ def test_the_parallel_view_holds_the_top_trials_best_in_black(mixed_run):
     assert to_rgb(lines[usable[0][1]].get_color()) == (0.0, 0.0, 0.0)
 
 
-def test_importance_ranks_the_parameter_that_orders_the_metric_first():
+def test_rank_correlations_rank_the_parameter_that_orders_the_metric_first():
     space = Space({"a": LogUniform(1e-3, 1.0), "b": Uniform(0.0, 1.0), "c": Choice(("x", "y"))})
     a = [0.001, 0.01, 0.03, 0.1, 0.5]
     trials = pd.DataFrame(
@@ -173,7 +173,7 @@ def test_importance_ranks_the_parameter_that_orders_the_metric_first():
             "c": ["x"] * 5,  # a single value says nothing
         }
     )
-    ranks = importance(trials, space, ["a", "b", "c"])
+    ranks = rank_correlations(trials, space, ["a", "b", "c"])
     assert list(ranks)[0] == "a" and ranks["a"] == pytest.approx(1.0)
     assert "c" not in ranks
 
