@@ -69,6 +69,8 @@ WITHOUT_IMPORTANCE = (
     "known = inspect.signature(write_report).parameters\n"
     "kw = dict(importance=False) if 'importance' in known else dict()\n"
     "write_report(Path(sys.argv[1]), Path(sys.argv[2]), **kw)\n"
+    "import gc\n"
+    "gc.freeze()  # and exits as the caviar command does (orchestrator.cli.entry)\n"
 )
 # name -> the arguments of `python`
 COMMANDS: dict[str, list[str]] = {
