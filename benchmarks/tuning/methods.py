@@ -65,9 +65,9 @@ def _asha(mode: str, name: str = "asha") -> dict[str, Any]:
 FIRST_SHARE = 0.25  # the first stage's part of a budget by compute (--equal-time)
 
 
-def _split(trials: int) -> tuple[int, int]:
-    """A quarter of the trials in a first stage, the rest in the second."""
-    first = max(1, trials // 4)
+def _split(trials: int, share: float = FIRST_SHARE) -> tuple[int, int]:
+    """`share` of the trials (a quarter) in a first stage, the rest in the second."""
+    first = max(1, int(trials * share))
     return first, trials - first
 
 
@@ -79,10 +79,10 @@ def _zoom(trials: int | None) -> dict[str, Any]:
     return {"stages": [{"trials": first}, {"trials": rest, "zoom": zoom}]}
 
 
-def _tpe(trials: int | None) -> dict[str, Any]:
-    if trials is None:  # a budget by compute: Sobol until a quarter is spent, then TPE
-        return {"stages": [{"share": FIRST_SHARE, "sampler": "sobol"}, {"sampler": "tpe"}]}
-    first, rest = _split(trials)
+def _tpe(trials: int | None, share: float = FIRST_SHARE) -> dict[str, Any]:
+    if trials is None:  # a budget by compute: Sobol until `share` is spent, then TPE
+        return {"stages": [{"share": share, "sampler": "sobol"}, {"sampler": "tpe"}]}
+    first, rest = _split(trials, share)
     return {"stages": [{"trials": first, "sampler": "sobol"}, {"trials": rest, "sampler": "tpe"}]}
 
 
@@ -96,6 +96,12 @@ CAVIAR: dict[str, Callable[[int | None], dict[str, Any]]] = {
     "c2f+asha-promote": lambda n: {**_zoom(n), "scheduler": _asha("promote")},
     "tpe+asha-promote": lambda n: {**_tpe(n), "scheduler": _asha("promote")},
     "tpe+hyperband-promote": lambda n: {**_tpe(n), "scheduler": _asha("promote", "hyperband")},
+    # a shorter Sobol stage (a tenth): TPE takes over sooner
+    "tpe10+asha-promote": lambda n: {**_tpe(n, 0.1), "scheduler": _asha("promote")},
+    "tpe10+hyperband-promote": lambda n: {
+        **_tpe(n, 0.1),
+        "scheduler": _asha("promote", "hyperband"),
+    },
 }
 OPTUNA = ("optuna-tpe+sha", "optuna-tpe+hyperband")
 # Run by their own libraries in their own environment (benchmarks/anchors/): Syne Tune's
