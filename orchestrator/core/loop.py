@@ -96,7 +96,6 @@ class _Plan:
     open: bool = False  # proposes until its share (`until`) or the budget is spent
     until: float | None = None  # the share of the budget spent that ends the stage
     made: int = 0  # an open planned stage: its sampler's points taken so far
-    known: frozenset[int] = frozenset()  # trial numbers stored before the stage was planned
 
 
 OPEN_CHUNK = 64  # an open random or Sobol stage plans at least this many trials at a time
@@ -374,7 +373,7 @@ class Sweep:
         own = first + len(warm)  # the stage's own trials are numbered from here
         start = max([own, *(n + 1 for n in known if n >= own)])
         until = self._share_ends[index]
-        self._plan = _Plan(index, deque(todo), start, box, True, until, start - own, known)
+        self._plan = _Plan(index, deque(todo), start, box, True, until, start - own)
 
     def _new_trial(self, number: int, proposal: Proposal | None) -> None:
         if proposal is None:  # a sequential stage: propose from everything known by now
