@@ -6,6 +6,7 @@ Run from the repository root (Optuna comes with ``.venv/bin/pip install -e '.[be
     .venv/bin/python benchmarks/quality.py --from-raw   # redo table and plot from the JSON
     .venv/bin/python -m benchmarks.quality --smoke      # 1 task, 1 seed, 4 trials x 3 epochs
     .venv/bin/python benchmarks/quality.py --equal-time  # every method for FIFO's makespan
+    .venv/bin/python benchmarks/quality.py --resume      # go on with an interrupted run
 
 Every method trains the real worker (workers.mlp.trainer.Trainer) in process on a simulated
 clock with 4 workers, an epoch costing its measured seconds (benchmarks/tuning/
@@ -18,6 +19,9 @@ asked of this process (benchmarks/anchors/, benchmarks/tuning/anchor_runs.py).
 Output: the normalized regret of the best validation cost so far against epochs and
 simulated time, as quality.md, quality.png and quality-raw.json under --out; with
 --equal-time, quality-equal-time.*, judged at shares of the time and against the anchors.
+Each (task, seed) is appended to quality[-equal-time]-pairs.jsonl as it finishes, so a long
+run can be stopped and continued with --resume (the same settings, tasks, seeds and
+methods), each part of it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from benchmarks.tuning.methods import (
     TASKS,
     Settings,
 )
+from benchmarks.tuning.pair_log import PairLog
 
 SMOKE: dict[str, Any] = {"seeds": 1, "tasks": "moons", "trials": 4, "epochs": 3, "jobs": 1}
 
@@ -61,6 +66,9 @@ def _names(text: str, known: Sequence[str], what: str) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="start the seeds here (a probe on fresh seeds)"
+    )
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
     parser.add_argument("--trials", type=int, default=64)
@@ -90,9 +98,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="redo the table and plot from a raw JSON (default: OUT/quality-raw.json)",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the (task, seed) pairs an interrupted run of the same command finished "
+        "(OUT/quality[-equal-time]-pairs.jsonl) and run the rest",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         vars(args).update(SMOKE)
+    if args.first_seed < 0:
+        parser.error("--first-seed must be at least 0")
     for key in ("seeds", "trials", "epochs", "workers", "jobs"):
         if getattr(args, key) < (4 if key == "trials" else 1):
             parser.error(f"--{key} must be at least {4 if key == 'trials' else 1}")
@@ -106,23 +122,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_all(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
-    """Every (task, seed), the costliest tasks first, in --jobs processes."""
+def _seeds(args: argparse.Namespace) -> range:
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
+def run_all(args: argparse.Namespace, settings: Settings, log: PairLog) -> list[dict[str, Any]]:
+    """Every (task, seed) the log does not hold yet, the costliest tasks first, in --jobs
+    processes; each is appended to the log as it finishes."""
     from benchmarks.tuning.pair import run_pair
 
-    jobs = [(t, s) for t in args.tasks for s in range(args.seeds)]
-    pairs: list[dict[str, Any]] = []
+    every = [(t, s) for t in args.tasks for s in _seeds(args)]
+    pairs = [p for p in log.finished if (p["task"], p["seed"]) in every]
+    jobs = [job for job in every if job not in {(p["task"], p["seed"]) for p in pairs}]
+    if pairs:
+        print(f"resumed: {len(pairs)} (task, seed) pairs from {log.path}; {len(jobs)} to run")
     noted: set[str] = set()
     if args.jobs == 1:
         for task, seed in jobs:
-            pairs.append(done(run_pair(task, seed, args.methods, settings), noted))
-        return pairs
-    spawn = multiprocessing.get_context("spawn")  # a clean process: no forked BLAS pools
-    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=spawn) as pool:
-        futures = [pool.submit(run_pair, t, s, args.methods, settings) for t, s in jobs]
-        for future in concurrent.futures.as_completed(futures):
-            pairs.append(done(future.result(), noted))
-    order = {job: i for i, job in enumerate(jobs)}
+            pairs.append(log.add(done(run_pair(task, seed, args.methods, settings), noted)))
+    else:
+        spawn = multiprocessing.get_context("spawn")  # a clean process: no forked BLAS pools
+        with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=spawn) as pool:
+            futures = [pool.submit(run_pair, t, s, args.methods, settings) for t, s in jobs]
+            for future in concurrent.futures.as_completed(futures):
+                pairs.append(log.add(done(future.result(), noted)))
+    order = {job: i for i, job in enumerate(every)}
     return sorted(pairs, key=lambda p: order[(p["task"], p["seed"])])
 
 
@@ -144,18 +168,21 @@ def done(pair: dict[str, Any], noted: set[str]) -> dict[str, Any]:
     return pair
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Every (task, seed) run now, with how it was run: the raw JSON of the report."""
+def measure(args: argparse.Namespace, log_path: Path) -> dict[str, Any]:
+    """Every (task, seed) run now (or, with --resume, kept from the log), with how it was
+    run: the raw JSON of the report."""
     settings = Settings(args.trials, args.epochs, args.workers, args.equal_time, args.smoke)
     command = " ".join([Path(sys.executable).name, *sys.argv])
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     before = load_average()
     print(f"{command}\n{date}; load average before: {before}", flush=True)
     began = time.perf_counter()
-    pairs = run_all(args, settings)
+    header = {"settings": vars(settings), "methods": args.methods}
+    log = PairLog.open(log_path, header, args.resume)
+    pairs = run_all(args, settings, log)
     wall = time.perf_counter() - began
     after = load_average()
-    trained = sum(p["trained"] for p in pairs)
+    trained = sum(p["trained"] for p in pairs if p not in log.finished)  # in this sitting
     print(
         f"load average after: {after}; {wall:.0f} s wall, {trained} epochs trained "
         f"({trained / max(wall, 1e-9):.0f} epochs/s over {args.jobs} process(es))"
@@ -165,14 +192,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "date": date,
         "load_before": before,
         "load_after": after,
-        "wall": wall,
+        "wall": wall + sum(p.get("wall", 0.0) for p in log.parts),  # every sitting's
         "settings": vars(settings),
-        "seeds": list(range(args.seeds)),
+        "seeds": list(_seeds(args)),
         "tasks": args.tasks,
         "methods": args.methods,
         "default": args.default,
         "jobs": args.jobs,
+        "parts": [*log.parts, {"date": date, "load_before": before, "load_after": after}],
     }
+    log.close({"date": date, "load_before": before, "load_after": after, "wall": wall})
     return {"meta": meta, "pairs": pairs}
 
 
@@ -191,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw = json.loads(Path(args.from_raw or raw_path).read_text())
         raw["meta"]["default"] = args.default
     else:
-        raw = measure(args)
+        raw = measure(args, out / f"{stem}-pairs.jsonl")
         raw_path.write_text(json.dumps(raw))
     text = report(raw)
     (out / f"{stem}.md").write_text(text)

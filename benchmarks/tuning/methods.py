@@ -58,8 +58,9 @@ SPACE: dict[str, Any] = {
 }
 
 
-def _asha(mode: str, name: str = "asha") -> dict[str, Any]:
-    return {"name": name, "grace_period": 1, "reduction_factor": 3, "mode": mode}
+def _asha(mode: str, name: str = "asha", rule: str | None = None) -> dict[str, Any]:
+    rules = {"rule": rule} if rule else {}
+    return {"name": name, "grace_period": 1, "reduction_factor": 3, "mode": mode, **rules}
 
 
 FIRST_SHARE = 0.25  # the first stage's part of a budget by compute (--equal-time)
@@ -102,6 +103,11 @@ CAVIAR: dict[str, Callable[[int | None], dict[str, Any]]] = {
         **_tpe(n, 0.1),
         "scheduler": _asha("promote", "hyperband"),
     },
+    # ASHA that stops poor trials rather than pausing every trial at a rung (BOHB's way)
+    "tpe+asha-stop": lambda n: {**_tpe(n), "scheduler": _asha("stop")},
+    "tpe10+asha-stop": lambda n: {**_tpe(n, 0.1), "scheduler": _asha("stop")},
+    "random+asha-stop-top": lambda n: {"sampler": "random", "scheduler": _asha("stop", rule="top")},
+    "tpe10+asha-stop-top": lambda n: {**_tpe(n, 0.1), "scheduler": _asha("stop", rule="top")},
 }
 OPTUNA = ("optuna-tpe+sha", "optuna-tpe+hyperband")
 # Run by their own libraries in their own environment (benchmarks/anchors/): Syne Tune's

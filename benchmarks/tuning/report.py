@@ -77,11 +77,21 @@ def targets(table: Table, default: str) -> list[str]:
 
 def header(meta: dict[str, Any], settings: Settings) -> list[str]:
     """How it was run: the command, the machine's load, the budget and the seeds."""
+    parts = meta.get("parts", [])
+    sittings = (
+        f" Run in {len(parts)} sittings (--resume): "
+        + "; ".join(
+            f"{p['date']}, load {p['load_before']} before, {p['load_after']} after" for p in parts
+        )
+        + "."
+        if len(parts) > 1
+        else ""
+    )
     return [
         "# Tuning quality on a simulated clock (benchmarks/quality.py)",
         "",
         f"`{meta['command']}` on {meta['date']}; load average {meta['load_before']} before, "
-        f"{meta['load_after']} after; {meta['wall']:.0f} s wall.",
+        f"{meta['load_after']} after; {meta['wall']:.0f} s wall.{sittings}",
         f"{settings.trials} trials x {settings.epochs} epochs at most, {settings.workers} "
         f"simulated workers, seeds {', '.join(map(str, meta['seeds']))}; default method "
         f"{meta['default']}."
