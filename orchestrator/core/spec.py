@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.core.resources import TrialResources
 from orchestrator.schedulers.settings import SchedulerSpec
 from orchestrator.search.proposed_by import WARMUP, is_sequential
 from orchestrator.search.space import Space
@@ -95,7 +96,7 @@ class SweepSpec:
     scheduler: SchedulerSpec
     max_epochs: int
     time_limit: float | None  # seconds, or None for no limit
-    cpus_per_trial: float
+    resources: TrialResources  # what each trial reserves on the cluster
     results: Path  # the sweep's results go to results / name (relative: to the cwd)
     source: Mapping[str, Any]  # the file as read, for the record
     trainer: str = DEFAULT_TRAINER  # "module:Class" of the class each trial trains
@@ -103,6 +104,10 @@ class SweepSpec:
     keep: int = 3  # models kept: the best trials' weights at their best epochs
     warm_start: WarmStart | None = None  # an earlier sweep it starts from
     epoch_budget: int | None = None  # budget.epochs: epochs all trials together train at most
+
+    @property
+    def cpus_per_trial(self) -> float:
+        return self.resources.cpus
 
     @property
     def sign(self) -> float:

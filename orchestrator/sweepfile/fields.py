@@ -263,6 +263,22 @@ RESOURCES: dict[str, Field] = {
         1,
         Bound(exclusive_minimum=0),
     ),
+    "gpus_per_trial": Field(
+        "GPUs each trial reserves: a fraction below 1 packs trials on one GPU (0.5: two "
+        "per device), above 1 a whole number. The trial sees its device through "
+        "CUDA_VISIBLE_DEVICES.",
+        "number",
+        0,
+        Bound(minimum=0),
+    ),
+    "memory_per_trial": Field(
+        "Memory each trial reserves, in bytes or with a unit ('4GiB', '512MB'); none by default.",
+        nullable=True,
+    ),
+    "custom": Field(
+        "A cluster's own resources each trial reserves, by name: {spot: 1}, or a node "
+        "label such as {'accelerator_type:A100': 0.01}; none by default.",
+    ),
 }
 SAMPLER: dict[str, Field] = {
     "name": Field("The sampler.", "string", bound=Bound(options=SAMPLERS)),

@@ -16,6 +16,7 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from caviar_common.bounds import Bound
+from orchestrator.core.resources import MEMORY_PATTERN, RESERVED
 from orchestrator.core.spec import METRICS
 from orchestrator.schedulers.settings import SCHEDULERS, SETTINGS, Setting
 from orchestrator.search.samplers import SAMPLERS
@@ -91,7 +92,7 @@ def _top(key: str, field: Field) -> dict[str, Any]:
         "stages": _stages,
         "scheduler": _scheduler,
         "budget": lambda: _table(BUDGET),
-        "resources": lambda: _table(RESOURCES),
+        "resources": _resources,
         "warm_start": lambda: {**_table(WARM_START), "required": ["from"]},
     }
     out = field_schema(field)
@@ -111,6 +112,27 @@ def _table(table: Mapping[str, Field]) -> dict[str, Any]:
         "properties": {k: field_schema(f) for k, f in table.items()},
         "additionalProperties": False,
     }
+
+
+# Ray's rule for an amount: a fraction below 1, a whole number above (the "not" of this)
+WHOLE_ABOVE_ONE = {"type": "number", "exclusiveMinimum": 1, "not": {"multipleOf": 1}}
+
+
+def _resources() -> dict[str, Any]:
+    out = _table(RESOURCES)
+    props = out["properties"]
+    props["gpus_per_trial"]["not"] = WHOLE_ABOVE_ONE
+    props["memory_per_trial"]["anyOf"] = [
+        {"type": "integer", "minimum": 1},
+        {"type": "string", "pattern": MEMORY_PATTERN},
+        {"type": "null"},
+    ]
+    props["custom"].update(
+        type="object",
+        propertyNames={"not": {"enum": sorted(RESERVED)}, "minLength": 1},
+        additionalProperties={"type": "number", "exclusiveMinimum": 0, "not": WHOLE_ABOVE_ONE},
+    )
+    return out
 
 
 def _dataset() -> dict[str, Any]:

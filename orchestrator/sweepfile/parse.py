@@ -52,11 +52,11 @@ from orchestrator.sweepfile.fields import (
     CUSTOM_METRIC,
     MAX_EPOCHS,
     MAX_TRIALS,
-    RESOURCES,
     TOP,
     TOP_KEYS,
 )
 from orchestrator.sweepfile.loader import SweepLoader as _Loader
+from orchestrator.sweepfile.resources_section import resources_of
 from orchestrator.sweepfile.space_section import check_model, check_sampled_configs, check_space
 from orchestrator.sweepfile.stages_section import check_epoch_budget
 from orchestrator.sweepfile.stages_section import sampler as sampler_of
@@ -143,8 +143,7 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     scheduler = problems.attempt(
         _scheduler, top.get("scheduler", TOP["scheduler"].default), max_epochs
     )
-    resources = problems.attempt(_section, top, "resources", RESOURCES, problems) or {}
-    cpus = problems.attempt(get, resources, "cpus_per_trial", RESOURCES, "resources")
+    resources = problems.attempt(resources_of, top.get("resources"))
     results = problems.attempt(get, top, "results", TOP)
     keep = problems.attempt(get, top, "keep", TOP)
     own = Path(results).expanduser() / name if results is not None and name is not None else None
@@ -165,7 +164,7 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
     assert name is not None and dataset is not None and seed is not None
     assert metric is not None and direction is not None and model is not None
     assert space is not None and stages is not None and scheduler is not None
-    assert max_epochs is not None and cpus is not None and results is not None
+    assert max_epochs is not None and resources is not None and results is not None
     assert val_fraction is not None and keep is not None and test_fraction is not None
     return SweepSpec(
         name=name,
@@ -181,7 +180,7 @@ def parse_sweep(raw: Any, base_dir: Path = Path("."), *, import_trainer: bool = 
         scheduler=scheduler,
         max_epochs=max_epochs,
         time_limit=time_limit,
-        cpus_per_trial=cpus,
+        resources=resources,
         results=Path(results).expanduser(),
         source=top,
         trainer=trainer,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from caviar_common.states import TrialState
 from orchestrator.core.loop import Sweep
+from orchestrator.core.resources import TrialResources
 from orchestrator.core.spec import Stage, SweepSpec
 from orchestrator.core.status import Status
 from orchestrator.execution.simulated.clocked_executor import (
@@ -99,7 +100,7 @@ def simulation_spec(trials: int, max_epochs: int, seed: int, sign: float = 1.0) 
         scheduler=check_scheduler("fifo", {}, max_epochs),
         max_epochs=max_epochs,
         time_limit=None,
-        cpus_per_trial=1.0,
+        resources=TrialResources(),
         results=Path("."),
         source=source,
     )
