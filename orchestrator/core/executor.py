@@ -62,6 +62,7 @@ Event = EpochDone | Crashed
 class Placement:
     worker: str
     node: str
+    devices: str = ""  # the GPUs the worker sees (CUDA_VISIBLE_DEVICES), "" for none
 
 
 class Executor(Protocol):

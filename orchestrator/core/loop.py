@@ -416,9 +416,11 @@ class Sweep:
             self.spec.max_epochs,
         )
         where = self.executor.launch(task)
-        self.store.start_trial(trial.trial_id, where.worker, where.node, self.clock())
+        self.store.start_trial(
+            trial.trial_id, where.worker, where.node, self.clock(), where.devices
+        )
         self.running[trial.trial_id] = trial
-        self.status.launched(trial.trial_id, trial.config, self.clock())
+        self.status.launched(trial.trial_id, trial.config, self.clock(), where.devices)
         self._feed(trial)
 
     def _feed(self, trial: Running) -> None:

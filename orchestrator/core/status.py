@@ -63,6 +63,7 @@ class Status:
     elapsed_before: float = 0.0  # seconds the sweep's earlier runs spent (a time budget's)
     counts: Counter[str] = field(default_factory=Counter)
     running: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> config
+    devices: dict[str, str] = field(default_factory=dict)  # running id -> its GPUs, if any
     epochs: int = 0  # epochs trained by this process
     epochs_before: int = 0  # epochs stored before a resume
     best_value: float = math.nan
@@ -97,9 +98,25 @@ class Status:
         fresh = min(self.notes - seen, len(self.log))
         return list(self.log)[len(self.log) - fresh :] if fresh > 0 else []
 
-    def launched(self, trial_id: str, config: Mapping[str, Any], now: float) -> None:
+    def launched(
+        self, trial_id: str, config: Mapping[str, Any], now: float, devices: str = ""
+    ) -> None:
+        """`devices`: the GPUs its worker sees (CUDA_VISIBLE_DEVICES), "" for none."""
         self.now = now
         self.running[trial_id] = config
+        if devices:
+            self.devices[trial_id] = devices
+
+    def devices_line(self) -> str:
+        """The running trials by the GPUs they see ("GPU 0: trial-0001, trial-0002 · GPU 1:
+        trial-0003"); "" when none sees a GPU."""
+        by_device: dict[str, list[str]] = {}
+        for trial_id, devices in sorted(self.devices.items()):
+            if trial_id in self.running:
+                by_device.setdefault(devices, []).append(trial_id)
+        return " · ".join(
+            f"GPU {devices}: {', '.join(trials)}" for devices, trials in sorted(by_device.items())
+        )
 
     def epoch(self, trial_id: str, epoch: int, value: float, now: float) -> None:
         self.now = now
@@ -121,12 +138,14 @@ class Status:
 
     def ended(self, trial_id: str, state: TrialState, epochs: int) -> None:
         self.running.pop(trial_id, None)
+        self.devices.pop(trial_id, None)
         self.counts[state] += 1
         text = f"{trial_id} {state} after {epochs} epochs"
         self._note(Note(NoteKind.ENDED, trial_id, text, state))
 
     def paused(self, trial_id: str, epochs: int) -> None:
         self.running.pop(trial_id, None)
+        self.devices.pop(trial_id, None)
         self.counts[TrialState.PAUSED] += 1
         text = f"{trial_id} paused at epoch {epochs}"
         self._note(Note(NoteKind.PAUSED, trial_id, text, TrialState.PAUSED))
@@ -138,6 +157,7 @@ class Status:
     def restarted(self, trial_id: str, error: str) -> None:
         """`error`: what happened, in one line (of a longer text, the last line)."""
         self.running.pop(trial_id, None)
+        self.devices.pop(trial_id, None)
         self.restarts += 1
         last = error.strip().splitlines()[-1] if error.strip() else "worker lost"
         text = f"{trial_id} lost its worker ({last}); restarting from checkpoint"

@@ -50,6 +50,8 @@ def panel(status: Status) -> Panel:
     if status.best_trial is not None:
         config = ", ".join(f"{k}={_short(v)}" for k, v in status.best_config.items())
         table.add_row(Text(f"best {status.best_trial}: {config}"))
+    if devices := status.devices_line():
+        table.add_row(Text(f"running on {devices}"))
     recent = [Text(str(note)) for note in list(status.log)[-5:]]
     return Panel(Group(table, *recent), title=Text(f"caviar · {status.name}"))
 

@@ -306,7 +306,10 @@ def _trials_html(run: Run) -> str:
             f"The best {len(shown):,} of {len(run.trials):,} trials "
             f"(<code>caviar export {html.escape(str(run.path))}</code> writes every one)"
         )
-    table = shown.reset_index().drop(columns=["started", "ended", "worker"])
+    hidden = ["started", "ended", "worker"]
+    if "devices" in shown and not shown["devices"].astype(bool).any():
+        hidden.append("devices")  # no trial saw a GPU: an empty column says nothing
+    table = shown.reset_index().drop(columns=hidden)
     return (
         f"<details><summary>{summary}</summary>"
         + table.to_html(index=False, escape=True, na_rep="", float_format=_short)

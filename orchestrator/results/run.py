@@ -43,6 +43,7 @@ TRIAL_COLUMNS = (
     "epochs",
     "worker",
     "node",
+    "devices",  # the GPUs its worker saw (CUDA_VISIBLE_DEVICES), "" for none
     "starts",  # times it was started on a worker: promotions and resumes included
     "restarts",  # of those, restarts after a lost worker
     "started",
@@ -72,7 +73,8 @@ class Run:
         direction: `minimize` or `maximize`.
         state: The sweep's state: created, running, interrupted or finished.
         trials: One row per trial, index `trial_id`: number, stage, state, best, epochs,
-            worker, node, starts (every start on a worker, promotions and resumes
+            worker, node, devices (the GPUs its worker saw, as CUDA_VISIBLE_DEVICES: "0",
+            "0,1"; "" for none), starts (every start on a worker, promotions and resumes
             included), restarts (after a lost worker), started, ended, seconds, error,
             proposed_by, pauses, then one column per hyperparameter (`learning_rate` is
             the configured α₀).

@@ -23,7 +23,7 @@ from orchestrator.storage.rows import (
 
 TRIAL_FIELDS = (
     "trial_id, number, stage, config, box, unit, state, worker, node, starts, restarts, "
-    "started, ended, epochs, best, error, proposed_by, pauses"
+    "started, ended, epochs, best, error, proposed_by, pauses, devices"
 )
 _SELECT_TRIALS = f"SELECT {TRIAL_FIELDS} FROM trials ORDER BY number"
 _SELECT_POINTS = (
@@ -42,6 +42,7 @@ COLUMN_FIELDS = (
     "state",
     "worker",
     "node",
+    "devices",
     "starts",
     "restarts",
     "started",
@@ -103,6 +104,7 @@ def trials(conn: sqlite3.Connection) -> list[TrialRow]:
                 error=row[15],
                 proposed_by=row[16],
                 pauses=() if pauses == "[]" else tuple(json.loads(pauses)),
+                devices=row[18],
             )
         )
     return out

@@ -69,6 +69,7 @@ class TrialRow:
     error: str | None  # a failed trial's traceback, a lost worker's message
     proposed_by: str  # the sampler; for tpe "tpe" (the model) or "warm-up"
     pauses: tuple[int, ...]  # every epoch a promoting scheduler paused it at
+    devices: str = ""  # the GPUs its worker saw last (CUDA_VISIBLE_DEVICES), "" for none
 
 
 @dataclass(frozen=True)

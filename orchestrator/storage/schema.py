@@ -130,6 +130,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         ("models", "trial_id"),
     ),
+    Migration(
+        9,
+        "trials record the devices their worker sees (CUDA_VISIBLE_DEVICES as Ray set it)",
+        ("ALTER TABLE trials ADD COLUMN devices TEXT NOT NULL DEFAULT ''",),
+        ("trials", "devices"),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

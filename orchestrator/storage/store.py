@@ -224,13 +224,16 @@ class Store:
                 ),
             )
 
-    def start_trial(self, trial_id: str, worker: str, node: str, when: float) -> None:
-        """The trial starts on a worker: its first start, a restart, a promotion, a resume."""
+    def start_trial(
+        self, trial_id: str, worker: str, node: str, when: float, devices: str = ""
+    ) -> None:
+        """The trial starts on a worker: its first start, a restart, a promotion, a resume.
+        `devices`: the GPUs that worker sees (CUDA_VISIBLE_DEVICES), "" for none."""
         with self._write():
             self.conn.execute(
-                "UPDATE trials SET state = ?, worker = ?, node = ?, "
+                "UPDATE trials SET state = ?, worker = ?, node = ?, devices = ?, "
                 "started = COALESCE(started, ?), starts = starts + 1 WHERE trial_id = ?",
-                (TrialState.RUNNING, worker, node, when, trial_id),
+                (TrialState.RUNNING, worker, node, devices, when, trial_id),
             )
 
     def end_trial(self, trial_id: str, state: str, when: float, error: str | None = None) -> None:

@@ -341,7 +341,8 @@ def test_export_writes_csv_that_reads_back_as_the_dataframes(hand, capsys):
     trials = pd.read_csv(
         hand / "trials.csv", index_col="trial_id", converters={"pauses": json.loads}
     )
-    trials["proposed_by"] = trials["proposed_by"].astype(object).fillna("")  # "" reads as NaN
+    for column in ("proposed_by", "devices"):  # "" reads as NaN
+        trials[column] = trials[column].astype(object).fillna("")
     pd.testing.assert_frame_equal(trials, run.trials, check_dtype=False)
     curves = pd.read_csv(hand / "curves.csv")
     pd.testing.assert_frame_equal(curves, run.curves, check_dtype=False)
