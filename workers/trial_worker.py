@@ -21,6 +21,7 @@ from caviar_common.keeping import NO_KEEP, KeepBar
 from caviar_common.seeds import SeedKey
 from workers.host import StepResult, TrialHost
 from workers.protocol import DEFAULT_TRAINER, check_metric
+from workers.threads import size_torch
 
 
 def best_so_far(best: float | None, value: float, sign: float) -> float | None:
@@ -56,7 +57,8 @@ class TrialWorker:
             raise ValueError(f"sign: must be +1 (minimise) or -1 (maximise), got {sign!r}")
         # numpy's BLAS is loaded already in a Ray worker, so size its pool directly (a
         # runtime_env with thread variables would cost a fresh worker process per actor)
-        self._limits = threadpool_limits(limits=max(1, int(cpus)))
+        self.threads = max(1, int(cpus))
+        self._limits = threadpool_limits(limits=self.threads)
         self.name = name
         self.sweep = sweep
         self.metric = metric
@@ -78,11 +80,14 @@ class TrialWorker:
         context = ray.get_runtime_context()
         info = threadpool_info()
         threads = max((pool["num_threads"] for pool in info), default=1)
+        gpus = context.get_accelerator_ids().get("GPU", [])
         return {
             "worker": self.name,
             "node": context.get_node_id(),
             "pid": os.getpid(),
             "blas_threads": threads,
+            # the GPUs Ray gave this worker, as it set CUDA_VISIBLE_DEVICES ("" for none)
+            "devices": os.environ.get("CUDA_VISIBLE_DEVICES", "") if gpus else "",
         }
 
     def begin(
@@ -94,7 +99,9 @@ class TrialWorker:
         checkpoint: bytes | None,
     ) -> int:
         self._best_so_far.pop(trial_id, None)
-        return self.host.begin(trial_id, config, data, seed, checkpoint)
+        epoch = self.host.begin(trial_id, config, data, seed, checkpoint)
+        size_torch(self.threads)  # a torch trainer's module is imported by now
+        return epoch
 
     def step(self, trial_id: str, checkpoint: bool) -> StepResult:
         result = self.host.step(trial_id, checkpoint)

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from caviar_common.errors import InputError
+
 EPS = 1e-9
 UNIT_INSTANCE = frozenset({"GPU"})  # taken from one device when a fraction is asked
 RESERVED = frozenset({"CPU", "GPU", "memory", "object_store_memory"})
@@ -153,17 +155,38 @@ class Shortfall:
     name: str
     alone: bool = True  # False: some node has enough of it, but not with the rest
 
-    def __str__(self) -> str:
+    @property
+    def reason(self) -> str:
         def amount(x: float) -> str:
             return format_bytes(x) if self.name == "memory" else f"{x:g}"
 
-        asks = f"{self.key}: asks {amount(self.asked)} {_noun(self.name)} per trial"
+        asks = f"asks {amount(self.asked)} {_noun(self.name)} per trial"
         if self.alone:
             return f"{asks}; the largest node has {amount(self.largest)}"
         return (
             f"{asks}; nodes that have it lack the rest of a trial's resources, and the "
             f"node with most of them has {amount(self.largest)}"
         )
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}"
+
+
+class ResourcesError(InputError):
+    """A trial asks for more than any node of the cluster has: no trial could ever start."""
+
+
+def refusal(found: Sequence[Shortfall]) -> ResourcesError:
+    """The error for a sweep no node can run a trial of, naming each key that asks too
+    much (the first as the error's path)."""
+    first, rest = found[0], found[1:]
+    more = "".join(f"; {s}" for s in rest)
+    return ResourcesError(
+        first.key,
+        f"{first.reason}{more}; no trial could ever start on this cluster, so none was started",
+        hint="ask for less, or run on a cluster with a node that has it (`caviar up "
+        "--num-gpus N` or `--resources` declares what a local machine has)",
+    )
 
 
 def _noun(name: str) -> str:
@@ -203,3 +226,9 @@ def shortfalls(nodes: Sequence[Mapping[str, float]], resources: TrialResources) 
 def key_of(name: str) -> str:
     """The sweep file's key for Ray's resource `name`."""
     return KEYS.get(name, f"resources.custom.{name}")
+
+
+def fair_share(slots: int, sweeps: int) -> int:
+    """The trials at a time one of `sweeps` sweeps sharing a cluster of `slots` takes by
+    default: an equal part, at least one."""
+    return max(1, slots // max(1, sweeps))

@@ -30,7 +30,7 @@ def describe_sweep(spec: SweepSpec) -> list[str]:
     lines = [
         f"sweep {spec.name!r} on dataset {spec.dataset!r}; results in {spec.run_dir}",
         f"metric {spec.metric} ({spec.direction}); at most {spec.max_epochs} epochs per trial; "
-        f"{spec.cpus_per_trial:g} CPU per trial",
+        f"each trial reserves {spec.resources}",
         describe_budget(spec),
         f"scheduler {spec.scheduler.name}" + (f" ({settings})" if settings else ""),
     ]

@@ -1,4 +1,5 @@
-"""Runs the loop's trials on a pool of long-lived Ray actors, one per `cpus_per_trial` CPUs.
+"""Runs the loop's trials on a pool of long-lived Ray actors, each reserving what one trial
+asks for (`resources:` CPUs, GPUs, memory, custom resources).
 
 An actor costs about 0.3 s to start, so each runs many trials in turn. The epochs the loop
 asks for go to the worker in runs of about a quarter of a second (`chunk_epochs`), at most
@@ -8,15 +9,20 @@ takes the next trial: its setup and first epochs queue behind the last ones. Res
 collected with `ray.wait` as they finish, whichever worker they come from; a worker that
 dies is replaced, and its trials are reported lost, in one line each, so the loop can
 restart them elsewhere.
+
+Without a number of workers, the pool is as many trials as the cluster's nodes hold, shared
+fairly with the other Caviar sweeps on the cluster (their workers are actors named
+`caviar-worker-N` in namespaces of their own): a pool larger than its share retires idle
+workers as another sweep arrives, and grows back once it has gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +40,17 @@ from orchestrator.core.executor import (
     chunk_epochs,
     lost_worker_line,
 )
+from orchestrator.core.resources import TrialResources, cluster_slots, describe, fair_share
 from orchestrator.core.spec import DIRECTIONS, sign_of
 from workers.host import TrialHost
 from workers.protocol import DEFAULT_TRAINER, check_metric
 from workers.trial_worker import TrialWorker
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+WORKER_PREFIX = "caviar-worker-"  # every Caviar sweep's workers, in its own namespace
+SHARE_EVERY = 2.0  # seconds between looks at which other sweeps share the cluster
+WAIT_NOTE_EVERY = 30.0  # seconds between notes while workers wait for another sweep
+ALL_READY_WAIT = 15.0  # seconds the pool waits for all its workers before starting
 
 
 @dataclass
@@ -72,6 +83,7 @@ class _Worker:
     node: str = ""
     pid: int = 0
     blas_threads: int = 0
+    devices: str = ""  # CUDA_VISIBLE_DEVICES as Ray set it; "" for no GPU
     trials: list[_Trial] = field(default_factory=list)  # running, then queued behind it
     alive: bool = True
     in_flight: int = 0  # runs of epochs sent and not answered yet
@@ -101,7 +113,7 @@ class RayExecutor:
     def __init__(
         self,
         sweep: str,
-        cpus_per_trial: float = 1.0,
+        resources: TrialResources | float = 1.0,
         workers: int | None = None,
         start_timeout: float = 120.0,
         data: Mapping[str, Any] | None = None,
@@ -109,15 +121,20 @@ class RayExecutor:
         metric: str = "val_cost",
         direction: str = "minimize",
         trainer: str = DEFAULT_TRAINER,
+        say: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Start the worker pool: `workers` actors, or as many as the cluster's CPUs hold.
+        """Start the worker pool: `workers` actors, or the cluster's fair share for this
+        sweep: as many trials as its nodes hold (`resources` each: a TrialResources, or a
+        number of CPUs), divided among the Caviar sweeps on it.
 
         With `data` (a TrialTask's dataset spec), the dataset is loaded here once, while the
         actors start, and shared with every worker through the object store (zero-copy),
         instead of each worker loading its own copy. `metric` and `direction` are the
         sweep's: the workers' gauges show that metric and its best value in that direction.
         `trainer` ("module:Class") is the class each trial trains (its module must be
-        importable by the workers: see `runner.connect_ray`'s `py_modules`).
+        importable by the workers: see `runner.connect_ray`'s `py_modules`). `say` hears
+        why workers wait, when another sweep holds the cluster.
         """
         check_metric(metric, trainer)
         if direction not in DIRECTIONS:
@@ -125,11 +142,19 @@ class RayExecutor:
                 f"direction: must be one of {list(DIRECTIONS)}, got {direction!r}"
                 f"{suggest(direction, DIRECTIONS)}"
             )
+        if not isinstance(resources, TrialResources):
+            resources = TrialResources(cpus=float(resources))
+        self.resources = resources
+        self._fixed = workers is not None  # else: a fair share, that follows the others
+        self._say = say or (lambda line: None)
+        self._clock = clock
+        self._namespace = ray.get_runtime_context().namespace
+        self._looked = clock()
+        self._others: set[str] = set()
         if workers is None:
-            cpus = ray.cluster_resources().get("CPU", 1.0)
-            workers = max(1, math.floor(cpus / cpus_per_trial + 1e-9))
+            workers = self._share()
         self.sweep = sweep
-        self.cpus = cpus_per_trial
+        self.cpus = resources.cpus
         self.metric, self.sign = metric, sign_of(direction)
         self.trainer = trainer
         self._slots = workers
@@ -139,6 +164,7 @@ class RayExecutor:
         self._dirty: dict[str, _Worker] = {}  # workers with epochs asked for, not sent
         self._calls: dict[Any, _Call] = {}
         self._count = 0
+        self._replaced = 0  # workers started in place of ones that died
         self._host = host or TrialHost()  # loads datasets in this process (it caches them)
         self._datasets: dict[str, Any] = {}  # spec as JSON -> ObjectRef of the Dataset
         for _ in range(workers):
@@ -149,7 +175,7 @@ class RayExecutor:
 
     def __repr__(self) -> str:
         alive = sum(w.alive for w in self._workers.values())
-        return f"RayExecutor({self.sweep!r}, workers={alive}, cpus_per_trial={self.cpus:g})"
+        return f"RayExecutor({self.sweep!r}, workers={alive}, {describe(self.resources.asks)} each)"
 
     # -- the pool -----------------------------------------------------------------------
 
@@ -160,8 +186,8 @@ class RayExecutor:
             try:
                 handle = self._cls.options(
                     name=name,
-                    num_cpus=self.cpus,
                     max_restarts=0,
+                    **self.resources.ray_options(),
                 ).remote(name, self.sweep, self.cpus, self.metric, self.sign, self.trainer)
                 break
             except ActorAlreadyExistsError:
@@ -171,15 +197,35 @@ class RayExecutor:
         self._calls[ref] = _Call("ready", name)
 
     def _wait_ready(self, timeout: float) -> None:
+        """Wait for the pool: every worker, for a few seconds; then for the first one. While
+        other Caviar sweeps hold the cluster, as long as it takes (they give up workers to
+        this one, or end); otherwise at most `timeout` seconds. Workers that start later
+        join the pool as they come up."""
+        began = noted = self._clock()
         refs = [w.ready for w in self._workers.values()]
-        done, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        done, _ = ray.wait(refs, num_returns=len(refs), timeout=min(timeout, ALL_READY_WAIT))
         for ref in done:
             self._collect(ref)
-        if not any(w.ready is None for w in self._workers.values()):
-            raise RuntimeError(
-                f"ray: no Caviar worker started within {timeout:g} s; does the cluster have "
-                f"{self.cpus:g} free CPU(s) per worker?"
-            )
+        while not any(w.up for w in self._workers.values()):
+            refs = [w.ready for w in self._workers.values() if w.ready is not None]
+            done, _ = ray.wait(refs, num_returns=1, timeout=min(timeout, WAIT_NOTE_EVERY))
+            for ref in done:
+                self._collect(ref)
+            if any(w.up for w in self._workers.values()):
+                return
+            others = self._other_sweeps()
+            if not others and self._clock() - began >= timeout:
+                raise RuntimeError(
+                    f"ray: no Caviar worker started within {timeout:g} s; does the cluster "
+                    f"have {self.resources} free per worker?"
+                )
+            if others and self._clock() - noted >= WAIT_NOTE_EVERY - 1e-6:
+                noted = self._clock()
+                self._say(
+                    f"waiting for {self.resources} per worker: held by the other Caviar "
+                    f"sweep(s) on the cluster ({', '.join(sorted(others))}); they give "
+                    "workers up as their trials end"
+                )
 
     @property
     def slots(self) -> int:
@@ -194,13 +240,71 @@ class RayExecutor:
                 "pid": w.pid,
                 "trial": w.trials[0].trial_id if w.trials else None,
                 "blas": w.blas_threads,
+                "devices": w.devices,
             }
             for w in self._workers.values()
             if w.up
         }
 
     def free(self) -> int:
-        return sum(1 for w in self._workers.values() if w.takes_trial)
+        """Workers that take a trial now, less those the pool must give up."""
+        return max(0, sum(1 for w in self._workers.values() if w.takes_trial) - self._excess())
+
+    # -- sharing the cluster with other sweeps -------------------------------------------
+
+    def _other_sweeps(self) -> set[str]:
+        """The namespaces of the other Caviar sweeps with workers on the cluster (running
+        or waiting to start)."""
+        with contextlib.suppress(Exception):  # an older Ray, a GCS hiccup: none seen
+            self._others = {
+                actor["namespace"]
+                for actor in ray.util.list_named_actors(all_namespaces=True)
+                if str(actor.get("name", "")).startswith(WORKER_PREFIX)
+                and actor.get("namespace") != self._namespace
+            }
+        return self._others
+
+    def _share(self) -> int:
+        """This sweep's fair share of the trials the cluster's nodes hold at once."""
+        nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+        slots = max(1, cluster_slots(nodes, self.resources))
+        return fair_share(slots, 1 + len(self._other_sweeps()))
+
+    def _excess(self) -> int:
+        """Live workers beyond the pool's size."""
+        live = sum(1 for w in self._workers.values() if w.alive and w.closing is None)
+        return max(0, live - self._slots)
+
+    def _rebalance(self) -> None:
+        """Every few seconds, a pool without a fixed size follows its fair share: idle
+        workers beyond it exit (another sweep's waiting workers take their place), and
+        missing ones are started once the share grows back."""
+        if self._fixed or self._clock() - self._looked < SHARE_EVERY:
+            return
+        self._looked = self._clock()
+        share = self._share()
+        if share != self._slots:
+            self._slots = share
+        idle = [w for w in self._workers.values() if w.alive and not w.trials]
+        for worker in sorted(idle, key=lambda w: w.ready is None):  # not started yet first
+            if self._excess() <= 0:
+                break
+            self._retire(worker)
+        live = sum(1 for w in self._workers.values() if w.alive and w.closing is None)
+        for _ in range(self._slots - live):
+            self._spawn()
+
+    def _retire(self, worker: _Worker) -> None:
+        """An idle worker exits (one still waiting to start is dropped: it holds nothing)."""
+        for ref, call in list(self._calls.items()):
+            if call.worker == worker.name:
+                del self._calls[ref]
+        if worker.ready is not None:
+            with contextlib.suppress(Exception):
+                ray.kill(worker.handle, no_restart=True)
+        else:
+            worker.closing = worker.handle.close.options(name="close").remote()
+        worker.alive = False
 
     # -- the protocol -------------------------------------------------------------------
 
@@ -211,7 +315,7 @@ class RayExecutor:
         trial = _Trial(task.trial_id, task.max_epochs, setup, self._dataset_ref(task.data))
         worker.trials.append(trial)
         self._trials[task.trial_id] = (worker, trial)
-        return Placement(worker.name, worker.node)
+        return Placement(worker.name, worker.node, worker.devices)
 
     def request(self, trial_id: str, epoch: int, checkpoint: bool, keep: KeepBar = NO_KEEP) -> None:
         placed = self._trials.get(trial_id)
@@ -242,6 +346,7 @@ class RayExecutor:
             worker.handle.end.options(name=f"{trial_id} end").remote(trial_id)
 
     def poll(self, timeout: float) -> list[Event]:
+        self._rebalance()
         if self._send():  # a worker takes the next trial now: let the loop launch it first
             timeout = 0.0
         if not self._calls:
@@ -348,6 +453,7 @@ class RayExecutor:
         if call.kind == "ready":
             worker.ready, worker.node, worker.pid = None, value["node"], value["pid"]
             worker.blas_threads = value["blas_threads"]
+            worker.devices = value.get("devices", "")
         elif call.kind == "run" and value:
             seconds = [r.record.get("seconds") or 0.0 for r in value]
             worker.epoch_seconds = sum(seconds) / len(seconds)
@@ -368,7 +474,8 @@ class RayExecutor:
         for ref, call in list(self._calls.items()):
             if call.worker == worker.name:
                 del self._calls[ref]
-        if self._count < 4 * self._slots:  # a replacement, unless workers keep dying
+        if self._replaced < 3 * max(1, self._slots):  # a replacement, unless workers keep dying
+            self._replaced += 1
             self._spawn()
         lost, worker.trials = worker.trials, []
         text = _ANSI.sub("", str(err))

@@ -174,15 +174,17 @@ def run_sweep(
     try:
         for line in context.messages():
             say(line)
+        check_resources(spec, say)
         executor = RayExecutor(
             spec.name,
-            spec.cpus_per_trial,
+            spec.resources,
             workers,
             data=data,
             host=host,
             metric=spec.metric,
             direction=spec.direction,
             trainer=spec.trainer,
+            say=say,
         )
         say(
             f"sweep {spec.name}: {_trials_text(spec)}, up to {spec.max_epochs} epochs each, "
@@ -208,6 +210,36 @@ def run_sweep(
         if executor is not None:
             executor.close()  # the workers export their last gauges as they exit
         ray.shutdown()
+
+
+def check_resources(spec: SweepSpec, say: Any = print) -> None:
+    """Refuse, before any trial starts, a sweep whose trials no node of the cluster can
+    ever hold (a ResourcesError naming the key, the amount asked and the largest node's);
+    on a cluster whose autoscaler may add nodes, only warn."""
+    import ray
+
+    from orchestrator.core.resources import refusal, shortfalls
+
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    found = shortfalls(nodes, spec.resources)
+    if not found:
+        return
+    error = refusal(found)
+    if not _autoscaling():
+        raise error
+    say(f"warning: {error}; the cluster's autoscaler may add a node that has it")
+
+
+def _autoscaling() -> bool:
+    """Whether the cluster has an autoscaler with node types configured (the cluster
+    launcher's or KubeRay's): it may add nodes that the cluster does not have now."""
+    try:
+        from ray._private.state import state
+
+        config = state.get_cluster_config()
+    except Exception:  # a private API: if it moved, assume no autoscaler
+        return False
+    return bool(config is not None and config.node_group_configs)
 
 
 def default_results(results: str | os.PathLike[str] | None) -> Path | None:
