@@ -57,6 +57,10 @@ class TrialWorker:
             raise ValueError(f"sign: must be +1 (minimise) or -1 (maximise), got {sign!r}")
         # numpy's BLAS is loaded already in a Ray worker, so size its pool directly (a
         # runtime_env with thread variables would cost a fresh worker process per actor)
+        if not ray.get_runtime_context().get_accelerator_ids().get("GPU"):
+            # Ray leaves CUDA_VISIBLE_DEVICES alone for an actor that reserved no GPU: hide
+            # them, so that its trials never train on a device another trial reserved
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
         self.threads = max(1, int(cpus))
         self._limits = threadpool_limits(limits=self.threads)
         self.name = name

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -26,6 +27,7 @@ from tests.conftest import free_port, short_temp_dir
 
 pytestmark = pytest.mark.ray
 BIN = Path(sys.executable).parent
+SLEEPY = Path(__file__).with_name("sleepy.py")  # sleeps through epochs; records when and where
 
 
 class GpuCluster:
@@ -115,34 +117,8 @@ def gpu_cluster() -> Iterator[GpuCluster]:
         cluster.close()
 
 
-# A trainer that sleeps through its epochs (no CPU: four trials truly run at once on two
-# cores) and records, each epoch, when it ran and which device Ray gave its worker.
-SLEEPY = """
-import os, time
-import numpy as np
-
-class Sleepy:
-    def __init__(self, config, dataset, seed):
-        self.x, self.epoch = float(config["x"]), 0
-
-    def step(self):
-        began = time.time()
-        time.sleep(0.5)
-        self.epoch += 1
-        seen = os.environ.get("CUDA_VISIBLE_DEVICES", "")
-        return {"epoch": self.epoch, "score": self.x, "began": began, "ended": time.time(),
-                "device": float(seen) if seen.isdigit() else -1.0}
-
-    def state_dict(self):
-        return {"epoch": np.array(self.epoch)}
-
-    def load_state_dict(self, state):
-        self.epoch = int(state["epoch"])
-"""
-
-
 def _sweep(tmp: Path, name: str, resources: dict[str, Any], trials: int = 6) -> Path:
-    (tmp / "sleepy.py").write_text(SLEEPY)
+    shutil.copy(SLEEPY, tmp / "sleepy.py")  # found next to the sweep file, and shipped
     sweep = {
         "name": name,
         "trainer": "sleepy:Sleepy",
