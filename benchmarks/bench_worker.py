@@ -8,10 +8,12 @@ Run from the repository root (not part of the test suite, except its smoke run):
 It times `workers.mlp.trainer.Trainer.step()` and a plain PyTorch CPU loop on digits and on a
 60,000 x 784 synthetic set, times the matrix products alone (the faster of `np.matmul`
 and `np.dot`) at the shapes of one training step, and prints the ratios next to their
-targets. PyTorch is only needed here:
-``.venv/bin/pip install torch==2.13.0`` (the CPU build kept on disk; an unpinned torch
-pulls a multi-GB CUDA build). Without it, the numpy side is timed alone (and the run
-exits 1, except with --smoke, which times one epoch of each case on a few hundred rows).
+targets; then the example PyTorch trainer (examples/torch_trainer's `TorchTrainer.step()`,
+on the CPU) against both, with no target. PyTorch is only needed for the PyTorch rows:
+``.venv/bin/pip install -e '.[torch]'`` (torch==2.13.0, the CPU build kept on disk; an
+unpinned torch pulls a multi-GB CUDA build). Without it, the numpy side is timed alone (and
+the run exits 1, except with --smoke, which times one epoch of each case on a few hundred
+rows).
 """
 
 from __future__ import annotations
@@ -85,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = "smoke" if args.smoke else "quick" if args.quick else "default"
     print(f"Mode {mode}: {args.repeats} run(s) per trainer, one warm-up epoch each\n")
     cases = SMOKE_CASES if args.smoke else CASES
-    rows = [time_case(case, torch, args.repeats, args.quick or args.smoke) for case in cases]
-    printout.print_table(rows, torch is not None)
+    timed = [time_case(case, torch, args.repeats, args.quick or args.smoke) for case in cases]
+    printout.print_table([row for row, _ in timed], torch is not None)
+    if torch is not None:
+        printout.print_example_table([(row[0], row[2], row[3], ex) for row, ex in timed])
     print(f"\nTotal {time.perf_counter() - started:.0f} s.")
     if torch is None:
         if args.smoke:
@@ -97,24 +101,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def time_case(case: Any, torch: Any, repeats: int, quick: bool) -> Any:
-    """One case: numpy and PyTorch runs interleaved, then its matmuls alone."""
+def time_case(case: Any, torch: Any, repeats: int, quick: bool) -> tuple[Any, list[Any]]:
+    """One case: numpy, PyTorch and the example TorchTrainer runs interleaved, then its
+    matmuls alone. The table row, and the TorchTrainer runs."""
     from benchmarks.worker import printout
     from benchmarks.worker.cases import load
     from benchmarks.worker.matmul import matmul_epoch
-    from benchmarks.worker.trainers import run_numpy, run_torch
+    from benchmarks.worker.trainers import run_numpy, run_torch, run_torch_trainer
 
     data = load(case.spec)
     epochs = case.quick_epochs if quick else case.epochs
     print(f"{case.label}: {data!r}, {epochs} timed epochs per run")
-    np_runs, torch_runs = [], []
-    for seed in range(repeats):  # interleaved, so load on the machine hits both
+    np_runs, torch_runs, example_runs = [], [], []
+    for seed in range(repeats):  # interleaved, so load on the machine hits all three
         np_runs.append(run_numpy(case, data, seed, epochs))
         if torch is not None:
             torch_runs.append(run_torch(torch, case, data, seed, epochs))
+            example_runs.append(run_torch_trainer(case, data, seed, epochs))
     mm = matmul_epoch(case, data, rounds=3 if quick else 7)
-    printout.print_case(np_runs, torch_runs, mm)
-    return case, data, np_runs, torch_runs, mm
+    printout.print_case(np_runs, torch_runs, mm, example_runs)
+    return (case, data, np_runs, torch_runs, mm), example_runs
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""What bench_worker.py prints: the machine's BLAS, each case's seconds per epoch, and the
-table of ratios against their targets."""
+"""What bench_worker.py prints: the machine's BLAS, each case's seconds per epoch, the
+table of ratios against their targets, and the example PyTorch trainer's table."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from benchmarks.worker.matmul import MatmulEpoch
 
 MATMUL_TARGET = 0.5  # the epoch should reach at least this share of the matmul-only rate
 Row = tuple[Case, Data, list[Run], list[Run], MatmulEpoch]
+ExampleRow = tuple[Case, list[Run], list[Run], list[Run]]  # numpy, plain torch, TorchTrainer
+EXAMPLE_HEAD = "numpy s/ep  TorchTrainer s/ep  numpy/TorchTrainer  TorchTrainer/torch"
 
 
 def describe_blas() -> list[str]:
@@ -57,7 +59,9 @@ def spread(runs: Sequence[Run]) -> str:
     return f"{min(all_s):.4g}-{max(all_s):.4g}"
 
 
-def print_case(np_runs: list[Run], torch_runs: list[Run], mm: MatmulEpoch) -> None:
+def print_case(
+    np_runs: list[Run], torch_runs: list[Run], mm: MatmulEpoch, example_runs: list[Run]
+) -> None:
     def acc(runs: list[Run]) -> str:
         return ", ".join(f"{r.val_accuracy:.3f}" for r in runs)
 
@@ -69,6 +73,11 @@ def print_case(np_runs: list[Run], torch_runs: list[Run], mm: MatmulEpoch) -> No
         print(
             f"  PyTorch {median_seconds(torch_runs):.4g} s/epoch (range {spread(torch_runs)}), "
             f"val accuracy {acc(torch_runs)}"
+        )
+    if example_runs:
+        print(
+            f"  TorchTrainer {median_seconds(example_runs):.4g} s/epoch "
+            f"(range {spread(example_runs)}), val accuracy {acc(example_runs)}"
         )
     print(
         f"  matmul alone {mm.train:.4g} s/epoch ({mm.train_flops / mm.train / 1e9:.1f} GFLOP/s); "
@@ -104,6 +113,28 @@ def print_table(
         "\nmatmul share = seconds of one epoch's training-step matmuls alone (forward, dW, dA; "
         "the faster of\nnp.matmul and np.dot at the same shapes) / the numpy worker's seconds per "
         "epoch.\nMedians over all timed epochs of all runs."
+    )
+
+
+def print_example_table(rows: list[ExampleRow]) -> None:
+    """examples/torch_trainer's TorchTrainer against the numpy worker and the plain loop."""
+    print(
+        "\nThe example PyTorch trainer (examples/torch_trainer, TorchTrainer.step() on the CPU) "
+        "on the same data\nand network as the numpy worker; no target."
+    )
+    head = f"{'dataset':<32}{EXAMPLE_HEAD}"
+    print(head)
+    print("-" * len(head))
+    for case, np_runs, torch_runs, example_runs in rows:
+        t_np, t_torch = median_seconds(np_runs), median_seconds(torch_runs)
+        t_example = median_seconds(example_runs)
+        print(
+            f"{case.label:<32}{t_np:>10.4f}{t_example:>19.4f}{t_np / t_example:>19.2f}x"
+            f"{t_example / t_torch:>19.2f}x"
+        )
+    print(
+        "\nTorchTrainer/torch = its seconds per epoch / the plain PyTorch loop's above (the "
+        "same network and\noptimizer, with the trainer's own shuffle, cost sums and record)."
     )
 
 

@@ -1,5 +1,6 @@
-"""The two trainers bench_worker.py times on each case: Caviar's numpy worker
-(`workers.mlp.trainer.Trainer`) and the same network in a plain PyTorch loop."""
+"""The trainers bench_worker.py times on each case: Caviar's numpy worker
+(`workers.mlp.trainer.Trainer`), the same network in a plain PyTorch loop, and the example
+PyTorch trainer (examples/torch_trainer's `TorchTrainer`) as a sweep would run it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from benchmarks.worker.cases import ADAM_EPS, BETAS, LEARNING_RATE, Case, Data, 
 from workers.mlp.trainer import Trainer
 
 TORCH_VERSION = "2.13.0"
+TORCH_EXAMPLE = ROOT / "examples" / "torch_trainer"
 
 
 def run_numpy(case: Case, data: Data, seed: int, epochs: int) -> Run:
@@ -70,6 +72,24 @@ def run_torch(torch: Any, case: Case, data: Data, seed: int, epochs: int) -> Run
         accuracy = epoch()
         seconds.append(time.perf_counter() - start)
     return Run(tuple(seconds), accuracy)
+
+
+def run_torch_trainer(case: Case, data: Data, seed: int, epochs: int) -> Run:
+    """`TorchTrainer.step()` on the CPU, imported as a sweep file beside it imports it."""
+    from orchestrator.sweepfile.trainers import search_path
+    from workers.protocol import load_trainer_class
+
+    with search_path(TORCH_EXAMPLE):
+        cls = load_trainer_class("torch_mlp:TorchTrainer")
+    config = {k: v for k, v in case.config().items() if k != "dtype"}  # float32 only
+    trainer = cls(config, data, seed, device="cpu")
+    trainer.step()  # warm-up
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        record = trainer.step()
+        seconds.append(time.perf_counter() - start)
+    return Run(tuple(seconds), record["val_accuracy"])
 
 
 def import_torch() -> Any | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import sys
 import threading
@@ -164,7 +165,8 @@ def run_sweep(
         args=(data["spec"], data["seed"], data["val_fraction"], data.get("test_fraction", 0.0)),
     )
     loading.start()
-    cpus = workers if address is None else None
+    # a private Ray holds `workers` trials: as many times the CPUs one trial reserves
+    cpus = math.ceil(workers * spec.resources.cpus - 1e-9) if workers and address is None else None
     code = shipped(spec.trainer)  # a trainer's module that the workers could not import
     context = connect_ray(
         address, f"caviar-{spec.name}", cpus, dashboard=dashboard, py_modules=[code] if code else []

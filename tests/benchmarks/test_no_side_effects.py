@@ -37,6 +37,7 @@ ENTRY_POINTS = {
     "benchmarks.quality",
     "benchmarks.record_curves",
     "benchmarks.stop_rules",
+    "benchmarks.gpu_check",
 }
 
 

@@ -24,6 +24,7 @@ ENTRY_POINTS = (
     "quality",
     "record_curves",
     "stop_rules",
+    "gpu_check",
 )
 
 
@@ -69,6 +70,17 @@ def test_a_benchmark_that_starts_ray_runs_in_its_smoke_mode(module: str, header:
     out = smoke(module)
     assert header in out
     assert "| Caviar" in out  # a Caviar row was measured, not only the header
+
+
+@pytest.mark.ray  # with a GPU it runs two sweeps on Ray; without one it says so and ends
+def test_the_gpu_check_runs_in_its_smoke_mode_or_says_there_is_no_gpu() -> None:
+    torch = pytest.importorskip("torch")
+    out = smoke("gpu_check")
+    if torch.cuda.is_available():
+        assert "| run | trials | epochs | s/epoch (median, range) | wall s |" in out
+        assert "| GPU (gpus_per_trial 0.5) |" in out
+    else:
+        assert "no GPU found" in out
 
 
 @pytest.mark.parametrize("module", ENTRY_POINTS)
