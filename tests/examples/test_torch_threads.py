@@ -52,4 +52,3 @@ def _threads(tmp: Path, cpus: int) -> set[float]:
 
 def test_a_trial_of_two_cpus_trains_with_two_intra_op_threads(tmp_path: Path) -> None:
     assert _threads(tmp_path, 2) == {2.0}
-
