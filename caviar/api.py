@@ -44,7 +44,8 @@ def run(
         address: An existing Ray cluster to run on ("auto", "ray://HOST:10001",
             "HOST:6379"); by default the local cluster of `caviar up` if it is up, else a
             private Ray on this machine.
-        workers: Trials at a time; by default the cluster's CPUs / cpus_per_trial.
+        workers: Trials at a time; by default as many as the cluster's nodes hold of the
+            sweep's resources per trial, shared equally with other Caviar sweeps on it.
         results: The folder the run's directory (RESULTS/NAME) goes in; by default
             $CAVIAR_RESULTS, else the sweep's own `results`.
         report: Keep RESULTS/NAME/report.html up to date while the sweep runs.
@@ -88,7 +89,8 @@ def resume(
     Args:
         path: The sweep's results directory (runs/NAME).
         address: An existing Ray cluster to run on, as for `run`.
-        workers: Trials at a time; by default the cluster's CPUs / cpus_per_trial.
+        workers: Trials at a time; by default as many as the cluster's nodes hold of the
+            sweep's resources per trial, shared equally with other Caviar sweeps on it.
         report: Keep PATH/report.html up to date while the sweep runs.
         dashboard: Start a private Ray with its dashboard (a cluster joined keeps its own).
 
@@ -141,7 +143,8 @@ def extend(
         time_limit: The new budget.time_limit in seconds, over all runs of the sweep;
             never smaller.
         address: An existing Ray cluster to run on, as for `run`.
-        workers: Trials at a time; by default the cluster's CPUs / cpus_per_trial.
+        workers: Trials at a time; by default as many as the cluster's nodes hold of the
+            sweep's resources per trial, shared equally with other Caviar sweeps on it.
         report: Keep RUN/report.html up to date while the sweep runs.
         dashboard: Start a private Ray with its dashboard (a cluster joined keeps its own).
 

@@ -143,7 +143,8 @@ def _driver_options(parser: argparse.ArgumentParser, results: bool = False) -> N
     parser.add_argument(
         "--workers",
         type=positive_int,
-        help="trials at a time (default: the cluster's CPUs / cpus_per_trial)",
+        help="trials at a time (default: as many as the cluster's nodes hold of the sweep's "
+        "resources per trial, shared equally with other Caviar sweeps on it)",
     )
     parser.add_argument(
         "--plain", action="store_true", help="plain progress lines even on a terminal"
