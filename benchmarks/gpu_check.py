@@ -131,11 +131,11 @@ def sweep(
     work: Path, name: str, dataset: str | None, plan: Plan, gpus: float | None
 ) -> dict[str, Any]:
     """The example sweep, every trial to its last epoch, with `gpus` per trial or none."""
-    import yaml
+    import copy
 
-    from orchestrator.sweepfile.loader import SweepLoader  # reads 1e-4 as a number
+    from orchestrator.sweepfile.parse import load_sweep
 
-    raw = dict(yaml.load((EXAMPLE / "sweep.yaml").read_text(), Loader=SweepLoader))  # noqa: S506
+    raw = copy.deepcopy(dict(load_sweep(EXAMPLE / "sweep.yaml").source))  # the file as read
     raw.pop("stages", None)
     raw.update(name=name, scheduler="fifo", sampler="sobol", keep=0, results=str(work / "runs"))
     if dataset is not None:

@@ -17,6 +17,18 @@ if TYPE_CHECKING:
 
 EXIT_NOT_UP = 1
 port = number(int, lambda v: 0 <= v <= 65535, "a port number in 0..65535")
+gpu_count = number(int, lambda v: v >= 0, "an integer >= 0")
+
+
+def custom_resources(text: str) -> dict[str, float]:
+    """`--resources`: a JSON object of custom resources (argparse names the option)."""
+    from caviar_common.errors import InputError
+    from orchestrator.cluster.local import parse_resources
+
+    try:
+        return parse_resources(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(err.reason) from None
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +40,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Start a one-node Ray cluster in the background: dashboard, Jobs API and "
         "node on 127.0.0.1 (dashboard on port 8265 when free), token authentication on, one "
         "BLAS thread per worker. `caviar run` and `caviar resume` without --address attach "
-        "to it, and its dashboard keeps finished sweeps. Stop it with `caviar down`.",
+        "to it, `caviar submit` without --address sends sweeps to it, and its dashboard keeps "
+        "finished sweeps. Stop it with `caviar down`.",
     )
     up.add_argument(
         "--num-cpus",
@@ -40,6 +53,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=port,
         help="the dashboard's and Jobs API's port (default: 8265 when free, else any free "
         "one; 0: any free one)",
+    )
+    up.add_argument(
+        "--num-gpus",
+        type=gpu_count,
+        help="GPUs the cluster offers, for a machine whose GPUs Ray does not detect "
+        "(default: Ray's count)",
+    )
+    up.add_argument(
+        "--resources",
+        type=custom_resources,
+        metavar="JSON",
+        help="custom resources the cluster offers, as a JSON object of names and amounts, "
+        """e.g. '{"spot": 1}'""",
     )
     add_command(
         commands,
@@ -53,7 +79,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         commands,
         "status",
         _status,
-        help="say whether the local cluster from `caviar up` is up (exit 0 if so, else 1)",
+        help="say whether the local cluster from `caviar up` is up (exit 0 if so, else 1), "
+        "what each node has and what running sweeps hold",
     )
 
 
@@ -75,9 +102,12 @@ def _up(args: argparse.Namespace) -> int:
         if found.health is lc.Health.BROKEN:
             return EXIT_NOT_UP
         cpus = args.num_cpus or os.cpu_count() or 1
-        print(f"starting a local Ray cluster with {cpus} CPUs ...", flush=True)
+        offers = ", ".join([f"{cpus} CPUs", *lc.declared(args.num_gpus, args.resources)])
+        print(f"starting a local Ray cluster with {offers} ...", flush=True)
         try:
-            record = control.start(cpus, state, args.dashboard_port)
+            record = control.start(
+                cpus, state, args.dashboard_port, gpus=args.num_gpus, resources=args.resources
+            )
         except control.ClusterError as err:
             print(f"caviar up: {err}", file=sys.stderr)
             return EXIT_NOT_UP
@@ -85,8 +115,12 @@ def _up(args: argparse.Namespace) -> int:
     answering = control.wait_for_dashboard(record.dashboard)
     print(f"local cluster up at {record.address}")
     print(f"Ray dashboard: {record.dashboard}{'' if answering else ' (not answering yet)'}")
-    print(f"{record.cpus} CPUs; token from {record.token_source}; record in {path}")
-    print("`caviar run` and `caviar resume` attach to it; stop it with `caviar down`")
+    offers = ", ".join([f"{record.cpus} CPUs", *lc.declared(record.gpus, record.resources)])
+    print(f"{offers}; token from {record.token_source}; record in {path}")
+    print(
+        "`caviar run` and `caviar resume` attach to it and `caviar submit` sends sweeps to it; "
+        "stop it with `caviar down`"
+    )
     return 0
 
 
@@ -133,20 +167,48 @@ def _status(args: argparse.Namespace) -> int:
         print(f"  {line}")
     if not answering:
         print(f"  the dashboard does not answer at {record.dashboard} (yet)")
+    for line in _resources(record, answering):
+        print(line)
     env = lc.client_env(record.token_path)
     exports = " ".join(f"{k}={v}" for k, v in {"RAY_ADDRESS": record.address, **env}.items())
-    print("`caviar run` and `caviar resume` attach to it; `caviar down` stops it")
+    print(
+        "`caviar run` and `caviar resume` attach to it and `caviar submit` sends sweeps to it; "
+        "`caviar down` stops it"
+    )
     print(f"Ray's own commands (ray status, ray list actors) need: {exports}")
     return 0
 
 
+def _resources(record: ClusterRecord, answering: bool) -> list[str]:
+    """The nodes' resources (from the GCS) and the sweeps' holdings (from the dashboard),
+    or a line saying why not."""
+    from orchestrator.cluster import holdings
+    from orchestrator.cluster.local import use_client_env
+
+    use_client_env(record.token_path)  # before Ray is imported
+    try:
+        lines = holdings.nodes_section(holdings.nodes(record.address))
+    except holdings.HoldingsError as err:
+        lines = [f"resources: unknown; {err}"]
+    if not answering:
+        return [*lines, "running sweeps: unknown until the dashboard answers"]
+    try:
+        return lines + holdings.sweeps_section(holdings.sweep_workers(record.dashboard))
+    except holdings.HoldingsError as err:
+        return [*lines, f"running sweeps: unknown; {err}"]
+
+
 def _describe(record: ClusterRecord) -> list[str]:
+    from orchestrator.cluster.local import declared
+
+    said = declared(record.gpus, record.resources)
     up_for = max(0.0, time.time() - record.started_at)
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started_at))
     return [
         f"address:    {record.address}  (Ray Client: {record.client})",
         f"dashboard:  {record.dashboard}",
         f"CPUs:       {record.cpus}",
+        *([f"declared:   {', '.join(said)}"] if said else []),
         f"node:       {record.node_id}",
         f"started:    {started} ({_duration(up_for)} ago)",
         f"token:      {record.token_source}",

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from orchestrator.cli.args import add_command, add_sweep_file, positive_int
 
+if TYPE_CHECKING:
+    from orchestrator.cluster.ray_jobs import Target
+
 ADDRESS_HELP = (
-    "the cluster's dashboard / Jobs API, e.g. http://127.0.0.1:8265 "
-    "(default: $RAY_API_SERVER_ADDRESS, else http://127.0.0.1:8265)"
+    "the cluster's dashboard / Jobs API, e.g. http://127.0.0.1:8265 (default: "
+    "$RAY_API_SERVER_ADDRESS, else the dashboard of the cluster `caviar up` started while "
+    "it is up, else http://127.0.0.1:8265)"
 )
 
 
@@ -43,15 +48,27 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             command.add_argument("--follow", action="store_true", help="keep following")
 
 
+def _target(address: str | None) -> Target:
+    """The Jobs API to talk to; says so when a record of `caviar up` is stale or broken."""
+    from orchestrator.cluster import ray_jobs as jobs
+
+    target, note = jobs.find_target(address)
+    if note:
+        print(note, flush=True)
+    return target
+
+
 def _submit(args: argparse.Namespace) -> int:
     from orchestrator.cluster import ray_jobs as jobs
 
-    job_id = jobs.submit(args.file, args.address, args.workers)
-    print(f"submitted {job_id} to {jobs.job_address(args.address)}", flush=True)
+    target = _target(args.address)
+    job_id = jobs.submit(args.file, target, args.workers)
+    to = target.address if target.source != jobs.UP else f"{jobs.UP} at {target.address}"
+    print(f"submitted {job_id} to {to}", flush=True)
     if args.no_wait:
         print(f"follow it with `caviar logs {job_id} --follow`")
         return 0
-    status = jobs.follow(jobs.client(args.address), job_id, sys.stdout)
+    status = jobs.follow(jobs.client(target), job_id, sys.stdout)
     print(f"job {job_id}: {status}")
     return 0 if status == "SUCCEEDED" else 1
 
@@ -59,7 +76,7 @@ def _submit(args: argparse.Namespace) -> int:
 def _jobs(args: argparse.Namespace) -> int:
     from orchestrator.cluster import ray_jobs as jobs
 
-    rows = jobs.list_sweeps(jobs.client(args.address))
+    rows = jobs.list_sweeps(jobs.client(_target(args.address)))
     if not rows:
         print("no Caviar sweeps on this cluster")
         return 0
@@ -72,7 +89,7 @@ def _jobs(args: argparse.Namespace) -> int:
 def _logs(args: argparse.Namespace) -> int:
     from orchestrator.cluster import ray_jobs as jobs
 
-    client = jobs.client(args.address)
+    client = jobs.client(_target(args.address))
     jobs.known_job(client, args.job)
     if args.follow:
         status = jobs.follow(client, args.job, sys.stdout)
@@ -85,7 +102,7 @@ def _logs(args: argparse.Namespace) -> int:
 def _stop(args: argparse.Namespace) -> int:
     from orchestrator.cluster import ray_jobs as jobs
 
-    client = jobs.client(args.address)
+    client = jobs.client(_target(args.address))
     jobs.known_job(client, args.job)
     stopped = client.stop_job(args.job)
     print(f"job {args.job}: {'stopping' if stopped else 'already ended'}")

@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from caviar_common.errors import CaviarError
@@ -105,25 +106,39 @@ def start(
     env: Mapping[str, str] = os.environ,
     home: Path | None = None,
     timeout: float = START_TIMEOUT,
+    gpus: int | None = None,
+    resources: Mapping[str, float] | None = None,
 ) -> ClusterRecord:
-    """Start the cluster and return its record (the caller saves it). Sweeps submitted to
-    it write to `results` (default ./runs) unless CAVIAR_RESULTS is set. A port taken
-    between choosing it and Ray binding it (another Ray starting) means another try
-    with new ports; whatever a failed try started is stopped again, Ctrl-C included."""
+    """Start the cluster and return its record (the caller saves it). It offers `cpus`
+    CPUs, and `gpus` GPUs and the custom `resources` when they are given (else Ray detects
+    the GPUs). Sweeps submitted to it write to `results` (default ./runs) unless
+    CAVIAR_RESULTS is set. A port taken between choosing it and Ray binding it (another
+    Ray starting) means another try with new ports; whatever a failed try started is
+    stopped again, Ctrl-C included."""
     token = choose_token(env, home or Path.home(), state)
     make_token(token, env)
     bin_dir = str(Path(sys.executable).parent)  # `caviar` for submitted sweeps
     ray_env = start_env(env, token.path, bin_dir, (results or Path("runs")).resolve())
+    offer = _Offer(cpus, gpus, dict(resources) if resources is not None else None)
     for _ in range(ATTEMPTS - 1):
         with contextlib.suppress(PortTaken):
             ports = choose_ports(port_is_free, free_port, dashboard_port)
-            return _start_once(cpus, ports, token, ray_env, timeout)
+            return _start_once(offer, ports, token, ray_env, timeout)
     ports = choose_ports(port_is_free, free_port, dashboard_port)
-    return _start_once(cpus, ports, token, ray_env, timeout)
+    return _start_once(offer, ports, token, ray_env, timeout)
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """What the node offers: `ray start`'s --num-cpus, --num-gpus and --resources."""
+
+    cpus: int
+    gpus: int | None
+    resources: dict[str, float] | None
 
 
 def _start_once(
-    cpus: int, ports: Ports, token: Token, ray_env: dict[str, str], timeout: float
+    offer: _Offer, ports: Ports, token: Token, ray_env: dict[str, str], timeout: float
 ) -> ClusterRecord:
     temp_dir = tempfile.mkdtemp(prefix="caviar-up-", dir="/tmp")  # Unix socket paths are short
     log = Path(temp_dir) / "caviar-up.log"
@@ -133,7 +148,9 @@ def _start_once(
             raise ClusterError(f"temp dir: must be at most {SOCKET_ROOM} bytes, got {temp_dir!r}")
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                start_argv(ray_executable(), ports, cpus, temp_dir),
+                start_argv(
+                    ray_executable(), ports, offer.cpus, temp_dir, offer.gpus, offer.resources
+                ),
                 env=ray_env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -163,13 +180,15 @@ def _start_once(
             dashboard=dashboard,
             client=client,
             node_id=_node_id(processes),
-            cpus=cpus,
+            cpus=offer.cpus,
             temp_dir=temp_dir,
             session=session,
             processes=processes,
             token_source=token.source,
             token_path=str(token.path),
             started_at=time.time(),
+            gpus=offer.gpus,
+            resources=offer.resources,
         )
     except BaseException:
         _stop_pids(set(session_members(session)) if session else set(), 5.0)

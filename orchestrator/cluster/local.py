@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import math
 import os
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Collection, Mapping, MutableMapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,10 @@ class ClusterRecord:
     token_source: str  # where the token came from, for people
     token_path: str  # the file clients read the token from
     started_at: float  # Unix time
+    # what `caviar up --num-gpus/--resources` declared; None: nothing (records from
+    # before these options have neither)
+    gpus: int | None = None
+    resources: dict[str, float] | None = field(default=None, hash=False)  # a dict: unhashable
 
     @property
     def gcs(self) -> Process | None:
@@ -82,7 +87,11 @@ class ClusterRecord:
         values = {}
         for key, convert in _FIELDS.items():
             if key not in data:
+                if key in _OPTIONAL:
+                    continue
                 raise InputError(where, f"key {key!r} is missing", hint=REMOVE_HINT)
+            if key in _OPTIONAL and data[key] is None:
+                continue
             try:
                 values[key] = convert(data[key])
             except (TypeError, ValueError, KeyError) as err:
@@ -108,7 +117,55 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
     "token_source": str,
     "token_path": str,
     "started_at": float,
+    "gpus": int,
+    "resources": lambda data: {str(name): float(data[name]) for name in dict(data)},
 }
+_OPTIONAL = {"gpus", "resources"}  # added later: an older record lacks them
+
+
+# -- what the machine has, as `caviar up` declares it -----------------------------------
+
+# Ray's own resources: `ray start` refuses them as custom ones (they have flags of their own)
+RAY_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
+RESOURCES_RULE = (
+    "must be a JSON object of custom resources, each a non-empty name other than "
+    f"{', '.join(RAY_RESOURCES)} with a positive amount"
+)
+EXAMPLE = """e.g. '{"spot": 1}'"""
+
+
+def parse_resources(text: str) -> dict[str, float]:
+    """The custom resources of `--resources '{"name": amount}'`; an InputError names the
+    option, the rule, the value refused and what in it breaks the rule."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError("--resources", RESOURCES_RULE, text, f"not JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError("--resources", RESOURCES_RULE, text, f"not an object: {EXAMPLE}")
+    resources = {}
+    for name, amount in data.items():
+        if not name:
+            raise InputError("--resources", RESOURCES_RULE, text, "a name is empty")
+        if name in RAY_RESOURCES:
+            flag = {"CPU": "--num-cpus", "GPU": "--num-gpus"}.get(name)
+            use = f"; declare it with {flag}" if flag else ""
+            raise InputError(
+                "--resources", RESOURCES_RULE, text, f"{name} is one of Ray's own{use}"
+            )
+        number = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+        if not number or not math.isfinite(amount) or amount <= 0:
+            raise InputError(
+                "--resources", RESOURCES_RULE, text, f"{name!r} has {json.dumps(amount)}"
+            )
+        resources[name] = float(amount)
+    return resources
+
+
+def declared(gpus: int | None, resources: Mapping[str, float] | None) -> list[str]:
+    """What `caviar up` declared beyond CPUs, for people: ["2 GPUs", "spot 1"]."""
+    said = [] if gpus is None else [f"{gpus} GPU{'' if gpus == 1 else 's'}"]
+    return said + [f"{name} {amount:g}" for name, amount in (resources or {}).items()]
 
 
 # -- where things live ----------------------------------------------------------------
@@ -225,9 +282,20 @@ def choose_ports(
     )
 
 
-def start_argv(ray: str, ports: Ports, cpus: int, temp_dir: str) -> list[str]:
+def start_argv(
+    ray: str,
+    ports: Ports,
+    cpus: int,
+    temp_dir: str,
+    gpus: int | None = None,
+    resources: Mapping[str, float] | None = None,
+) -> list[str]:
     """`ray start --head` for a one-node cluster on 127.0.0.1 (not blocking: it returns once
-    the processes are up)."""
+    the processes are up), with `gpus` GPUs and the custom `resources` when declared
+    (otherwise Ray detects the GPUs itself)."""
+    extra = [] if gpus is None else [f"--num-gpus={gpus}"]
+    if resources:
+        extra.append(f"--resources={json.dumps(dict(resources))}")
     return [
         ray,
         "start",
@@ -241,6 +309,7 @@ def start_argv(ray: str, ports: Ports, cpus: int, temp_dir: str) -> list[str]:
         f"--metrics-export-port={ports.metrics}",
         f"--dashboard-agent-listen-port={ports.agent}",
         f"--num-cpus={cpus}",
+        *extra,
         f"--temp-dir={temp_dir}",
         "--disable-usage-stats",
     ]
@@ -266,6 +335,13 @@ def client_env(token_path: str) -> dict[str, str]:
     """What a process needs in its environment to talk to the cluster (RAY_AUTH_TOKEN
     must be unset: it would take precedence over the file)."""
     return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path, LOOPBACK_VAR: "0"}
+
+
+def use_client_env(token_path: str, environ: MutableMapping[str, str] = os.environ) -> None:
+    """Make this process a client of the cluster. Ray reads these variables when it is
+    imported: call this before."""
+    environ.pop("RAY_AUTH_TOKEN", None)
+    environ.update(client_env(token_path))
 
 
 def urls(ports: Ports) -> tuple[str, str, str]:

@@ -1,5 +1,7 @@
 """Sweeps as Ray Jobs: `caviar submit`, `caviar jobs`, `caviar logs`, `caviar stop`.
 
+Each command talks to the Jobs API that --address names, else RAY_API_SERVER_ADDRESS, else
+the dashboard of the cluster `caviar up` keeps running, else http://127.0.0.1:8265.
 A submitted sweep travels as a small working directory: the sweep file, plus the dataset
 file it names (if any), rewritten to point at the copy, and the module of the trainer it
 names unless that is installed (the module's file, or its whole top-level package). On the
@@ -18,17 +20,21 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from caviar_common.errors import InputError
+from orchestrator.cluster import local
+from orchestrator.cluster.local import ClusterRecord
 from orchestrator.core.spec import SweepSpec
 from orchestrator.sweepfile.parse import load_sweep
 from orchestrator.sweepfile.trainers import shipped
 from orchestrator.sweepfile.write import write_sweep
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
+ADDRESS_VAR = "RAY_API_SERVER_ADDRESS"  # Ray's own tools read it too
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
@@ -36,33 +42,72 @@ class JobsError(InputError):
     """An address that does not answer (`--address`), or a job that does not exist (JOB)."""
 
 
-def job_address(address: str | None) -> str:
-    """The Jobs API address: the flag, else RAY_API_SERVER_ADDRESS, else the local default."""
-    address = address or os.environ.get("RAY_API_SERVER_ADDRESS") or DEFAULT_ADDRESS
+@dataclass(frozen=True)
+class Target:
+    """The Jobs API a command talks to and where its address came from; `token_path`
+    is the token file of `caviar up`'s cluster when that is the one."""
+
+    address: str  # http://HOST:PORT
+    source: str  # for people: "--address", RAY_API_SERVER_ADDRESS, ...
+    token_path: str | None = None
+
+
+UP = "the local cluster from `caviar up`"
+
+
+def choose_target(flag: str | None, env: Mapping[str, str], up: ClusterRecord | None) -> Target:
+    """--address, else RAY_API_SERVER_ADDRESS, else the dashboard of the cluster `caviar up`
+    keeps running (`up`, its record while it is up), else http://127.0.0.1:8265."""
+    if flag:
+        return Target(_url(flag), "--address")
+    if env.get(ADDRESS_VAR):
+        return Target(_url(env[ADDRESS_VAR]), ADDRESS_VAR)
+    if up is not None:
+        return Target(up.dashboard, UP, up.token_path)
+    return Target(DEFAULT_ADDRESS, f"the default: no --address, {ADDRESS_VAR} or `caviar up`")
+
+
+def find_target(
+    flag: str | None, env: Mapping[str, str] = os.environ, record: Path | None = None
+) -> tuple[Target, str | None]:
+    """`choose_target`, reading `caviar up`'s record (default: the state directory's) only
+    when neither the flag nor the variable names an address; and what to tell the user
+    of a record found stale (then removed) or broken."""
+    if flag or env.get(ADDRESS_VAR):
+        return choose_target(flag, env, None), None
+    found = local.find(record or local.record_path(env))
+    return choose_target(flag, env, found.record), found.note
+
+
+def _url(address: str) -> str:
     return address if "://" in address else f"http://{address}"
 
 
-def check_reachable(address: str, timeout: float = 3.0) -> None:
-    """Fail in seconds, naming the address, when nothing listens there."""
-    url = urlparse(address)
+def check_reachable(target: Target, timeout: float = 3.0) -> None:
+    """Fail in seconds, naming the address and where it came from, when nothing listens."""
+    url = urlparse(target.address)
     host, port = url.hostname or "127.0.0.1", url.port or (443 if url.scheme == "https" else 8265)
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as err:
+        named = target.source if target.source == ADDRESS_VAR else "--address"
+        given = "" if target.source == named else f" ({target.source})"
         raise JobsError(
-            "--address",
-            f"no Ray dashboard answers at {address} ({err.strerror or err}); is the "
-            "cluster up, and is the port forwarded (ssh -L 8265:127.0.0.1:8265 HOST)?",
+            named,
+            f"no Ray dashboard answers at {target.address}{given}: {err.strerror or err}; is "
+            "the cluster up, and is the port forwarded (ssh -L 8265:127.0.0.1:8265 HOST)?",
         ) from None
 
 
-def client(address: str | None) -> Any:
+def client(target: Target) -> Any:
+    """A Jobs client of `target`, with the token of `caviar up`'s cluster when it is that."""
+    if target.token_path is not None:
+        local.use_client_env(target.token_path)  # before Ray is imported
     from ray.job_submission import JobSubmissionClient
 
-    address = job_address(address)
-    check_reachable(address)
-    return JobSubmissionClient(address)
+    check_reachable(target)
+    return JobSubmissionClient(target.address)
 
 
 @contextmanager
@@ -92,9 +137,9 @@ def package(sweep_file: Path) -> Iterator[tuple[SweepSpec, Path]]:
         yield spec, folder
 
 
-def submit(sweep_file: Path, address: str | None, workers: int | None = None) -> str:
+def submit(sweep_file: Path, target: Target, workers: int | None = None) -> str:
     """Submit the sweep as a Ray Job; returns its submission id."""
-    jobs = client(address)
+    jobs = client(target)
     with package(sweep_file) as (spec, folder):
         job_id = f"caviar-{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         entrypoint = "caviar run sweep.yaml --plain --address auto"

@@ -40,6 +40,7 @@ from orchestrator.core.executor import (
     chunk_epochs,
     lost_worker_line,
 )
+from orchestrator.core.ray_names import WORKER_PREFIX, worker_name
 from orchestrator.core.resources import TrialResources, cluster_slots, describe, fair_share
 from orchestrator.core.spec import DIRECTIONS, sign_of
 from workers.host import TrialHost
@@ -47,7 +48,6 @@ from workers.protocol import DEFAULT_TRAINER, check_metric
 from workers.trial_worker import TrialWorker
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-WORKER_PREFIX = "caviar-worker-"  # every Caviar sweep's workers, in its own namespace
 SHARE_EVERY = 2.0  # seconds between looks at which other sweeps share the cluster
 WAIT_NOTE_EVERY = 30.0  # seconds between notes while workers wait for another sweep
 ALL_READY_WAIT = 15.0  # seconds the pool waits for all its workers before starting
@@ -182,7 +182,7 @@ class RayExecutor:
     def _spawn(self) -> None:
         while True:  # a name stays taken for a moment after its actor is killed
             self._count += 1
-            name = f"caviar-worker-{self._count}"
+            name = worker_name(self._count)
             try:
                 handle = self._cls.options(
                     name=name,

@@ -23,6 +23,7 @@ from typing import Any
 
 from caviar_common.states import SweepState
 from orchestrator.core.loop import Options, Scorer, Sweep
+from orchestrator.core.ray_names import sweep_namespace
 from orchestrator.core.spec import SweepSpec
 from orchestrator.core.status import Status
 from orchestrator.display.progress import make_progress
@@ -169,7 +170,11 @@ def run_sweep(
     cpus = math.ceil(workers * spec.resources.cpus - 1e-9) if workers and address is None else None
     code = shipped(spec.trainer)  # a trainer's module that the workers could not import
     context = connect_ray(
-        address, f"caviar-{spec.name}", cpus, dashboard=dashboard, py_modules=[code] if code else []
+        address,
+        sweep_namespace(spec.name),
+        cpus,
+        dashboard=dashboard,
+        py_modules=[code] if code else [],
     )
     loading.join()
     executor: RayExecutor | None = None

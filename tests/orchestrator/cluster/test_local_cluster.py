@@ -98,6 +98,68 @@ def test_a_damaged_record_is_refused_naming_the_file_and_the_key(tmp_path: Path)
         lc.load_record(path)
 
 
+def test_a_record_keeps_the_declared_gpus_and_resources_and_an_older_one_has_none(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cluster.json"
+    record = _record(tmp_path, gpus=2, resources={"spot": 1.0, "fast_disk": 0.5})
+    lc.save_record(record, path)
+    assert lc.load_record(path) == record
+    assert json.loads(path.read_text())["resources"] == {"spot": 1.0, "fast_disk": 0.5}
+    older = json.loads(_record(tmp_path).to_json())
+    del older["gpus"], older["resources"]  # a record written before these options
+    path.write_text(json.dumps(older))
+    loaded = lc.load_record(path)
+    assert loaded is not None and (loaded.gpus, loaded.resources) == (None, None)
+    older["resources"] = ["spot"]
+    path.write_text(json.dumps(older))
+    with pytest.raises(ValueError, match=r"cluster\.json: key 'resources' is malformed"):
+        lc.load_record(path)
+
+
+def test_custom_resources_are_a_json_object_of_positive_amounts() -> None:
+    assert lc.parse_resources('{"spot": 1, "fast_disk": 0.5}') == {"spot": 1.0, "fast_disk": 0.5}
+    assert lc.parse_resources("{}") == {}
+    refused = {
+        "{spot: 1}": "not JSON",
+        '["spot"]': "not an object",
+        '{"": 1}': "a name is empty",
+        '{"GPU": 1}': "GPU is one of Ray's own; declare it with --num-gpus",
+        '{"object_store_memory": 1}': "object_store_memory is one of Ray's own",
+        '{"spot": 0}': "'spot' has 0",
+        '{"spot": -1}': "'spot' has -1",
+        '{"spot": true}': "'spot' has true",
+        '{"spot": "1"}': "'spot' has \"1\"",
+        '{"spot": NaN}': "'spot' has NaN",
+    }
+    for text, why in refused.items():
+        with pytest.raises(ValueError) as err:
+            lc.parse_resources(text)
+        message = str(err.value)
+        assert message.startswith("--resources: must be a JSON object of custom resources")
+        assert f"got {text!r}; {why}" in message, message
+
+
+def test_up_refuses_bad_gpus_and_resources_naming_the_option_the_rule_and_the_value(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = build_parser()
+    args = parser.parse_args(["up", "--num-gpus", "0", "--resources", '{"spot": 2}'])
+    assert (args.num_gpus, args.resources) == (0, {"spot": 2.0})
+    for argv, said in (
+        (["--num-gpus", "-1"], "argument --num-gpus: must be an integer >= 0, got -1"),
+        (["--num-gpus", "1.5"], "argument --num-gpus: must be an integer >= 0, got '1.5'"),
+        (
+            ["--resources", '{"CPU": 4}'],
+            "argument --resources: must be a JSON object of custom resources",
+        ),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(["up", *argv])
+        assert exit_.value.code == 2
+        assert said in capsys.readouterr().err
+
+
 # -- the token, the ports, the command ----------------------------------------------------
 
 
@@ -163,6 +225,16 @@ def test_ray_start_runs_one_node_on_loopback_in_its_own_temp_dir() -> None:
     ):
         assert flag in argv
     assert "--block" not in argv and "stop" not in argv
+    assert not any(a.startswith(("--num-gpus", "--resources")) for a in argv)  # Ray detects
+
+
+def test_declared_gpus_and_resources_go_on_ray_start() -> None:
+    ports = lc.Ports(gcs=1, dashboard=2, client=3, metrics=4, agent=5)
+    argv = lc.start_argv("ray", ports, 2, "/tmp/x", gpus=2, resources={"spot": 1.0})
+    assert "--num-gpus=2" in argv and '--resources={"spot": 1.0}' in argv
+    assert "--num-gpus=0" in lc.start_argv("ray", ports, 2, "/tmp/x", gpus=0)
+    assert lc.declared(2, {"spot": 1.0, "disk": 0.5}) == ["2 GPUs", "spot 1", "disk 0.5"]
+    assert lc.declared(1, None) == ["1 GPU"] and lc.declared(None, None) == []
 
 
 def test_ray_starts_with_one_blas_thread_token_auth_caviar_and_no_other_address(
