@@ -5,10 +5,14 @@ command run in the background until the test is ready to interrupt it."""
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from orchestrator.cluster.processes import stop_processes_under
@@ -53,3 +57,44 @@ def running(
     finally:
         if child.poll() is None:
             child.kill()
+
+
+def running_past_a_checkpoint(db: Path) -> bool:
+    """Whether a running trial of the sweep being written to `db` has a checkpoint."""
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(db) as conn:
+            held = conn.execute(
+                "SELECT COUNT(*) FROM trials t JOIN checkpoints c ON c.trial_id = t.trial_id "
+                "WHERE t.state = 'running'"
+            ).fetchone()[0]
+    except sqlite3.OperationalError:  # the file is there, its tables not yet
+        return False
+    return bool(held)
+
+
+def interrupt_then_resume(
+    sweep: Path, results: Path, name: str, cwd: Path, prefix: str, **env_extra: str
+) -> None:
+    """`caviar run` of `sweep` with two workers on a Ray of its own, Ctrl-C once a running
+    trial has a checkpoint, then `caviar resume` of results/name: both as they should end.
+    `cwd` should not be the trainer module's folder, so the workers import the shipped copy."""
+    cli = [sys.executable, "-m", "orchestrator.cli"]
+    flags = ["--results", str(results), "--workers", "2", "--plain", "--no-dashboard"]
+    ready = partial(running_past_a_checkpoint, results / name / "sweep.db")
+    with child_ray_env(prefix) as env:
+        env.update(env_extra)
+        with running([*cli, "run", str(sweep), *flags], env, ready, "Ctrl-C", cwd=cwd) as driver:
+            driver.send_signal(signal.SIGINT)
+            out, err = driver.communicate(timeout=120)
+        assert driver.returncode != 0 and "caviar resume" in err, out + err
+        resumed = subprocess.run(
+            [*cli, "resume", str(results / name), *flags[2:]],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr

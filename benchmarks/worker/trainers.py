@@ -16,15 +16,21 @@ TORCH_VERSION = "2.13.0"
 TORCH_EXAMPLE = ROOT / "examples" / "torch_trainer"
 
 
-def run_numpy(case: Case, data: Data, seed: int, epochs: int) -> Run:
-    trainer = Trainer(case.config(), data, seed)  # type: ignore[arg-type]  # duck-typed
+def _timed_steps(trainer: Any, epochs: int) -> tuple[tuple[float, ...], Any]:
+    """The seconds of each of `epochs` steps after one warm-up step, and the last record."""
     trainer.step()  # warm-up
     seconds = []
     for _ in range(epochs):
         start = time.perf_counter()
         record = trainer.step()
         seconds.append(time.perf_counter() - start)
-    return Run(tuple(seconds), record.val_accuracy)
+    return tuple(seconds), record
+
+
+def run_numpy(case: Case, data: Data, seed: int, epochs: int) -> Run:
+    trainer = Trainer(case.config(), data, seed)  # type: ignore[arg-type]  # duck-typed
+    seconds, record = _timed_steps(trainer, epochs)
+    return Run(seconds, record.val_accuracy)
 
 
 def run_torch(torch: Any, case: Case, data: Data, seed: int, epochs: int) -> Run:
@@ -83,13 +89,8 @@ def run_torch_trainer(case: Case, data: Data, seed: int, epochs: int) -> Run:
         cls = load_trainer_class("torch_mlp:TorchTrainer")
     config = {k: v for k, v in case.config().items() if k != "dtype"}  # float32 only
     trainer = cls(config, data, seed, device="cpu")
-    trainer.step()  # warm-up
-    seconds = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        record = trainer.step()
-        seconds.append(time.perf_counter() - start)
-    return Run(tuple(seconds), record["val_accuracy"])
+    seconds, record = _timed_steps(trainer, epochs)
+    return Run(seconds, record["val_accuracy"])
 
 
 def import_torch() -> Any | None:

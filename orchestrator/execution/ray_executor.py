@@ -154,7 +154,6 @@ class RayExecutor:
         if workers is None:
             workers = self._share()
         self.sweep = sweep
-        self.cpus = resources.cpus
         self.metric, self.sign = metric, sign_of(direction)
         self.trainer = trainer
         self._slots = workers
@@ -188,7 +187,9 @@ class RayExecutor:
                     name=name,
                     max_restarts=0,
                     **self.resources.ray_options(),
-                ).remote(name, self.sweep, self.cpus, self.metric, self.sign, self.trainer)
+                ).remote(
+                    name, self.sweep, self.resources.cpus, self.metric, self.sign, self.trainer
+                )
                 break
             except ActorAlreadyExistsError:
                 continue
@@ -266,8 +267,7 @@ class RayExecutor:
 
     def _share(self) -> int:
         """This sweep's fair share of the trials the cluster's nodes hold at once."""
-        nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
-        slots = max(1, cluster_slots(nodes, self.resources))
+        slots = max(1, cluster_slots(alive_nodes(), self.resources))
         return fair_share(slots, 1 + len(self._other_sweeps()))
 
     def _excess(self) -> int:
@@ -485,6 +485,11 @@ class RayExecutor:
             line = lost_worker_line(worker.name, worker.node, text)
             events.append(Crashed(trial.trial_id, f"worker {line} died: {text}", True, line))
         return events
+
+
+def alive_nodes() -> list[dict[str, float]]:
+    """What each alive node of the cluster has, in all (Ray's resource names)."""
+    return [dict(n.get("Resources", {})) for n in ray.nodes() if n.get("Alive")]
 
 
 def _next_to_send(trials: list[_Trial]) -> _Trial | None:

@@ -223,12 +223,10 @@ def check_resources(spec: SweepSpec, say: Any = print) -> None:
     """Refuse, before any trial starts, a sweep whose trials no node of the cluster can
     ever hold (a ResourcesError naming the key, the amount asked and the largest node's);
     on a cluster whose autoscaler may add nodes, only warn."""
-    import ray
-
     from orchestrator.core.resources import refusal, shortfalls
+    from orchestrator.execution.ray_executor import alive_nodes
 
-    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
-    found = shortfalls(nodes, spec.resources)
+    found = shortfalls(alive_nodes(), spec.resources)
     if not found:
         return
     error = refusal(found)

@@ -12,12 +12,9 @@ import io
 import json
 import math
 import shutil
-import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +29,7 @@ from orchestrator.storage.store import Store
 from orchestrator.sweepfile.loader import SweepLoader
 from orchestrator.sweepfile.parse import parse_sweep
 from orchestrator.sweepfile.trainers import check_trainer, search_path
-from tests.children import child_ray_env, running
+from tests.children import interrupt_then_resume
 from workers.data.datasets import Dataset, load_dataset
 from workers.host import TrialHost
 from workers.mlp.trainer import state_from_bytes
@@ -311,20 +308,6 @@ def _curves(store: Store) -> dict[str, list[tuple[float, ...]]]:
     return out
 
 
-def _running_past_a_checkpoint(db: Path) -> bool:
-    if not db.exists():
-        return False
-    try:
-        with sqlite3.connect(db) as conn:
-            held = conn.execute(
-                "SELECT COUNT(*) FROM trials t JOIN checkpoints c ON c.trial_id = t.trial_id "
-                "WHERE t.state = 'running'"
-            ).fetchone()[0]
-    except sqlite3.OperationalError:  # the file is there, its tables not yet
-        return False
-    return bool(held)
-
-
 def _reference(raw: dict[str, Any], tmp: Path) -> dict[str, list[tuple[float, ...]]]:
     """The same sweep unbroken, in this process (no Ray): the curves a resume must give."""
     spec = parse_sweep(raw, base_dir=EXAMPLE)
@@ -350,27 +333,10 @@ def test_the_example_sweep_runs_from_the_command_line_and_resumes_exactly(
     (own / "sweep.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     clean = _reference(raw, tmp_path / "reference")
     results = tmp_path / "runs"
-    db = results / "torch" / "sweep.db"
-    cli = [sys.executable, "-m", "orchestrator.cli"]
-    flags = ["--results", str(results), "--workers", "2", "--plain", "--no-dashboard"]
-    argv = [*cli, "run", str(own / "sweep.yaml"), *flags]
-    with child_ray_env("cvx-") as env:
-        env["CUDA_VISIBLE_DEVICES"] = ""  # the workers train on the CPU too
-        # cwd: not the module's folder, so the workers import the shipped copy
-        ready = partial(_running_past_a_checkpoint, db)
-        with running(argv, env, ready, "Ctrl-C", cwd=tmp_path) as driver:
-            driver.send_signal(signal.SIGINT)
-            out, err = driver.communicate(timeout=120)
-        assert driver.returncode != 0 and "caviar resume" in err, out + err
-        resumed = subprocess.run(
-            [*cli, "resume", str(results / "torch"), *flags[2:]],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # the workers train on the CPU too
+    interrupt_then_resume(
+        own / "sweep.yaml", results, "torch", tmp_path, "cvx-", CUDA_VISIBLE_DEVICES=""
+    )
     store = Store.open(results / "torch")
     try:
         assert store.get("state") == SweepState.FINISHED

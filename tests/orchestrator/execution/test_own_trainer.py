@@ -7,11 +7,6 @@ sweep interrupted mid-way resumes from checkpoints to exactly the curves of an u
 from __future__ import annotations
 
 import shutil
-import signal
-import sqlite3
-import subprocess
-import sys
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +21,7 @@ from orchestrator.execution.inprocess import InProcessExecutor
 from orchestrator.storage.store import Store
 from orchestrator.sweepfile.parse import _Loader, parse_sweep
 from orchestrator.sweepfile.trainers import shipped
-from tests.children import child_ray_env, running
+from tests.children import interrupt_then_resume
 from workers.host import TrialHost
 
 ray = pytest.importorskip("ray")
@@ -86,20 +81,6 @@ def test_workers_cannot_import_a_trainer_that_is_not_shipped(ray_local: dict[str
     assert "no module named 'sgd_trainer'" in crashed.error
 
 
-def _running_past_a_checkpoint(db: Path) -> bool:
-    if not db.exists():
-        return False
-    try:
-        with sqlite3.connect(db) as conn:
-            held = conn.execute(
-                "SELECT COUNT(*) FROM trials t JOIN checkpoints c ON c.trial_id = t.trial_id "
-                "WHERE t.state = 'running'"
-            ).fetchone()[0]
-    except sqlite3.OperationalError:  # the file is there, its tables not yet
-        return False
-    return bool(held)
-
-
 def _reference(spec: Any, tmp: Path) -> dict[str, list[tuple[int, float, float]]]:
     """The same sweep unbroken, in this process (no Ray): the curves a resume must give."""
     host = TrialHost(trainer=spec.trainer, metric=spec.metric)
@@ -125,26 +106,7 @@ def test_the_example_sweep_runs_from_the_command_line_and_resumes_exactly(
     (own / "sweep.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     clean = _reference(_spec("sgd"), tmp_path / "reference")
     results = tmp_path / "runs"
-    db = results / "sgd" / "sweep.db"
-    cli = [sys.executable, "-m", "orchestrator.cli"]
-    flags = ["--results", str(results), "--workers", "2", "--plain", "--no-dashboard"]
-    ready = partial(_running_past_a_checkpoint, db)
-    argv = [*cli, "run", str(own / "sweep.yaml"), *flags]
-    with child_ray_env("cvo-") as env:
-        # cwd: not the module's folder, so the workers import the shipped copy
-        with running(argv, env, ready, "Ctrl-C", cwd=tmp_path) as driver:
-            driver.send_signal(signal.SIGINT)
-            out, err = driver.communicate(timeout=120)
-        assert driver.returncode != 0 and "caviar resume" in err, out + err
-        resumed = subprocess.run(
-            [*cli, "resume", str(results / "sgd"), *flags[2:]],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    interrupt_then_resume(own / "sweep.yaml", results, "sgd", tmp_path, "cvo-")
     store = Store.open(results / "sgd")
     try:
         assert store.get("state") == SweepState.FINISHED
